@@ -1,0 +1,94 @@
+//! Peliqan's error bodies (Django REST Framework style).
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// An error answer: either `{"detail": "..."}` or field errors
+/// `{"field": ["message", ...], ...}` (DRF's two shapes), read tolerantly.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ApiErrorBody {
+    /// The general message, when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Messages per field (`non_field_errors` included), when given.
+    #[serde(flatten)]
+    pub fields: BTreeMap<String, FieldMessages>,
+}
+
+/// One field's messages: DRF sends a list, some endpoints a single string.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum FieldMessages {
+    /// A list of messages.
+    Many(Vec<String>),
+    /// A single message.
+    One(String),
+    /// Anything else, kept as JSON.
+    Other(serde_json::Value),
+}
+
+impl FieldMessages {
+    /// The messages as one string.
+    pub fn joined(&self) -> String {
+        match self {
+            Self::Many(v) => v.join("; "),
+            Self::One(s) => s.clone(),
+            Self::Other(v) => v.to_string(),
+        }
+    }
+}
+
+impl ApiErrorBody {
+    /// A body with only a `detail`.
+    pub fn detail(msg: impl Into<String>) -> Self {
+        Self { detail: Some(msg.into()), fields: BTreeMap::new() }
+    }
+
+    /// A body with one field error.
+    pub fn field(name: impl Into<String>, msg: impl Into<String>) -> Self {
+        let mut fields = BTreeMap::new();
+        fields.insert(name.into(), FieldMessages::Many(vec![msg.into()]));
+        Self { detail: None, fields }
+    }
+
+    /// Parses any error body; a body that is not JSON becomes its own detail
+    /// (cut short, since it may be an HTML error page).
+    pub fn parse(body: &str) -> Self {
+        match serde_json::from_str::<Self>(body) {
+            Ok(parsed) => parsed,
+            Err(_) => {
+                let text: String = body.trim().chars().take(200).collect();
+                Self::detail(text)
+            }
+        }
+    }
+
+    /// Field errors as `(field, message)` pairs.
+    pub fn field_errors(&self) -> impl Iterator<Item = (&str, String)> {
+        self.fields.iter().map(|(k, v)| (k.as_str(), v.joined()))
+    }
+
+    /// One human-readable line: the detail, else the field errors.
+    pub fn message(&self) -> String {
+        if let Some(d) = &self.detail {
+            return d.clone();
+        }
+        let parts: Vec<String> = self.field_errors().map(|(k, m)| format!("{k}: {m}")).collect();
+        if parts.is_empty() { "no error detail given".to_owned() } else { parts.join(", ") }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_detail_and_field_shapes() {
+        let d = ApiErrorBody::parse(r#"{"detail": "Token expired"}"#);
+        assert_eq!(d.message(), "Token expired");
+        let f = ApiErrorBody::parse(r#"{"external_id": ["This field is required."]}"#);
+        assert_eq!(f.message(), "external_id: This field is required.");
+        let html = ApiErrorBody::parse("<html>502 Bad Gateway</html>");
+        assert_eq!(html.detail.as_deref(), Some("<html>502 Bad Gateway</html>"));
+    }
+}

@@ -1,0 +1,29 @@
+//! Types and endpoint paths of the Peliqan Partner (Embed) API.
+//!
+//! This crate is the one place where the shape of Peliqan's API is written
+//! down. It has no I/O and no async runtime, so the native client, the
+//! emulator, the token service and the wasm browser SDK all share it.
+//!
+//! Reading is tolerant on purpose: Peliqan's response shapes are not fully
+//! documented, so unknown fields are ignored and unknown enum strings (a
+//! connection status, a form field type) are kept as `Other(..)` rather than
+//! rejected.
+#![deny(missing_docs)]
+
+pub mod connection;
+pub mod error;
+pub mod ids;
+pub mod paths;
+pub mod servertype;
+pub mod subaccount;
+pub mod table;
+mod tolerant;
+
+pub use connection::{
+    ConnectionLogEntry, ConnectionStatus, CreatedConnection, LogLevel, NewConnection, Server,
+};
+pub use error::ApiErrorBody;
+pub use ids::{ExternalId, InterfaceId, ServerId, ServertypeId, SubaccountId, TableId};
+pub use servertype::{AuthKind, ConnectForm, FieldKind, FormField, Servertype};
+pub use subaccount::{Subaccount, SubaccountInput, SubaccountToken, TokenQuery};
+pub use table::{Interface, NewInterface, NewTable, Table};

@@ -1,0 +1,138 @@
+//! Connector definitions ("servertypes") and their connect forms.
+
+use crate::ids::ServertypeId;
+use crate::tolerant::tolerant_enum;
+use serde::{Deserialize, Serialize};
+
+tolerant_enum! {
+    /// How a connector authenticates.
+    pub enum AuthKind {
+        /// An API key or token in a form field.
+        ApiKey => "api_key",
+        /// A login and password in form fields.
+        Basic => "basic",
+        /// Database credentials (host, port, database, user, password).
+        Database => "database",
+        /// An OAuth2 flow: creating the connection answers an `oauth_url`.
+        Oauth2 => "oauth2",
+    }
+}
+
+tolerant_enum! {
+    /// The type of a connect-form field.
+    pub enum FieldKind {
+        /// Free text.
+        String => "string",
+        /// A secret: shown masked, never echoed back.
+        Password => "password",
+        /// A whole number.
+        Integer => "integer",
+        /// true or false.
+        Boolean => "boolean",
+        /// An absolute URL.
+        Url => "url",
+        /// An e-mail address.
+        Email => "email",
+        /// One of the field's `choices`.
+        Select => "select",
+    }
+}
+
+/// One field of a connect form.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FormField {
+    /// Key of the field in the `POST /api/servers` body.
+    pub name: String,
+    /// Human label.
+    #[serde(default)]
+    pub label: Option<String>,
+    /// Field type.
+    #[serde(rename = "type", default = "default_kind")]
+    pub kind: FieldKind,
+    /// Whether the field must be present.
+    #[serde(default)]
+    pub required: bool,
+    /// Help text for the form.
+    #[serde(default)]
+    pub help: Option<String>,
+    /// Placeholder text.
+    #[serde(default)]
+    pub placeholder: Option<String>,
+    /// Default value, as JSON.
+    #[serde(default)]
+    pub default: Option<serde_json::Value>,
+    /// Allowed values for `select` fields.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub choices: Vec<String>,
+}
+
+fn default_kind() -> FieldKind {
+    FieldKind::String
+}
+
+/// The fields needed to add a connection of one servertype.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ConnectForm {
+    /// The fields, in display order.
+    #[serde(default)]
+    pub fields: Vec<FormField>,
+}
+
+/// A connector definition as `GET /api/servertypes` returns it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Servertype {
+    /// Id to send as `servertype_id`.
+    pub id: ServertypeId,
+    /// Machine name, e.g. `pipedrive`.
+    pub name: String,
+    /// Display name, e.g. `Pipedrive`.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// How the connector authenticates.
+    #[serde(default = "default_auth")]
+    pub auth: AuthKind,
+    /// Category, e.g. `CRM` or `Database`.
+    #[serde(default)]
+    pub category: Option<String>,
+    /// URL of a logo image.
+    #[serde(default)]
+    pub logo_url: Option<String>,
+    /// The connect form.
+    #[serde(default)]
+    pub connect_form: ConnectForm,
+}
+
+fn default_auth() -> AuthKind {
+    AuthKind::ApiKey
+}
+
+impl Servertype {
+    /// Whether adding a connection starts an OAuth flow.
+    pub fn is_oauth(&self) -> bool {
+        self.auth == AuthKind::Oauth2
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_auth_and_field_kinds_are_kept() {
+        let st: Servertype = serde_json::from_str(
+            r#"{"id": 9, "name": "x", "auth": "saml",
+                "connect_form": {"fields": [{"name": "k", "type": "color", "required": true}]}}"#,
+        )
+        .unwrap();
+        assert_eq!(st.auth, AuthKind::Other("saml".into()));
+        assert_eq!(st.connect_form.fields[0].kind, FieldKind::Other("color".into()));
+        assert_eq!(serde_json::to_value(&st.auth).unwrap(), "saml");
+    }
+
+    #[test]
+    fn missing_form_and_type_default_sensibly() {
+        let st: Servertype = serde_json::from_str(r#"{"id": 1, "name": "x"}"#).unwrap();
+        assert!(st.connect_form.fields.is_empty());
+        assert!(!st.is_oauth());
+    }
+}

@@ -1,0 +1,29 @@
+//! Running child commands with a clear error when one fails.
+
+use anyhow::{Context, bail};
+use std::path::PathBuf;
+use std::process::Command;
+
+/// The workspace root (the parent of `crates/xtask`).
+pub fn root() -> PathBuf {
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    here.ancestors().nth(2).expect("xtask lives in crates/xtask").to_path_buf()
+}
+
+/// The `cargo` that runs this xtask (rustup's), falling back to PATH.
+pub fn cargo() -> Command {
+    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    c.current_dir(root());
+    c
+}
+
+/// Runs `cmd`, failing with its command line when it exits non-zero.
+pub fn run(cmd: &mut Command) -> anyhow::Result<()> {
+    let shown = format!("{cmd:?}");
+    eprintln!("xtask: running {shown}");
+    let status = cmd.status().with_context(|| format!("could not start {shown}"))?;
+    if !status.success() {
+        bail!("{shown} failed with {status}");
+    }
+    Ok(())
+}

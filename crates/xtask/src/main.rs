@@ -1,0 +1,28 @@
+//! `cargo xtask`: the project's own build and test driver.
+//!
+//! Every command installs what it needs by itself, idempotently, so that a
+//! fresh machine and CI get a working setup from one command.
+
+mod cmd;
+mod test;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "peliqan-embed build, test and demo driver")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run every test of the workspace.
+    Test,
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Test => test::all(),
+    }
+}
