@@ -1,0 +1,130 @@
+//! Fault injection: answer matching requests with an error status and/or
+//! after a delay, to test retries, back-off and timeouts.
+//!
+//! Rules come from `POST /__emulator/faults`. The middleware sits inside
+//! the CORS layer, so an injected 503 or 429 still carries the CORS headers
+//! a browser needs to read its status, and inside the stats layer, so
+//! faulted requests are still counted.
+
+use crate::error::ApiError;
+use crate::state::Emu;
+use crate::stats::CONTROL_PREFIX;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::middleware::Next;
+use actix_web::{Error, ResponseError, web};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// One rule, as posted to and listed by `/__emulator/faults`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FaultRule {
+    /// Applies to paths starting with this (trailing slash ignored).
+    pub path_prefix: String,
+    /// Status to answer; `None` means delay only, then handle normally.
+    #[serde(default)]
+    pub status: Option<u16>,
+    /// Chance per matching request, 0.0..=1.0.
+    #[serde(default = "always")]
+    pub probability: f64,
+    /// Wait this long before answering.
+    #[serde(default)]
+    pub delay_ms: u64,
+}
+
+fn always() -> f64 {
+    1.0
+}
+
+/// Longest delay a rule may ask for; longer would only hang test suites.
+const MAX_DELAY_MS: u64 = 120_000;
+
+impl FaultRule {
+    /// Field errors for a rule that cannot work, DRF-style.
+    pub(crate) fn validate(&self) -> Result<(), ApiError> {
+        if !self.path_prefix.starts_with('/') {
+            return Err(ApiError::field("path_prefix", "Must start with '/'."));
+        }
+        match self.status {
+            Some(s) if !(400..=599).contains(&s) => {
+                return Err(ApiError::field("status", "Must be an HTTP error status, 400 to 599."));
+            }
+            None if self.delay_ms == 0 => {
+                return Err(ApiError::field("status", "Give a status, a delay_ms, or both."));
+            }
+            _ => {}
+        }
+        if !(0.0..=1.0).contains(&self.probability) {
+            return Err(ApiError::field("probability", "Must be between 0.0 and 1.0."));
+        }
+        if self.delay_ms > MAX_DELAY_MS {
+            return Err(ApiError::field("delay_ms", format!("Must be at most {MAX_DELAY_MS}.")));
+        }
+        Ok(())
+    }
+
+    fn matches(&self, path: &str) -> bool {
+        let prefix = self.path_prefix.trim_end_matches('/');
+        path.trim_end_matches('/').starts_with(prefix)
+    }
+}
+
+/// The middleware; registered with `middleware::from_fn`.
+pub(crate) async fn inject(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let fired = match req.app_data::<web::Data<Emu>>() {
+        Some(emu) if !req.path().starts_with(CONTROL_PREFIX) => {
+            let state = emu.state.lock();
+            // First matching rule whose dice roll fires wins.
+            state
+                .faults
+                .iter()
+                .find(|r| r.matches(req.path()) && rand::random::<f64>() < r.probability)
+                .cloned()
+        }
+        _ => None,
+    };
+    if let Some(rule) = fired {
+        if rule.delay_ms > 0 {
+            tokio::time::sleep(Duration::from_millis(rule.delay_ms)).await;
+        }
+        if let Some(status) = rule.status.and_then(|s| StatusCode::from_u16(s).ok()) {
+            tracing::info!(path = req.path(), status = status.as_u16(), "injected fault");
+            let res = ApiError::Injected(status).error_response();
+            return Ok(req.into_response(res));
+        }
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(prefix: &str, status: Option<u16>, delay_ms: u64) -> FaultRule {
+        FaultRule { path_prefix: prefix.into(), status, probability: 1.0, delay_ms }
+    }
+
+    #[test]
+    fn prefixes_match_with_or_without_trailing_slash() {
+        let r = rule("/api/subaccount/", Some(503), 0);
+        assert!(r.matches("/api/subaccount"));
+        assert!(r.matches("/api/subaccount/3/token"));
+        assert!(!r.matches("/api/servers"));
+    }
+
+    #[test]
+    fn rules_without_effect_or_with_odd_values_are_refused() {
+        assert!(rule("/api", None, 0).validate().is_err());
+        assert!(rule("api", Some(503), 0).validate().is_err());
+        assert!(rule("/api", Some(200), 0).validate().is_err());
+        assert!(rule("/api", None, 50).validate().is_ok());
+        let mut r = rule("/api", Some(429), 0);
+        r.probability = 1.5;
+        assert!(r.validate().is_err());
+    }
+}

@@ -1,0 +1,133 @@
+//! A local server speaking the Peliqan Partner (Embed) API, for tests,
+//! benchmarks and first runs without a Peliqan account.
+//!
+//! Like stripe-mock or wiremock it emulates the contract, not Peliqan's
+//! internals: real HS256 tokens that expire, the partner/sub-account scope
+//! split, CORS with an allow-list, connect forms validated field by field,
+//! an OAuth consent page, connection logs, and fault injection plus request
+//! counts under `/__emulator`. All state is in memory behind one lock
+//! ([`state`]); the routes are listed in one function ([`app`]).
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! let emulator = peliqan_emulator::Emulator::start(Default::default()).await?;
+//! println!("{} {}", emulator.url(), emulator.partner_token());
+//! emulator.stop().await;
+//! # Ok(()) }
+//! ```
+
+mod app;
+mod auth;
+mod connect;
+mod control;
+mod cors;
+mod error;
+mod faults;
+mod oauth;
+mod scripts;
+mod servers;
+mod servertypes;
+mod state;
+mod stats;
+mod subaccounts;
+mod tokens;
+mod validate;
+
+use actix_web::dev::ServerHandle;
+use actix_web::web;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
+use tokio::task::JoinHandle;
+
+/// How to run an emulator.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to listen on; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// Origins that get CORS headers (exact match, e.g. `http://localhost:5173`).
+    pub allowed_origins: Vec<String>,
+    /// Lifetime of sub-account tokens (not of `expire=false` ones).
+    pub token_ttl: Duration,
+    /// Send `Cross-Origin-Opener-Policy: same-origin` on the OAuth pages.
+    pub coop: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            allowed_origins: Vec::new(),
+            token_ttl: Duration::from_secs(1800),
+            coop: false,
+        }
+    }
+}
+
+/// A running emulator. Dropping it stops the server too, without waiting.
+pub struct Emulator {
+    url: String,
+    addr: SocketAddr,
+    partner_token: String,
+    handle: ServerHandle,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl Emulator {
+    /// Binds `config.listen` and serves on the current tokio runtime.
+    /// Returns once the socket is listening, so requests can be sent at once.
+    pub async fn start(config: Config) -> std::io::Result<Emulator> {
+        let listener = std::net::TcpListener::bind(config.listen)?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let url = format!("http://{}", advertised(addr));
+        let emu = web::Data::new(state::Emu::new(&config, url.clone()));
+        let partner_token = emu.partner_token.clone();
+        let server = app::server(emu, listener)?;
+        let handle = server.handle();
+        let task = tokio::spawn(server);
+        tracing::info!(%url, "peliqan-emulator listening");
+        Ok(Emulator { url, addr, partner_token, handle, task: Some(task) })
+    }
+
+    /// Base URL, e.g. `http://127.0.0.1:8900`, without a trailing slash.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The bound address (with the real port when 0 was asked for).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The partner JWT (non-expiring), valid for this process's lifetime.
+    pub fn partner_token(&self) -> &str {
+        &self.partner_token
+    }
+
+    /// Stops accepting, lets requests in flight finish, and waits.
+    pub async fn stop(mut self) {
+        self.handle.stop(true).await;
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        if self.task.is_some() {
+            // Sends the stop command now; the returned future only waits.
+            drop(self.handle.stop(false));
+        }
+    }
+}
+
+/// A wildcard listen address is not a URL a client can use: advertise
+/// loopback instead.
+fn advertised(addr: SocketAddr) -> SocketAddr {
+    match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => SocketAddr::from((Ipv4Addr::LOCALHOST, addr.port())),
+        IpAddr::V6(ip) if ip.is_unspecified() => SocketAddr::from((Ipv6Addr::LOCALHOST, addr.port())),
+        _ => addr,
+    }
+}

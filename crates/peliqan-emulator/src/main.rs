@@ -1,0 +1,86 @@
+//! `peliqan-emulator`: runs the emulator until Ctrl-C or SIGTERM.
+//!
+//! The first stdout line is one JSON object with the URL and the partner
+//! token, so scripts and tests can start it on port 0 and read where it
+//! is; human-readable logs go to stderr.
+
+use clap::Parser;
+use peliqan_emulator::{Config, Emulator};
+use std::io::{IsTerminal, Write};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// A local server speaking the Peliqan Partner (Embed) API.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:8900")]
+    listen: SocketAddr,
+    /// Origin allowed to call the API from a browser (CORS); repeatable.
+    #[arg(long = "allowed-origin", value_name = "ORIGIN")]
+    allowed_origins: Vec<String>,
+    /// Lifetime of sub-account tokens, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1800, value_parser = clap::value_parser!(u64).range(1..))]
+    token_ttl: u64,
+    /// Serve the OAuth pages with `Cross-Origin-Opener-Policy: same-origin`.
+    #[arg(long)]
+    coop: bool,
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> std::io::Result<()> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,actix_server=warn".into()),
+        )
+        .init();
+    let args = Args::parse();
+    let config = Config {
+        listen: args.listen,
+        allowed_origins: args.allowed_origins,
+        token_ttl: Duration::from_secs(args.token_ttl),
+        coop: args.coop,
+    };
+    let emulator = Emulator::start(config).await?;
+    {
+        // Written by hand so `url` comes first, as documented.
+        let line = format!(
+            r#"{{"url":{},"partner_token":{}}}"#,
+            serde_json::Value::from(emulator.url()),
+            serde_json::Value::from(emulator.partner_token())
+        );
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{line}")?;
+        out.flush()?;
+    }
+    shutdown_signal().await;
+    tracing::info!("stopping");
+    emulator.stop().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,149 @@
+//! Everything the emulator remembers, behind one lock.
+//!
+//! Like stripe-mock and wiremock, all state lives in one struct behind one
+//! `parking_lot::Mutex`: handlers lock, read or change, and unlock without
+//! awaiting, so routes can never disagree about what exists. [`Emu`] adds
+//! what never changes after start (keys, partner token, settings) and is
+//! shared with every actix worker as `web::Data<Emu>`.
+
+use crate::Config;
+use crate::faults::FaultRule;
+use crate::servertypes;
+use crate::tokens::{Keys, Scope};
+use parking_lot::Mutex;
+use peliqan_api::{
+    ConnectionLogEntry, Interface, InterfaceId, LogLevel, Server, ServerId, Servertype,
+    Subaccount, SubaccountId, Table, TableId,
+};
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+/// The only partner an emulator serves; its id is in every token.
+pub(crate) const PARTNER_ID: u64 = 1;
+
+/// Shared, per-process emulator context.
+pub(crate) struct Emu {
+    pub state: Mutex<State>,
+    pub keys: Keys,
+    pub partner_token: String,
+    /// Where the emulator is reachable, for `oauth_url`.
+    pub base_url: String,
+    pub allowed_origins: Vec<String>,
+    pub token_ttl: Duration,
+    pub coop: bool,
+    pub servertypes: Vec<Servertype>,
+}
+
+impl Emu {
+    pub(crate) fn new(config: &Config, base_url: String) -> Self {
+        let keys = Keys::random();
+        let partner_token = keys.issue(Scope::Partner, PARTNER_ID, None, None);
+        Self {
+            state: Mutex::new(State::default()),
+            keys,
+            partner_token,
+            base_url,
+            // Origins never end in '/', but a hand-typed flag might.
+            allowed_origins: config
+                .allowed_origins
+                .iter()
+                .map(|o| o.trim_end_matches('/').to_owned())
+                .collect(),
+            token_ttl: config.token_ttl,
+            coop: config.coop,
+            servertypes: servertypes::catalog(),
+        }
+    }
+
+    pub(crate) fn servertype(&self, id: u64) -> Option<&Servertype> {
+        self.servertypes.iter().find(|s| s.id.0 == id)
+    }
+}
+
+/// A connection plus what the API never shows (its owner, its logs).
+pub(crate) struct ConnectionRecord {
+    pub owner: SubaccountId,
+    pub server: Server,
+    pub logs: Vec<ConnectionLogEntry>,
+}
+
+impl ConnectionRecord {
+    pub(crate) fn log(&mut self, level: LogLevel, message: impl Into<String>) {
+        self.logs.push(ConnectionLogEntry { timestamp: now_rfc3339(), level, message: message.into() });
+    }
+}
+
+/// The mutable state. Id counters survive [`State::reset`] on purpose: a
+/// sub-account token issued before a reset must not start working for an
+/// unrelated new account that happens to reuse its id.
+pub(crate) struct State {
+    pub subaccounts: BTreeMap<SubaccountId, Subaccount>,
+    pub connections: BTreeMap<ServerId, ConnectionRecord>,
+    pub tables: BTreeMap<TableId, (SubaccountId, Table)>,
+    pub interfaces: BTreeMap<InterfaceId, (SubaccountId, Interface)>,
+    /// OAuth `state` -> the pending connection it completes (used once).
+    pub oauth_states: HashMap<String, ServerId>,
+    /// "METHOD /path/{id}" -> count.
+    pub stats: BTreeMap<String, u64>,
+    pub faults: Vec<FaultRule>,
+    next_ids: [u64; 4],
+}
+
+impl Default for State {
+    fn default() -> Self {
+        Self {
+            subaccounts: BTreeMap::new(),
+            connections: BTreeMap::new(),
+            tables: BTreeMap::new(),
+            interfaces: BTreeMap::new(),
+            oauth_states: HashMap::new(),
+            stats: BTreeMap::new(),
+            faults: Vec::new(),
+            // Separate ranges per kind make an id passed to the wrong
+            // endpoint answer 404 instead of silently hitting something.
+            next_ids: [1, 1001, 5001, 7001],
+        }
+    }
+}
+
+impl State {
+    fn next(&mut self, kind: usize) -> u64 {
+        let id = self.next_ids[kind];
+        self.next_ids[kind] += 1;
+        id
+    }
+    pub(crate) fn next_subaccount(&mut self) -> SubaccountId {
+        SubaccountId(self.next(0))
+    }
+    pub(crate) fn next_server(&mut self) -> ServerId {
+        ServerId(self.next(1))
+    }
+    pub(crate) fn next_table(&mut self) -> TableId {
+        TableId(self.next(2))
+    }
+    pub(crate) fn next_interface(&mut self) -> InterfaceId {
+        InterfaceId(self.next(3))
+    }
+
+    /// Forgets everything but the id counters (see the type's docs).
+    pub(crate) fn reset(&mut self) {
+        let next_ids = self.next_ids;
+        *self = Self { next_ids, ..Self::default() };
+    }
+
+    /// Removes a sub-account and everything it owns.
+    pub(crate) fn remove_subaccount(&mut self, id: SubaccountId) -> Option<Subaccount> {
+        let removed = self.subaccounts.remove(&id)?;
+        self.connections.retain(|_, c| c.owner != id);
+        let live = &self.connections;
+        self.oauth_states.retain(|_, server| live.contains_key(server));
+        self.tables.retain(|_, (owner, _)| *owner != id);
+        self.interfaces.retain(|_, (owner, _)| *owner != id);
+        Some(removed)
+    }
+}
+
+/// Now, as RFC 3339 with milliseconds, UTC.
+pub(crate) fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}

@@ -1,0 +1,135 @@
+//! Issuing and checking the emulator's JWTs.
+//!
+//! Tokens are real HS256 JWTs signed with a key drawn at random when the
+//! emulator starts, so a token from one emulator process never works on
+//! another, and clients exercise the same decode/expiry paths they would
+//! against Peliqan. The claims say who the token is for (`scope`) and, for
+//! sub-account tokens, which account; `exp` is checked with zero leeway so
+//! a 1-second TTL is enough to test expiry.
+
+use crate::error::ApiError;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Who a token speaks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Scope {
+    /// The partner (SaaS company): manages sub-accounts.
+    Partner,
+    /// One end-customer account: manages its own connections.
+    Subaccount,
+}
+
+/// The claims of every token the emulator signs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Claims {
+    pub scope: Scope,
+    pub partner_id: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subaccount_id: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    pub iat: u64,
+    /// Random per issuance, so two tokens for one account never compare equal
+    /// (callers that cache tokens can tell a refresh happened).
+    pub jti: String,
+    /// Absent on the partner token and on `expire=false` tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exp: Option<u64>,
+}
+
+/// The per-process signing key.
+pub(crate) struct Keys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+}
+
+impl Keys {
+    /// A fresh random key.
+    pub(crate) fn random() -> Self {
+        let secret: [u8; 32] = rand::random();
+        let mut validation = Validation::new(Algorithm::HS256);
+        // `exp` is optional (non-expiring tokens exist) but checked when present.
+        validation.required_spec_claims.clear();
+        validation.validate_exp = true;
+        validation.leeway = 0;
+        Self {
+            encoding: EncodingKey::from_secret(&secret),
+            decoding: DecodingKey::from_secret(&secret),
+            validation,
+        }
+    }
+
+    /// Signs a token for `scope`; `ttl: None` makes it non-expiring.
+    pub(crate) fn issue(
+        &self,
+        scope: Scope,
+        partner_id: u64,
+        subaccount: Option<(u64, &str)>,
+        ttl: Option<Duration>,
+    ) -> String {
+        let iat = now_secs();
+        let claims = Claims {
+            scope,
+            partner_id,
+            subaccount_id: subaccount.map(|(id, _)| id),
+            external_id: subaccount.map(|(_, ext)| ext.to_owned()),
+            iat,
+            jti: random_hex(),
+            exp: ttl.map(|t| iat + t.as_secs().max(1)),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            // Encoding a plain struct with an HMAC key cannot fail.
+            .expect("HS256 signing of plain claims")
+    }
+
+    /// Checks signature and expiry; the messages are those of
+    /// djangorestframework-jwt, which Peliqan's API answers with.
+    pub(crate) fn verify(&self, token: &str) -> Result<Claims, ApiError> {
+        match jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation) {
+            Ok(data) => Ok(data.claims),
+            Err(e) if matches!(e.kind(), ErrorKind::ExpiredSignature) => {
+                Err(ApiError::Unauthenticated("Signature has expired.".to_owned()))
+            }
+            Err(_) => Err(ApiError::Unauthenticated("Error decoding signature.".to_owned())),
+        }
+    }
+}
+
+/// 128 random bits as hex: token ids and OAuth `state` values.
+pub(crate) fn random_hex() -> String {
+    format!("{:032x}", rand::random::<u128>())
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_round_trips_and_another_key_rejects_it() {
+        let keys = Keys::random();
+        let t = keys.issue(Scope::Subaccount, 1, Some((7, "acme")), Some(Duration::from_secs(60)));
+        let c = keys.verify(&t).unwrap();
+        assert_eq!((c.scope, c.subaccount_id, c.external_id.as_deref()), (Scope::Subaccount, Some(7), Some("acme")));
+        assert!(c.exp.is_some());
+        assert!(Keys::random().verify(&t).is_err());
+        assert!(keys.verify("not.a.jwt").is_err());
+    }
+
+    #[test]
+    fn non_expiring_tokens_carry_no_exp_and_each_issuance_differs() {
+        let keys = Keys::random();
+        let a = keys.issue(Scope::Partner, 1, None, None);
+        let b = keys.issue(Scope::Partner, 1, None, None);
+        assert_ne!(a, b);
+        assert_eq!(keys.verify(&a).unwrap().exp, None);
+    }
+}
