@@ -1,0 +1,146 @@
+//! What the service takes from a verified user JWT: who the user is (`sub`,
+//! the rate-limit key), which tenant they belong to (the configured claim,
+//! the only source of the tenant), and profile claims for auto-provisioning.
+
+use crate::error::ServiceError;
+use peliqan_api::{ExternalId, SubaccountInput};
+use serde_json::{Map, Value};
+
+/// A user whose JWT checked out.
+#[derive(Debug, Clone)]
+pub struct VerifiedUser {
+    /// The JWT's `sub`.
+    pub subject: String,
+    /// The tenant named by the configured claim.
+    pub tenant: ExternalId,
+    /// Profile claims, used only when a sub-account is created.
+    pub profile: Profile,
+}
+
+/// Standard OIDC profile claims, plus `company_name`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Profile {
+    /// `email`.
+    pub email: Option<String>,
+    /// `given_name`.
+    pub given_name: Option<String>,
+    /// `family_name`.
+    pub family_name: Option<String>,
+    /// `locale`, e.g. `en` or `en-US`.
+    pub locale: Option<String>,
+    /// `company_name`.
+    pub company_name: Option<String>,
+}
+
+impl Profile {
+    /// The sub-account to create for `tenant` from this profile.
+    pub fn subaccount_input(&self, tenant: &ExternalId) -> SubaccountInput {
+        SubaccountInput {
+            external_id: tenant.clone(),
+            first_name: self.given_name.clone(),
+            last_name: self.family_name.clone(),
+            email: self.email.clone(),
+            // Peliqan wants a language code, OIDC gives a BCP 47 tag.
+            language: self
+                .locale
+                .as_ref()
+                .map(|l| l.split(['-', '_']).next().unwrap_or(l).to_owned()),
+            company_name: self.company_name.clone(),
+        }
+    }
+}
+
+impl VerifiedUser {
+    /// Reads the user from verified claims; `tenant_claim` may be a dotted path
+    /// (`app_metadata.tenant`) for IdPs that nest custom claims.
+    pub fn from_claims(
+        claims: &Map<String, Value>,
+        tenant_claim: &str,
+    ) -> Result<Self, ServiceError> {
+        let subject = claims
+            .get("sub")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| ServiceError::InvalidToken("the JWT has no `sub` claim".into()))?;
+        let tenant = lookup(claims, tenant_claim)
+            .and_then(|v| match v {
+                Value::String(s) => Some(s.trim().to_owned()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            })
+            .filter(|s| !s.is_empty() && s.len() <= 256)
+            .ok_or_else(|| ServiceError::MissingTenantClaim(tenant_claim.to_owned()))?;
+        let text = |k: &str| claims.get(k).and_then(Value::as_str).map(String::from);
+        Ok(Self {
+            subject: subject.to_owned(),
+            tenant: ExternalId(tenant),
+            profile: Profile {
+                email: text("email"),
+                given_name: text("given_name"),
+                family_name: text("family_name"),
+                locale: text("locale"),
+                company_name: text("company_name"),
+            },
+        })
+    }
+}
+
+fn lookup<'a>(claims: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
+    // An exact key wins, so a claim literally named `a.b` still works.
+    if let Some(v) = claims.get(path) {
+        return Some(v);
+    }
+    let mut parts = path.split('.');
+    let mut cur = claims.get(parts.next()?)?;
+    for p in parts {
+        cur = cur.as_object()?.get(p)?;
+    }
+    Some(cur)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn claims(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn tenant_comes_from_the_configured_claim_only() {
+        let c = claims(json!({"sub": "u1", "external_id": "acme", "tenant": "other"}));
+        assert_eq!(
+            VerifiedUser::from_claims(&c, "external_id")
+                .unwrap()
+                .tenant
+                .as_str(),
+            "acme"
+        );
+        let nested = claims(json!({"sub": "u1", "app": {"tenant": 42}}));
+        assert_eq!(
+            VerifiedUser::from_claims(&nested, "app.tenant")
+                .unwrap()
+                .tenant
+                .as_str(),
+            "42"
+        );
+        let err = VerifiedUser::from_claims(&c, "org").unwrap_err();
+        assert_eq!(err.code(), "missing_tenant_claim");
+        let empty = claims(json!({"sub": "u1", "external_id": " "}));
+        assert!(VerifiedUser::from_claims(&empty, "external_id").is_err());
+    }
+
+    #[test]
+    fn profile_claims_become_the_new_subaccount() {
+        let c = claims(json!({"sub": "u", "external_id": "t", "email": "a@b.c",
+            "given_name": "Ann", "family_name": "Lee", "locale": "nl-BE", "company_name": "ACME"}));
+        let input = VerifiedUser::from_claims(&c, "external_id")
+            .unwrap()
+            .profile
+            .subaccount_input(&ExternalId::from("t"));
+        assert_eq!(input.language.as_deref(), Some("nl"));
+        assert_eq!(input.first_name.as_deref(), Some("Ann"));
+        assert_eq!(input.company_name.as_deref(), Some("ACME"));
+    }
+}

@@ -1,0 +1,266 @@
+//! The one error type of the HTTP boundary, and its RFC 9457 problem body.
+//!
+//! Every failure a caller can see is a [`ServiceError`] with a stable `code`
+//! (documented in the README); the mapping to an HTTP status lives in
+//! [`ServiceError::status`] and is unit-tested below. Details meant for
+//! operators (cause chains, upstream messages) go to the logs where the error
+//! is produced; `detail` only says what the caller can act on, and never
+//! carries the partner token.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use std::time::Duration;
+
+/// Media type of every error answer.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// Everything a request can fail with.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ServiceError {
+    /// No `Authorization: Bearer <jwt>` header.
+    #[error("send the user's JWT as `Authorization: Bearer <jwt>`")]
+    MissingCredentials,
+    /// The JWT is malformed, badly signed, or lacks a required claim.
+    #[error("{0}")]
+    InvalidToken(String),
+    /// The JWT's `exp` has passed.
+    #[error("the user's JWT has expired")]
+    TokenExpired,
+    /// The JWT's `aud` does not name this service.
+    #[error("the user's JWT is not meant for this service (aud)")]
+    InvalidAudience,
+    /// The JWT's `iss` is not the configured issuer.
+    #[error("the user's JWT comes from an unexpected issuer (iss)")]
+    InvalidIssuer,
+    /// The JWT's `alg` is not the one this service is configured with.
+    #[error("JWT algorithm `{0}` is not accepted here")]
+    UnsupportedAlgorithm(String),
+    /// The verified claims do not name a tenant.
+    #[error("the user's JWT has no `{0}` claim naming the tenant")]
+    MissingTenantClaim(String),
+    /// The tenant has no Peliqan sub-account (and auto-provisioning is off).
+    #[error("no Peliqan account exists for this tenant")]
+    UnknownTenant,
+    /// This user sent too many requests; try again after the given time.
+    #[error("too many requests; retry after {} s", retry_secs(*.0))]
+    RateLimited(Duration),
+    /// Peliqan could not be reached or failed; `Some` when it said when to retry.
+    #[error("Peliqan is unavailable right now; try again shortly")]
+    UpstreamUnavailable(Option<Duration>),
+    /// Peliqan refused the service's own credentials or answered something
+    /// unusable: an operator has to act, the caller cannot.
+    #[error("the token service is misconfigured; the operator has been alerted")]
+    UpstreamMisconfigured,
+    /// The request body exceeds the configured limit.
+    #[error("the request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    /// The browser's `Origin` is not in the allow-list.
+    #[error("origin not allowed")]
+    OriginNotAllowed,
+    /// No such route.
+    #[error("no such endpoint")]
+    NotFound,
+    /// The route exists, but not for this method.
+    #[error("method not allowed on this endpoint")]
+    MethodNotAllowed,
+    /// `/readyz`: the service cannot serve tokens right now.
+    #[error("not ready: {0}")]
+    NotReady(String),
+    /// A bug; details are in the log.
+    #[error("internal error")]
+    Internal,
+}
+
+fn retry_secs(d: Duration) -> u64 {
+    // Round up: `Retry-After: 0` would invite an immediate retry that fails again.
+    d.as_millis().div_ceil(1000).max(1) as u64
+}
+
+impl ServiceError {
+    /// The stable, machine-readable code (documented in the README).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::MissingCredentials => "missing_credentials",
+            Self::InvalidToken(_) => "invalid_token",
+            Self::TokenExpired => "token_expired",
+            Self::InvalidAudience => "invalid_audience",
+            Self::InvalidIssuer => "invalid_issuer",
+            Self::UnsupportedAlgorithm(_) => "unsupported_algorithm",
+            Self::MissingTenantClaim(_) => "missing_tenant_claim",
+            Self::UnknownTenant => "unknown_tenant",
+            Self::RateLimited(_) => "rate_limited",
+            Self::UpstreamUnavailable(_) => "upstream_unavailable",
+            Self::UpstreamMisconfigured => "upstream_misconfigured",
+            Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::OriginNotAllowed => "origin_not_allowed",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::NotReady(_) => "not_ready",
+            Self::Internal => "internal_error",
+        }
+    }
+
+    /// A short human title per code.
+    pub fn title(&self) -> &'static str {
+        match self {
+            Self::MissingCredentials => "Missing credentials",
+            Self::InvalidToken(_) => "Invalid token",
+            Self::TokenExpired => "Token expired",
+            Self::InvalidAudience => "Invalid audience",
+            Self::InvalidIssuer => "Invalid issuer",
+            Self::UnsupportedAlgorithm(_) => "Unsupported algorithm",
+            Self::MissingTenantClaim(_) => "Missing tenant claim",
+            Self::UnknownTenant => "Unknown tenant",
+            Self::RateLimited(_) => "Too many requests",
+            Self::UpstreamUnavailable(_) => "Upstream unavailable",
+            Self::UpstreamMisconfigured => "Upstream misconfigured",
+            Self::PayloadTooLarge(_) => "Payload too large",
+            Self::OriginNotAllowed => "Origin not allowed",
+            Self::NotFound => "Not found",
+            Self::MethodNotAllowed => "Method not allowed",
+            Self::NotReady(_) => "Not ready",
+            Self::Internal => "Internal error",
+        }
+    }
+
+    /// The `Retry-After` to send, if any.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::RateLimited(d) => Some(*d),
+            Self::UpstreamUnavailable(d) => Some(d.unwrap_or(Duration::from_secs(1))),
+            _ => None,
+        }
+    }
+
+    /// The body of the problem answer.
+    pub fn problem(&self) -> Problem {
+        Problem {
+            kind: format!("urn:peliqan-token-service:problem:{}", self.code()),
+            title: self.title(),
+            status: self.status_code().as_u16(),
+            detail: self.to_string(),
+            code: self.code(),
+        }
+    }
+}
+
+/// An RFC 9457 problem document with the service's `code` extension.
+#[derive(Debug, Serialize)]
+pub struct Problem {
+    /// A URI naming the problem type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Short summary of the problem type.
+    pub title: &'static str,
+    /// The HTTP status, repeated for clients that lose it.
+    pub status: u16,
+    /// What went wrong in this instance.
+    pub detail: String,
+    /// Stable machine-readable code.
+    pub code: &'static str,
+}
+
+impl ResponseError for ServiceError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::MissingCredentials
+            | Self::InvalidToken(_)
+            | Self::TokenExpired
+            | Self::InvalidAudience
+            | Self::InvalidIssuer
+            | Self::UnsupportedAlgorithm(_) => StatusCode::UNAUTHORIZED,
+            Self::MissingTenantClaim(_) | Self::OriginNotAllowed => StatusCode::FORBIDDEN,
+            Self::UnknownTenant | Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::UpstreamUnavailable(_) | Self::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::UpstreamMisconfigured => StatusCode::BAD_GATEWAY,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut res = HttpResponse::build(self.status_code());
+        res.content_type(PROBLEM_JSON)
+            .insert_header((header::CACHE_CONTROL, "no-store"));
+        if let Some(after) = self.retry_after() {
+            res.insert_header((header::RETRY_AFTER, retry_secs(after)));
+        }
+        if self.status_code() == StatusCode::UNAUTHORIZED {
+            // RFC 6750 §3: tell the client which scheme is expected.
+            let v = match self {
+                Self::MissingCredentials => "Bearer",
+                _ => "Bearer error=\"invalid_token\"",
+            };
+            res.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static(v)));
+        }
+        if matches!(self, Self::MethodNotAllowed) {
+            res.insert_header((header::ALLOW, "GET, POST, OPTIONS"));
+        }
+        res.json(self.problem())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ServiceError as E;
+
+    #[test]
+    fn every_error_maps_to_its_status_and_code() {
+        let cases = [
+            (E::MissingCredentials, 401, "missing_credentials"),
+            (
+                E::InvalidToken("bad signature".into()),
+                401,
+                "invalid_token",
+            ),
+            (E::TokenExpired, 401, "token_expired"),
+            (E::InvalidAudience, 401, "invalid_audience"),
+            (E::InvalidIssuer, 401, "invalid_issuer"),
+            (
+                E::UnsupportedAlgorithm("none".into()),
+                401,
+                "unsupported_algorithm",
+            ),
+            (
+                E::MissingTenantClaim("external_id".into()),
+                403,
+                "missing_tenant_claim",
+            ),
+            (E::OriginNotAllowed, 403, "origin_not_allowed"),
+            (E::UnknownTenant, 404, "unknown_tenant"),
+            (E::NotFound, 404, "not_found"),
+            (E::MethodNotAllowed, 405, "method_not_allowed"),
+            (E::PayloadTooLarge(10), 413, "payload_too_large"),
+            (E::RateLimited(Duration::from_secs(3)), 429, "rate_limited"),
+            (E::UpstreamUnavailable(None), 503, "upstream_unavailable"),
+            (E::NotReady("x".into()), 503, "not_ready"),
+            (E::UpstreamMisconfigured, 502, "upstream_misconfigured"),
+            (E::Internal, 500, "internal_error"),
+        ];
+        for (err, status, code) in cases {
+            assert_eq!(err.status_code().as_u16(), status, "{err:?}");
+            assert_eq!(err.code(), code);
+            let problem = err.problem();
+            assert_eq!((problem.status, problem.code), (status, code));
+        }
+    }
+
+    #[test]
+    fn problem_answers_carry_media_type_and_retry_after() {
+        let res = E::RateLimited(Duration::from_millis(1500)).error_response();
+        assert_eq!(
+            res.headers().get(header::CONTENT_TYPE).unwrap(),
+            PROBLEM_JSON
+        );
+        assert_eq!(res.headers().get(header::RETRY_AFTER).unwrap(), "2");
+        let res = E::UpstreamUnavailable(Some(Duration::from_secs(7))).error_response();
+        assert_eq!(res.headers().get(header::RETRY_AFTER).unwrap(), "7");
+        let res = E::TokenExpired.error_response();
+        assert!(res.headers().get(header::WWW_AUTHENTICATE).is_some());
+    }
+}

@@ -1,0 +1,28 @@
+//! peliqan-token-service: hands a logged-in user's browser a short-lived
+//! Peliqan token for that user's tenant only.
+//!
+//! A request flows: [`http`] middleware (metrics, CORS) -> [`routes`] ->
+//! [`auth`] (the user's JWT, checked with the configured key) ->
+//! [`rate_limit`] -> [`tokens`] (per-tenant cache, refresh-ahead, one
+//! upstream call per tenant at a time) -> [`upstream`] (Peliqan, with the
+//! partner token that never leaves this process). [`startup::Application`]
+//! wires it from [`settings::Settings`].
+#![deny(missing_docs)]
+
+pub mod auth;
+pub mod connectors;
+pub mod error;
+pub mod http;
+pub mod metrics;
+pub mod rate_limit;
+pub mod readiness;
+pub mod routes;
+pub mod settings;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+pub mod tokens;
+pub mod upstream;
+
+pub use settings::Settings;
+pub use startup::Application;

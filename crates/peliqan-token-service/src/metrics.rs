@@ -1,0 +1,195 @@
+//! Prometheus metrics, served as text by `GET /metrics`.
+//!
+//! Labels are bounded on purpose: route templates, status codes, upstream
+//! operations and error kinds. Never a tenant or user id, which would make
+//! the series count grow with the customer base.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    route: String,
+    method: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct UpstreamLabels {
+    operation: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct UpstreamErrorLabels {
+    operation: &'static str,
+    kind: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
+type Latency = Family<RouteLabels, Histogram, fn() -> Histogram>;
+
+/// All metrics of the service.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Latency,
+    cache_hits: Counter,
+    cache_misses: Counter,
+    cache_refreshes: Family<OutcomeLabels, Counter>,
+    cache_entries: Gauge,
+    upstream_calls: Family<UpstreamLabels, Counter>,
+    upstream_errors: Family<UpstreamErrorLabels, Counter>,
+    rate_limited: Counter,
+}
+
+fn latency_histogram() -> Histogram {
+    // 0.1 ms .. ~3.3 s: cached answers land in the first buckets, upstream
+    // calls (with retries) in the last ones.
+    Histogram::new(exponential_buckets(0.0001, 2.0, 16))
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("token_service");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency: Latency = Family::new_with_constructor(latency_histogram);
+        let (cache_hits, cache_misses, cache_entries) = Default::default();
+        let cache_refreshes = Family::<OutcomeLabels, Counter>::default();
+        let upstream_calls = Family::<UpstreamLabels, Counter>::default();
+        let upstream_errors = Family::<UpstreamErrorLabels, Counter>::default();
+        let rate_limited = Counter::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests by route, method and status",
+            requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency",
+            latency.clone(),
+        );
+        registry.register(
+            "token_cache_hits",
+            "Token requests served from the cache",
+            Counter::clone(&cache_hits),
+        );
+        registry.register(
+            "token_cache_misses",
+            "Token requests that had to wait for Peliqan",
+            Counter::clone(&cache_misses),
+        );
+        registry.register(
+            "token_cache_refreshes",
+            "Background refreshes by outcome",
+            cache_refreshes.clone(),
+        );
+        registry.register(
+            "token_cache_entries",
+            "Tenants with a cached token",
+            Gauge::clone(&cache_entries),
+        );
+        registry.register(
+            "upstream_calls",
+            "Calls to Peliqan by operation",
+            upstream_calls.clone(),
+        );
+        registry.register(
+            "upstream_errors",
+            "Failed calls to Peliqan by operation and kind",
+            upstream_errors.clone(),
+        );
+        registry.register(
+            "rate_limited",
+            "Requests refused by the per-user rate limit",
+            rate_limited.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            latency,
+            cache_hits,
+            cache_misses,
+            cache_refreshes,
+            cache_entries,
+            upstream_calls,
+            upstream_errors,
+            rate_limited,
+        }
+    }
+}
+
+impl Metrics {
+    /// Records one finished HTTP request.
+    pub fn request(&self, route: &str, method: &str, status: u16, seconds: f64) {
+        let labels = RequestLabels {
+            route: route.to_owned(),
+            method: method.to_owned(),
+            status,
+        };
+        self.requests.get_or_create(&labels).inc();
+        self.latency
+            .get_or_create(&RouteLabels {
+                route: labels.route,
+            })
+            .observe(seconds);
+    }
+
+    /// A token request answered from the cache.
+    pub fn cache_hit(&self) {
+        self.cache_hits.inc();
+    }
+
+    /// A token request that waited for an upstream fetch.
+    pub fn cache_miss(&self) {
+        self.cache_misses.inc();
+    }
+
+    /// A background refresh finished (`ok` or `error`).
+    pub fn cache_refresh(&self, outcome: &'static str) {
+        self.cache_refreshes
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
+    }
+
+    /// A call to Peliqan started.
+    pub fn upstream_call(&self, operation: &'static str) {
+        self.upstream_calls
+            .get_or_create(&UpstreamLabels { operation })
+            .inc();
+    }
+
+    /// A call to Peliqan failed.
+    pub fn upstream_error(&self, operation: &'static str, kind: &'static str) {
+        self.upstream_errors
+            .get_or_create(&UpstreamErrorLabels { operation, kind })
+            .inc();
+    }
+
+    /// A request was refused by the rate limit.
+    pub fn rate_limited(&self) {
+        self.rate_limited.inc();
+    }
+
+    /// The Prometheus text exposition, with `entries` as the cache size.
+    pub fn encode(&self, entries: u64) -> String {
+        self.cache_entries
+            .set(i64::try_from(entries).unwrap_or(i64::MAX));
+        let mut out = String::new();
+        // Writing to a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}

@@ -1,0 +1,276 @@
+//! [`Settings::from_map`]: every key read, checked and defaulted in one place.
+
+use super::{AuthSettings, CacheSettings, ConfigError, JwtKey, Settings, UpstreamSettings};
+use peliqan_client::Secret;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Every key the service reads; a TOML file naming any other key is rejected
+/// (a typo must not silently fall back to a default).
+pub const KEYS: &[&str] = &[
+    "PELIQAN_API_URL",
+    "PELIQAN_PARTNER_TOKEN",
+    "PELIQAN_PARTNER_TOKEN_FILE",
+    "TOKEN_SERVICE_LISTEN",
+    "TOKEN_SERVICE_WORKERS",
+    "TOKEN_SERVICE_SHUTDOWN_TIMEOUT_SECS",
+    "TOKEN_SERVICE_ALLOWED_ORIGINS",
+    "TOKEN_SERVICE_LOG_FORMAT",
+    "TOKEN_SERVICE_MAX_BODY_BYTES",
+    "TOKEN_SERVICE_RATE_LIMIT_PER_MINUTE",
+    "TOKEN_SERVICE_JWT_HS256_SECRET",
+    "TOKEN_SERVICE_JWT_PUBLIC_KEY_FILE",
+    "TOKEN_SERVICE_JWT_JWKS_URL",
+    "TOKEN_SERVICE_JWT_ISSUER",
+    "TOKEN_SERVICE_JWT_AUDIENCE",
+    "TOKEN_SERVICE_JWT_LEEWAY_SECS",
+    "TOKEN_SERVICE_JWKS_REFRESH_FLOOR_SECS",
+    "TOKEN_SERVICE_JWKS_TTL_SECS",
+    "TOKEN_SERVICE_TENANT_CLAIM",
+    "TOKEN_SERVICE_AUTO_PROVISION",
+    "TOKEN_SERVICE_CACHE_CAPACITY",
+    "TOKEN_SERVICE_CACHE_SAFETY_MARGIN_SECS",
+    "TOKEN_SERVICE_CACHE_REFRESH_AHEAD_SECS",
+    "TOKEN_SERVICE_CONNECTORS_CACHE_SECS",
+    "TOKEN_SERVICE_UPSTREAM_CONNECT_TIMEOUT_SECS",
+    "TOKEN_SERVICE_UPSTREAM_TIMEOUT_SECS",
+    "TOKEN_SERVICE_UPSTREAM_MAX_RETRIES",
+    "TOKEN_SERVICE_UPSTREAM_RETRY_BASE_SECS",
+    "TOKEN_SERVICE_UPSTREAM_MAX_RETRY_AFTER_SECS",
+    "TOKEN_SERVICE_READINESS_CACHE_SECS",
+];
+
+/// Typed reads over the raw map, each error naming its key.
+struct Reader<'a>(&'a BTreeMap<String, String>);
+
+impl Reader<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(|v| v.trim()).filter(|v| !v.is_empty())
+    }
+
+    fn required(&self, key: &str) -> Result<&str, ConfigError> {
+        self.get(key)
+            .ok_or_else(|| ConfigError::new(key, "is required but not set"))
+    }
+
+    fn parse<T: FromStr>(&self, key: &str, default: T) -> Result<T, ConfigError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        match self.get(key) {
+            None => Ok(default),
+            Some(v) => v
+                .parse()
+                .map_err(|e| ConfigError::new(key, format!("`{v}`: {e}"))),
+        }
+    }
+
+    /// Seconds, decimals allowed (`0.5`), so tests can use short times.
+    fn secs(&self, key: &str, default: f64) -> Result<Duration, ConfigError> {
+        let v: f64 = self.parse(key, default)?;
+        Duration::try_from_secs_f64(v)
+            .map_err(|_| ConfigError::new(key, format!("`{v}` is not a number of seconds")))
+    }
+
+    fn bool(&self, key: &str) -> Result<bool, ConfigError> {
+        match self.get(key).map(str::to_ascii_lowercase).as_deref() {
+            None | Some("false" | "0" | "no" | "off") => Ok(false),
+            Some("true" | "1" | "yes" | "on") => Ok(true),
+            Some(v) => Err(ConfigError::new(key, format!("`{v}` is not true or false"))),
+        }
+    }
+
+    fn list(&self, key: &str) -> Vec<String> {
+        self.get(key)
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+            })
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
+    fn file(&self, key: &str) -> Result<Option<Vec<u8>>, ConfigError> {
+        self.get(key)
+            .map(|path| {
+                std::fs::read(path).map_err(|e| ConfigError::new(key, format!("`{path}`: {e}")))
+            })
+            .transpose()
+    }
+}
+
+impl Settings {
+    /// Parses and checks raw `KEY -> value` pairs (environment or TOML).
+    pub fn from_map(map: &BTreeMap<String, String>) -> Result<Self, ConfigError> {
+        let r = Reader(map);
+        let listen: SocketAddr = r.parse("TOKEN_SERVICE_LISTEN", ([127, 0, 0, 1], 8080).into())?;
+        let log_json = match r.get("TOKEN_SERVICE_LOG_FORMAT").unwrap_or("text") {
+            "json" => true,
+            "text" => false,
+            v => {
+                let msg = format!("`{v}`: expected `text` or `json`");
+                return Err(ConfigError::new("TOKEN_SERVICE_LOG_FORMAT", msg));
+            }
+        };
+        let allowed_origins = origins(&r)?;
+        let workers = match r.parse("TOKEN_SERVICE_WORKERS", 0usize)? {
+            0 => None,
+            n => Some(n),
+        };
+        Ok(Self {
+            listen,
+            workers,
+            shutdown_timeout: r.secs("TOKEN_SERVICE_SHUTDOWN_TIMEOUT_SECS", 30.0)?,
+            allowed_origins,
+            log_json,
+            max_body_bytes: r.parse("TOKEN_SERVICE_MAX_BODY_BYTES", 4096)?,
+            rate_limit_per_minute: r.parse("TOKEN_SERVICE_RATE_LIMIT_PER_MINUTE", 120)?,
+            auth: auth(&r)?,
+            upstream: upstream(&r)?,
+            cache: CacheSettings {
+                capacity: r.parse("TOKEN_SERVICE_CACHE_CAPACITY", 200_000)?,
+                safety_margin: r.secs("TOKEN_SERVICE_CACHE_SAFETY_MARGIN_SECS", 60.0)?,
+                refresh_ahead: r.secs("TOKEN_SERVICE_CACHE_REFRESH_AHEAD_SECS", 300.0)?,
+                connectors_ttl: r.secs("TOKEN_SERVICE_CONNECTORS_CACHE_SECS", 300.0)?,
+            },
+            auto_provision: r.bool("TOKEN_SERVICE_AUTO_PROVISION")?,
+        })
+    }
+}
+
+fn origins(r: &Reader<'_>) -> Result<Vec<String>, ConfigError> {
+    const KEY: &str = "TOKEN_SERVICE_ALLOWED_ORIGINS";
+    let list = r.list(KEY);
+    for o in &list {
+        // An origin is scheme://host[:port]; `*` or a path would be a
+        // misunderstanding that must not silently widen or break CORS.
+        let ok = url::Url::parse(o).is_ok_and(|u| {
+            u.origin().is_tuple() && u.origin().ascii_serialization() == o.trim_end_matches('/')
+        });
+        if !ok {
+            return Err(ConfigError::new(
+                KEY,
+                format!("`{o}` is not an origin like https://app.example.com"),
+            ));
+        }
+    }
+    Ok(list
+        .into_iter()
+        .map(|o| o.trim_end_matches('/').to_owned())
+        .collect())
+}
+
+fn auth(r: &Reader<'_>) -> Result<AuthSettings, ConfigError> {
+    const HS: &str = "TOKEN_SERVICE_JWT_HS256_SECRET";
+    const PEM: &str = "TOKEN_SERVICE_JWT_PUBLIC_KEY_FILE";
+    const JWKS: &str = "TOKEN_SERVICE_JWT_JWKS_URL";
+    let set: Vec<&str> = [HS, PEM, JWKS]
+        .into_iter()
+        .filter(|k| r.get(k).is_some())
+        .collect();
+    let key = match set.as_slice() {
+        [] => {
+            return Err(ConfigError::new(
+                HS,
+                format!("set exactly one of {HS}, {PEM}, {JWKS}"),
+            ));
+        }
+        [HS] => {
+            let secret = r.required(HS)?;
+            if secret.len() < 32 {
+                return Err(ConfigError::new(HS, "must be at least 32 bytes long"));
+            }
+            JwtKey::Hs256(Secret::new(secret))
+        }
+        [PEM] => {
+            let pem = r.file(PEM)?.unwrap_or_default();
+            let algorithm = pem_algorithm(&pem).ok_or_else(|| {
+                ConfigError::new(PEM, "is not a PEM RSA (RS256) or P-256 (ES256) public key")
+            })?;
+            JwtKey::PublicKey { algorithm, pem }
+        }
+        [JWKS] => {
+            let v = r.required(JWKS)?;
+            JwtKey::Jwks(
+                url::Url::parse(v).map_err(|e| ConfigError::new(JWKS, format!("`{v}`: {e}")))?,
+            )
+        }
+        _ => {
+            return Err(ConfigError::new(
+                set[1],
+                format!("only one of {} may be set", set.join(", ")),
+            ));
+        }
+    };
+    let tenant_claim = r
+        .get("TOKEN_SERVICE_TENANT_CLAIM")
+        .unwrap_or("external_id")
+        .to_owned();
+    Ok(AuthSettings {
+        key,
+        issuer: r.get("TOKEN_SERVICE_JWT_ISSUER").map(String::from),
+        audience: r.list("TOKEN_SERVICE_JWT_AUDIENCE"),
+        leeway_secs: r.parse("TOKEN_SERVICE_JWT_LEEWAY_SECS", 30)?,
+        tenant_claim,
+        jwks_refresh_floor: r.secs("TOKEN_SERVICE_JWKS_REFRESH_FLOOR_SECS", 30.0)?,
+        jwks_ttl: r.secs("TOKEN_SERVICE_JWKS_TTL_SECS", 600.0)?,
+    })
+}
+
+/// RS256 for an RSA key, ES256 for an EC key; the file decides, not a token.
+fn pem_algorithm(pem: &[u8]) -> Option<jsonwebtoken::Algorithm> {
+    use jsonwebtoken::{Algorithm, DecodingKey};
+    if DecodingKey::from_rsa_pem(pem).is_ok() {
+        Some(Algorithm::RS256)
+    } else if DecodingKey::from_ec_pem(pem).is_ok() {
+        Some(Algorithm::ES256)
+    } else {
+        None
+    }
+}
+
+fn upstream(r: &Reader<'_>) -> Result<UpstreamSettings, ConfigError> {
+    const URL: &str = "PELIQAN_API_URL";
+    const TOKEN: &str = "PELIQAN_PARTNER_TOKEN";
+    const TOKEN_FILE: &str = "PELIQAN_PARTNER_TOKEN_FILE";
+    let base_url = r.required(URL)?;
+    url::Url::parse(base_url).map_err(|e| ConfigError::new(URL, format!("`{base_url}`: {e}")))?;
+    let partner_token = match (r.get(TOKEN), r.file(TOKEN_FILE)?) {
+        (Some(_), Some(_)) => {
+            return Err(ConfigError::new(
+                TOKEN,
+                format!("set {TOKEN} or {TOKEN_FILE}, not both"),
+            ));
+        }
+        (Some(t), None) => Secret::new(t),
+        (None, Some(bytes)) => {
+            let text = String::from_utf8(bytes)
+                .map_err(|_| ConfigError::new(TOKEN_FILE, "is not UTF-8 text"))?;
+            Secret::new(text.trim())
+        }
+        (None, None) => {
+            return Err(ConfigError::new(
+                TOKEN,
+                format!("set {TOKEN} or {TOKEN_FILE}"),
+            ));
+        }
+    };
+    if partner_token.expose().is_empty() {
+        return Err(ConfigError::new(TOKEN_FILE, "the file is empty"));
+    }
+    Ok(UpstreamSettings {
+        base_url: base_url.to_owned(),
+        partner_token,
+        connect_timeout: r.secs("TOKEN_SERVICE_UPSTREAM_CONNECT_TIMEOUT_SECS", 2.0)?,
+        timeout: r.secs("TOKEN_SERVICE_UPSTREAM_TIMEOUT_SECS", 5.0)?,
+        max_retries: r.parse("TOKEN_SERVICE_UPSTREAM_MAX_RETRIES", 2)?,
+        retry_base_delay: r.secs("TOKEN_SERVICE_UPSTREAM_RETRY_BASE_SECS", 0.1)?,
+        max_retry_after: r.secs("TOKEN_SERVICE_UPSTREAM_MAX_RETRY_AFTER_SECS", 5.0)?,
+        readiness_cache: r.secs("TOKEN_SERVICE_READINESS_CACHE_SECS", 10.0)?,
+    })
+}

@@ -1,0 +1,84 @@
+//! [`AppState`]: everything the handlers share, built from [`Settings`].
+
+use crate::auth::{UserVerifier, VerifiedUser};
+use crate::connectors::Connectors;
+use crate::error::ServiceError;
+use crate::metrics::Metrics;
+use crate::rate_limit::RateLimiter;
+use crate::readiness::PartnerHealth;
+use crate::settings::Settings;
+use crate::tokens::TokenCache;
+use crate::upstream::Upstream;
+use anyhow::Context;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Shared by every worker, behind `web::Data`.
+pub struct AppState {
+    /// Checks user JWTs.
+    pub verifier: UserVerifier,
+    /// Per-user rate limit.
+    pub limiter: RateLimiter,
+    /// Tenant tokens.
+    pub tokens: TokenCache,
+    /// The connector catalogue.
+    pub connectors: Connectors,
+    /// Peliqan.
+    pub upstream: Upstream,
+    /// Last known state of the partner token, for `/readyz`.
+    pub health: Arc<PartnerHealth>,
+    /// Metrics registry.
+    pub metrics: Arc<Metrics>,
+    /// CORS allow-list.
+    pub allowed_origins: Vec<String>,
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+    /// How long a readiness result holds.
+    pub readiness_cache: Duration,
+}
+
+impl AppState {
+    /// Builds clients, caches and the verifier.
+    pub fn new(settings: &Settings) -> anyhow::Result<Self> {
+        let metrics = Arc::new(Metrics::default());
+        let health = Arc::new(PartnerHealth::default());
+        let client = settings
+            .upstream
+            .client()
+            .context("Failed to build the Peliqan client")?;
+        let api = client.partner(settings.upstream.partner_token.clone());
+        let upstream = Upstream::new(api, metrics.clone(), health.clone());
+        let verifier = UserVerifier::new(&settings.auth).context("Failed to set up JWT checks")?;
+        let tokens = TokenCache::new(
+            upstream.clone(),
+            settings.cache.clone(),
+            settings.auto_provision,
+            metrics.clone(),
+        );
+        Ok(Self {
+            verifier,
+            limiter: RateLimiter::new(settings.rate_limit_per_minute),
+            tokens,
+            connectors: Connectors::new(upstream.clone(), settings.cache.connectors_ttl),
+            upstream,
+            health,
+            metrics,
+            allowed_origins: settings.allowed_origins.clone(),
+            max_body_bytes: settings.max_body_bytes,
+            readiness_cache: settings.upstream.readiness_cache,
+        })
+    }
+
+    /// Verifies the caller's JWT and applies the per-user rate limit.
+    pub async fn authenticate(
+        &self,
+        authorization: Option<&str>,
+    ) -> Result<VerifiedUser, ServiceError> {
+        let user = self.verifier.verify(authorization).await?;
+        if let Err(wait) = self.limiter.check(&user.subject).await {
+            self.metrics.rate_limited();
+            return Err(ServiceError::RateLimited(wait));
+        }
+        Ok(user)
+    }
+}
