@@ -4,6 +4,10 @@
 //! fresh machine and CI get a working setup from one command.
 
 mod cmd;
+mod demo;
+mod demo_login;
+mod demo_server;
+mod procs;
 mod test;
 
 use clap::{Parser, Subcommand};
@@ -19,10 +23,13 @@ struct Cli {
 enum Command {
     /// Run every test of the workspace.
     Test,
+    /// Run the demo (emulator, token service, demo page) and print its URL.
+    Demo(demo::DemoArgs),
 }
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Test => test::all(),
+        Command::Demo(args) => demo::run(args),
     }
 }

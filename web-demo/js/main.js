@@ -1,0 +1,137 @@
+// The demo page's entry point: demo login, one PeliqanEmbed per signed-in
+// end-customer, and the three panels (catalogue, connections, workspace).
+//
+// How a partner's app would do the same: its own login gives the browser a
+// user JWT (here: POST /demo/login, which exists only in `cargo xtask
+// demo`); the SDK sends it to the partner's token service as a bearer
+// token and gets back a short-lived Peliqan token for that user's tenant.
+
+import init, { PeliqanEmbed } from 'peliqan-embed';
+import { $, h, clearAlert, setHealth, showAlert } from './dom.js';
+import { report, setEndpoints } from './errors.js';
+import { showCatalogue } from './catalogue.js';
+import { setConnectorTitles, showConnections } from './connections.js';
+import { showWorkspace } from './workspace.js';
+import { session } from './state.js';
+
+// Only the demo user's *name* survives a reload; tokens live in memory only.
+const REMEMBER = 'peliqan-demo-user';
+const HEALTH_EVERY_MS = 10_000;
+
+async function boot() {
+  let config;
+  try {
+    config = await (await fetch('/demo/config.json')).json();
+  } catch (err) {
+    showAlert('demo', 'The demo server is not answering.', 'Restart `cargo xtask demo` and reload.');
+    return;
+  }
+  setEndpoints(config);
+  $('mode').textContent = config.emulated
+    ? `Peliqan emulator at ${config.peliqanUrl}${config.coop ? ' (COOP consent page)' : ''}`
+    : `Peliqan at ${config.peliqanUrl}`;
+  try {
+    await init();
+  } catch (err) {
+    showAlert('sdk', 'The peliqan-embed package could not be loaded.', `${err} (run \`cargo xtask npm\`).`);
+    return;
+  }
+  renderUsers(config);
+  $('logout').onclick = () => logout();
+  $('refresh-connections').onclick = () => session.embed && showConnections(session.embed);
+  watchHealth(config);
+  const remembered = sessionStorage.getItem(REMEMBER);
+  if (remembered && config.users.some((u) => u.user === remembered)) await login(config, remembered);
+  else logout();
+}
+
+function renderUsers(config) {
+  $('users').replaceChildren(...config.users.map((u) => h('button', {
+    type: 'button', class: 'user', id: `login-${u.user}`, onclick: () => login(config, u.user),
+  }, h('strong', {}, `${u.given_name} ${u.family_name}`), h('span', { class: 'muted' }, u.company_name),
+  h('br'), h('span', { class: 'muted' }, `tenant ${u.external_id}`))));
+}
+
+async function login(config, user) {
+  let answer;
+  try {
+    const res = await fetch('/demo/login', { method: 'POST', body: JSON.stringify({ user }),
+      headers: { 'Content-Type': 'application/json' } });
+    answer = await res.json();
+    if (!res.ok) throw new Error(answer.error ?? res.statusText);
+  } catch (err) {
+    showAlert('login', 'Demo login failed.', String(err.message ?? err));
+    return;
+  }
+  clearAlert('login');
+  sessionStorage.setItem(REMEMBER, user);
+  session.user = answer.user;
+  session.embed = new PeliqanEmbed({
+    peliqanUrl: config.peliqanUrl,
+    tokenUrl: config.tokenUrl,
+    connectorsUrl: config.connectorsUrl,
+    // The partner's own login token; the token service reads the tenant from it.
+    headers: { Authorization: `Bearer ${answer.jwt}` },
+  });
+  showSession(answer.user);
+  const embed = session.embed;
+  showWorkspace(embed);
+  // Titles first, so the connection list can name each connection's connector.
+  const connectors = await showCatalogue(embed, () => showConnections(embed));
+  setConnectorTitles(connectors);
+  if (connectors.length) setHealth('token', true);
+  await showConnections(embed);
+}
+
+function showSession(user) {
+  const tenant = $('active-tenant');
+  tenant.textContent = user.company_name;
+  tenant.dataset.externalId = user.external_id;
+  $('active-user').textContent = `${user.given_name} ${user.family_name} · ${user.email}`;
+  $('session').hidden = false;
+  $('login-view').hidden = true;
+  $('app-view').hidden = false;
+  $('flow').hidden = true;
+  document.title = `Integrations · ${user.company_name}`;
+}
+
+function logout() {
+  // Dropping the instance drops its tenant token with it.
+  session.embed?.free?.();
+  session.embed = null;
+  session.user = null;
+  sessionStorage.removeItem(REMEMBER);
+  for (const id of ['catalogue', 'connections', 'created', 'connect-panel']) $(id).replaceChildren();
+  $('session').hidden = true;
+  $('app-view').hidden = true;
+  $('login-view').hidden = false;
+  document.title = 'Integrations · Acme Analytics (peliqan-embed demo)';
+}
+
+// Reachability only (no-cors: an opaque answer is enough), so a stopped
+// token service or an unreachable Peliqan shows before anyone clicks.
+function watchHealth(config) {
+  const probe = async (which, url, label) => {
+    let ok = true;
+    try {
+      await fetch(url, { mode: 'no-cors', cache: 'no-store' });
+    } catch {
+      ok = false;
+    }
+    const was = $(`health-${which}`).dataset.ok;
+    setHealth(which, ok);
+    if (!ok && was !== 'false') {
+      showAlert(which, `${label} is unreachable.`, `Nothing answers at ${url}. Is it running?`);
+    } else if (ok && was === 'false') {
+      clearAlert(which);
+    }
+  };
+  const all = () => Promise.all([
+    probe('token', `${config.tokenServiceUrl}/healthz`, 'The token service'),
+    probe('peliqan', config.peliqanUrl, 'Peliqan'),
+  ]);
+  all();
+  setInterval(all, HEALTH_EVERY_MS);
+}
+
+boot().catch((err) => report(err, 'Starting the demo'));
