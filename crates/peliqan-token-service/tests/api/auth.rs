@@ -1,0 +1,108 @@
+//! Every way a user JWT can be wrong gets its own problem code.
+
+use crate::helpers::*;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, EncodingKey};
+use std::time::Duration;
+
+#[tokio::test]
+async fn a_request_without_credentials_gets_missing_credentials() {
+    let app = spawn_app().await;
+    let res = app
+        .http
+        .post(format!("{}/v1/token", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.headers().contains_key("www-authenticate"));
+    assert_problem(res, 401, "missing_credentials").await;
+    let res = app
+        .http
+        .post(format!("{}/v1/token", app.url))
+        .header("authorization", "Basic abc")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 401, "missing_credentials").await;
+}
+
+#[tokio::test]
+async fn a_jwt_with_a_bad_signature_or_shape_gets_invalid_token() {
+    let app = spawn_app().await;
+    let forged = sign(
+        Algorithm::HS256,
+        &EncodingKey::from_secret(b"another-secret-of-32-bytes-or-more"),
+        &claims("acme"),
+    );
+    assert_problem(app.token(&forged).await, 401, "invalid_token").await;
+    assert_problem(app.token("not.a.jwt").await, 401, "invalid_token").await;
+    let mut no_sub = claims("acme");
+    no_sub.as_object_mut().unwrap().remove("sub");
+    assert_problem(app.token(&jwt(&no_sub)).await, 401, "invalid_token").await;
+}
+
+#[tokio::test]
+async fn an_expired_jwt_gets_token_expired() {
+    let app = spawn_app().await;
+    let mut c = claims("acme");
+    c["exp"] = (now() - 3600).into();
+    assert_problem(app.token(&jwt(&c)).await, 401, "token_expired").await;
+}
+
+#[tokio::test]
+async fn a_jwt_for_another_audience_or_issuer_is_refused() {
+    let app = spawn_app().await;
+    let mut c = claims("acme");
+    c["aud"] = "some-other-api".into();
+    assert_problem(app.token(&jwt(&c)).await, 401, "invalid_audience").await;
+    let mut c = claims("acme");
+    c["iss"] = "https://evil.test".into();
+    assert_problem(app.token(&jwt(&c)).await, 401, "invalid_issuer").await;
+}
+
+#[tokio::test]
+async fn an_unsigned_alg_none_jwt_gets_unsupported_algorithm() {
+    let app = spawn_app().await;
+    let head = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
+    let body = URL_SAFE_NO_PAD.encode(claims("acme").to_string());
+    for token in [format!("{head}.{body}."), format!("{head}.{body}.c2ln")] {
+        assert_problem(app.token(&token).await, 401, "unsupported_algorithm").await;
+    }
+}
+
+#[tokio::test]
+async fn an_hs256_jwt_signed_with_the_public_key_gets_unsupported_algorithm() {
+    let app = spawn_app_with(Duration::from_secs(1800), |s| {
+        s.remove("TOKEN_SERVICE_JWT_HS256_SECRET");
+        s.insert(
+            "TOKEN_SERVICE_JWT_PUBLIC_KEY_FILE".into(),
+            ES256_PUBLIC_PATH.into(),
+        );
+    })
+    .await;
+    // The classic confusion attack: the public key is public, so an attacker
+    // can HMAC with it; the algorithm comes from configuration, not the token.
+    let public_pem = std::fs::read(ES256_PUBLIC_PATH).unwrap();
+    let forged = sign(
+        Algorithm::HS256,
+        &EncodingKey::from_secret(&public_pem),
+        &claims("acme"),
+    );
+    assert_problem(app.token(&forged).await, 401, "unsupported_algorithm").await;
+    // The real ES256 signature is accepted.
+    let key = EncodingKey::from_ec_pem(ES256_PRIVATE).unwrap();
+    let res = app
+        .token(&sign(Algorithm::ES256, &key, &claims("acme")))
+        .await;
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn a_jwt_without_a_tenant_claim_gets_missing_tenant_claim() {
+    let app = spawn_app().await;
+    let mut c = claims("acme");
+    c.as_object_mut().unwrap().remove("external_id");
+    c["tenant"] = "acme".into();
+    assert_problem(app.token(&jwt(&c)).await, 403, "missing_tenant_claim").await;
+}

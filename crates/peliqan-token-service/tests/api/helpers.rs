@@ -1,0 +1,236 @@
+//! `spawn_app()`: an in-process emulator plus the service on port 0, and
+//! helpers to mint user JWTs, call the service and read emulator stats.
+
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use peliqan_emulator::{Config, Emulator};
+use peliqan_token_service::Application;
+use peliqan_token_service::settings::Settings;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+pub const JWT_SECRET: &str = "test-secret-that-is-at-least-32-bytes";
+pub const ISSUER: &str = "https://login.partner.test";
+pub const AUDIENCE: &str = "peliqan-token-service";
+pub const ORIGIN: &str = "https://app.partner.test";
+pub const ES256_PRIVATE: &[u8] = include_bytes!("keys/es256_private.pem");
+pub const ES256_PUBLIC_PATH: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/api/keys/es256_public.pem"
+);
+
+/// Every log line of every app in this test binary (see [`logs`]).
+static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+
+#[derive(Clone)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn init_logs() -> Arc<Mutex<Vec<u8>>> {
+    LOGS.get_or_init(|| {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let writer = Capture(buf.clone());
+        // Everything at debug, except the emulator, which is the party that
+        // legitimately knows (and may print) the partner token.
+        let filter = tracing_subscriber::EnvFilter::new("debug,peliqan_emulator=off");
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .json()
+            .with_writer(move || writer.clone())
+            .init();
+        buf
+    })
+    .clone()
+}
+
+/// All captured log output so far.
+pub fn logs() -> String {
+    String::from_utf8_lossy(&init_logs().lock().unwrap()).into_owned()
+}
+
+pub struct TestApp {
+    pub url: String,
+    pub emulator: Emulator,
+    pub http: reqwest::Client,
+}
+
+/// Settings for tests: HS256 users, issuer and audience checked, fast retries.
+pub fn base_settings(emulator: &Emulator) -> BTreeMap<String, String> {
+    let pairs = [
+        ("PELIQAN_API_URL", emulator.url()),
+        ("PELIQAN_PARTNER_TOKEN", emulator.partner_token()),
+        ("TOKEN_SERVICE_LISTEN", "127.0.0.1:0"),
+        ("TOKEN_SERVICE_WORKERS", "2"),
+        ("TOKEN_SERVICE_ALLOWED_ORIGINS", ORIGIN),
+        ("TOKEN_SERVICE_JWT_HS256_SECRET", JWT_SECRET),
+        ("TOKEN_SERVICE_JWT_ISSUER", ISSUER),
+        ("TOKEN_SERVICE_JWT_AUDIENCE", AUDIENCE),
+        ("TOKEN_SERVICE_AUTO_PROVISION", "true"),
+        ("TOKEN_SERVICE_RATE_LIMIT_PER_MINUTE", "0"),
+        ("TOKEN_SERVICE_UPSTREAM_TIMEOUT_SECS", "2"),
+        ("TOKEN_SERVICE_UPSTREAM_RETRY_BASE_SECS", "0.05"),
+        ("TOKEN_SERVICE_SHUTDOWN_TIMEOUT_SECS", "1"),
+    ];
+    pairs
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Duration::from_secs(1800), |_| {}).await
+}
+
+/// An emulator whose tokens live `token_ttl`, and the service with the
+/// test settings changed by `tweak`.
+pub async fn spawn_app_with(
+    token_ttl: Duration,
+    tweak: impl FnOnce(&mut BTreeMap<String, String>),
+) -> TestApp {
+    init_logs();
+    let config = Config {
+        token_ttl,
+        allowed_origins: vec![ORIGIN.to_owned()],
+        ..Config::default()
+    };
+    let emulator = Emulator::start(config).await.expect("emulator starts");
+    let mut map = base_settings(&emulator);
+    tweak(&mut map);
+    let settings = Settings::from_map(&map).expect("test settings are valid");
+    let app = Application::build(settings).await.expect("app builds");
+    let url = app.url();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        url,
+        emulator,
+        http: reqwest::Client::new(),
+    }
+}
+
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// Claims of a valid user of `tenant`.
+pub fn claims(tenant: &str) -> Value {
+    json!({
+        "sub": format!("user-of-{tenant}"),
+        "external_id": tenant,
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "exp": now() + 300,
+        "email": format!("owner@{tenant}.test"),
+        "given_name": "Ann",
+        "family_name": "Lee",
+        "locale": "en-GB",
+        "company_name": format!("{tenant} Ltd"),
+    })
+}
+
+/// An HS256 JWT signed with the service's configured secret.
+pub fn jwt(claims: &Value) -> String {
+    sign(
+        Algorithm::HS256,
+        &EncodingKey::from_secret(JWT_SECRET.as_bytes()),
+        claims,
+    )
+}
+
+pub fn sign(alg: Algorithm, key: &EncodingKey, claims: &Value) -> String {
+    jsonwebtoken::encode(&Header::new(alg), claims, key).expect("test JWT signs")
+}
+
+/// Decodes a JWT payload without verification (to inspect Peliqan tokens).
+pub fn payload(jwt: &str) -> Value {
+    use base64::Engine;
+    let part = jwt.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+impl TestApp {
+    /// `POST /v1/token` with `Authorization: Bearer <jwt>`.
+    pub async fn token(&self, jwt: &str) -> reqwest::Response {
+        self.http
+            .post(format!("{}/v1/token", self.url))
+            .bearer_auth(jwt)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `POST /v1/token` for a valid user of `tenant`, expecting success.
+    pub async fn token_for(&self, tenant: &str) -> Value {
+        let res = self.token(&jwt(&claims(tenant))).await;
+        assert_eq!(res.status(), 200, "{:?}", res.text().await);
+        res.json().await.unwrap()
+    }
+
+    /// The emulator's request count for `"METHOD /path/template"`.
+    pub async fn upstream_count(&self, key: &str) -> u64 {
+        let stats: Value = self
+            .http
+            .get(format!("{}/__emulator/stats", self.emulator.url()))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        stats["requests"][key].as_u64().unwrap_or(0)
+    }
+
+    /// Token calls to the emulator, by external id and by sub-account id.
+    pub async fn upstream_token_calls(&self) -> u64 {
+        self.upstream_count("GET /api/subaccount/token").await
+            + self.upstream_count("GET /api/subaccount/{id}/token").await
+    }
+
+    pub async fn fault(&self, rule: Value) {
+        let res = self
+            .http
+            .post(format!("{}/__emulator/faults", self.emulator.url()))
+            .json(&rule)
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success(), "{:?}", res.text().await);
+    }
+
+    pub async fn clear_faults(&self) {
+        self.http
+            .delete(format!("{}/__emulator/faults", self.emulator.url()))
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+/// Asserts a problem answer with `status` and `code`; returns its body.
+pub async fn assert_problem(res: reqwest::Response, status: u16, code: &str) -> Value {
+    assert_eq!(res.status(), status);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["status"], status);
+    assert!(body["type"].is_string() && body["title"].is_string() && body["detail"].is_string());
+    body
+}

@@ -1,0 +1,14 @@
+//! Integration tests: the service in-process on port 0, against an
+//! in-process Peliqan emulator. One file per area.
+
+mod auth;
+mod cache;
+mod cors;
+mod health;
+mod helpers;
+mod provisioning;
+mod rate_limit;
+mod secrets;
+mod tenancy;
+mod token;
+mod upstream;

@@ -1,0 +1,99 @@
+//! Peliqan failing: retries, Retry-After, timeouts, a rejected partner token.
+
+use crate::helpers::*;
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+#[tokio::test]
+async fn upstream_5xx_is_retried_then_reported_and_never_cached() {
+    let app = spawn_app_with(Duration::from_secs(1800), |s| {
+        s.insert("TOKEN_SERVICE_UPSTREAM_MAX_RETRIES".into(), "2".into());
+    })
+    .await;
+    app.fault(json!({"path_prefix": "/api/subaccount/token", "status": 503}))
+        .await;
+    let res = app.token(&jwt(&claims("flaky"))).await;
+    assert!(res.headers().contains_key("retry-after"));
+    assert_problem(res, 503, "upstream_unavailable").await;
+    assert_eq!(
+        app.upstream_count("GET /api/subaccount/token").await,
+        3,
+        "1 try + 2 retries"
+    );
+    app.clear_faults().await;
+    app.token_for("flaky").await;
+}
+
+#[tokio::test]
+async fn an_upstream_429_is_retried_after_its_retry_after() {
+    let app = spawn_app().await;
+    app.fault(json!({"path_prefix": "/api/subaccount", "status": 429}))
+        .await;
+    let started = Instant::now();
+    let pending = tokio::spawn({
+        let (http, url, token) = (app.http.clone(), app.url.clone(), jwt(&claims("busy_too")));
+        async move {
+            http.post(format!("{url}/v1/token"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    app.clear_faults().await;
+    let res = pending.await.unwrap();
+    // The emulator's 429 says `Retry-After: 1`; the client waited that long.
+    assert_eq!(res.status(), 200, "{:?}", res.text().await);
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_hanging_upstream_hits_the_timeout_and_gets_upstream_unavailable() {
+    let app = spawn_app_with(Duration::from_secs(1800), |s| {
+        s.insert("TOKEN_SERVICE_UPSTREAM_TIMEOUT_SECS".into(), "0.3".into());
+        s.insert("TOKEN_SERVICE_UPSTREAM_MAX_RETRIES".into(), "1".into());
+    })
+    .await;
+    app.fault(json!({"path_prefix": "/api/subaccount", "delay_ms": 5000}))
+        .await;
+    let started = Instant::now();
+    let res = app.token(&jwt(&claims("slow"))).await;
+    assert_problem(res, 503, "upstream_unavailable").await;
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_rejected_partner_token_is_a_configuration_error_not_retried_and_fails_readiness() {
+    let app = spawn_app_with(Duration::from_secs(1800), |s| {
+        s.insert(
+            "PELIQAN_PARTNER_TOKEN".into(),
+            "not-the-partner-token".into(),
+        );
+    })
+    .await;
+    let res = app.token(&jwt(&claims("anyone"))).await;
+    let body = assert_problem(res, 502, "upstream_misconfigured").await;
+    assert!(!body.to_string().contains("not-the-partner-token"));
+    assert_eq!(
+        app.upstream_count("GET /api/subaccount/token").await,
+        1,
+        "401 is not retried"
+    );
+    let ready = app
+        .http
+        .get(format!("{}/readyz", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(ready, 503, "not_ready").await;
+    assert!(logs().contains("REJECTED THE PARTNER TOKEN"));
+}
