@@ -37,7 +37,7 @@ pub enum Error {
     },
     /// The request could not be sent or the answer not received
     /// (connection refused, reset, TLS failure...).
-    #[error("{method} {path} failed: {source}")]
+    #[error("{method} {path} failed: {}", cause_chain(source))]
     Transport {
         /// HTTP method of the call.
         method: &'static str,
@@ -150,6 +150,23 @@ impl Error {
             message: err.inner().to_string(),
         }
     }
+}
+
+/// `source` and its causes in one line, e.g. `error sending request: client
+/// error (Connect): tcp connect error: Connection refused (os error 111)`:
+/// reqwest's own message alone ("error sending request") hides the reason.
+fn cause_chain(source: &reqwest::Error) -> String {
+    let mut text = source.to_string();
+    let mut cause = std::error::Error::source(source);
+    while let Some(c) = cause {
+        let next = c.to_string();
+        if !text.ends_with(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        cause = c.source();
+    }
+    text
 }
 
 #[cfg(test)]
