@@ -19,12 +19,23 @@ use actix_web::{App, HttpRequest, HttpResponse, HttpServer, Resource, ResponseEr
 pub(crate) const BODY_LIMIT: usize = 256 * 1024;
 
 /// Starts serving on `listener`; the returned server must be polled (spawned).
-pub(crate) fn server(emu: web::Data<Emu>, listener: std::net::TcpListener) -> std::io::Result<Server> {
+pub(crate) fn server(
+    emu: web::Data<Emu>,
+    listener: std::net::TcpListener,
+) -> std::io::Result<Server> {
     let server = HttpServer::new(move || {
         App::new()
             .app_data(emu.clone())
-            .app_data(web::JsonConfig::default().limit(BODY_LIMIT).error_handler(json_error))
-            .app_data(web::FormConfig::default().limit(16 * 1024).error_handler(form_error))
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(BODY_LIMIT)
+                    .error_handler(json_error),
+            )
+            .app_data(
+                web::FormConfig::default()
+                    .limit(16 * 1024)
+                    .error_handler(form_error),
+            )
             .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::not_found().into()))
             .app_data(web::QueryConfig::default().error_handler(|e, _| {
                 ApiError::BadRequest(format!("Invalid query string: {e}")).into()
@@ -58,7 +69,9 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .route(get().to(subaccounts::list)),
         )
         // Before `{id}`, so "token" is not read as an id.
-        .service(resource("/api/subaccount/token").route(get().to(subaccounts::token_by_external_id)))
+        .service(
+            resource("/api/subaccount/token").route(get().to(subaccounts::token_by_external_id)),
+        )
         .service(
             resource("/api/subaccount/{id}")
                 .route(get().to(subaccounts::get))
@@ -76,7 +89,9 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/server/{id}").route(get().to(servers::get)))
         .service(resource("/api/server/{id}/logs").route(get().to(servers::logs)))
         .service(aliased(&["/table", "/api/table"]).route(post().to(scripts::create_table)))
-        .service(aliased(&["/interface", "/api/interface"]).route(post().to(scripts::create_interface)))
+        .service(
+            aliased(&["/interface", "/api/interface"]).route(post().to(scripts::create_interface)),
+        )
         // The emulated OAuth provider (no token: it is a browser page).
         .service(resource("/oauth/authorize").route(get().to(oauth::authorize)))
         .service(resource("/oauth/decision").route(post().to(oauth::decide)))
@@ -111,9 +126,10 @@ async fn not_found() -> HttpResponse {
 
 fn json_error(err: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
     match err {
-        JsonPayloadError::OverflowKnownLength { limit, .. } | JsonPayloadError::Overflow { limit } => {
-            ApiError::TooLarge(format!("Request body is too large: the limit is {limit} bytes."))
-        }
+        JsonPayloadError::OverflowKnownLength { limit, .. }
+        | JsonPayloadError::Overflow { limit } => ApiError::TooLarge(format!(
+            "Request body is too large: the limit is {limit} bytes."
+        )),
         JsonPayloadError::ContentType => ApiError::UnsupportedMediaType(
             "Unsupported media type in request: send the body as JSON with \
              `Content-Type: application/json`."
@@ -127,9 +143,9 @@ fn json_error(err: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
 
 fn form_error(err: UrlencodedError, _: &HttpRequest) -> actix_web::Error {
     match err {
-        UrlencodedError::Overflow { limit, .. } => {
-            ApiError::TooLarge(format!("Request body is too large: the limit is {limit} bytes."))
-        }
+        UrlencodedError::Overflow { limit, .. } => ApiError::TooLarge(format!(
+            "Request body is too large: the limit is {limit} bytes."
+        )),
         other => ApiError::BadRequest(format!("Invalid form: {other}")),
     }
     .into()

@@ -27,13 +27,15 @@ impl FromRequest for PartnerAuth {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(claims(req).and_then(|(_, c)| match c.scope {
-            Scope::Partner => Ok(PartnerAuth),
-            Scope::Subaccount => Err(ApiError::Forbidden(
-                "You do not have permission to perform this action: this endpoint needs the \
+        ready(claims(req).and_then(|(_, c)| {
+            match c.scope {
+                Scope::Partner => Ok(PartnerAuth),
+                Scope::Subaccount => Err(ApiError::Forbidden(
+                    "You do not have permission to perform this action: this endpoint needs the \
                  partner token, not a sub-account token."
-                    .to_owned(),
-            )),
+                        .to_owned(),
+                )),
+            }
         }))
     }
 }
@@ -43,34 +45,41 @@ impl FromRequest for SubaccountAuth {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(claims(req).and_then(|(emu, c)| match (c.scope, c.subaccount_id) {
-            (Scope::Subaccount, Some(id)) => {
-                let id = SubaccountId(id);
-                // A token outlives a deleted account or a reset; DRF answers
-                // 401 when the token's user is gone.
-                if emu.state.lock().subaccounts.contains_key(&id) {
-                    Ok(SubaccountAuth { subaccount_id: id })
-                } else {
-                    Err(ApiError::Unauthenticated(
-                        "User not found: the token's sub-account no longer exists.".to_owned(),
-                    ))
+        ready(claims(req).and_then(|(emu, c)| {
+            match (c.scope, c.subaccount_id) {
+                (Scope::Subaccount, Some(id)) => {
+                    let id = SubaccountId(id);
+                    // A token outlives a deleted account or a reset; DRF answers
+                    // 401 when the token's user is gone.
+                    if emu.state.lock().subaccounts.contains_key(&id) {
+                        Ok(SubaccountAuth { subaccount_id: id })
+                    } else {
+                        Err(ApiError::Unauthenticated(
+                            "User not found: the token's sub-account no longer exists.".to_owned(),
+                        ))
+                    }
                 }
-            }
-            _ => Err(ApiError::Forbidden(
-                "You do not have permission to perform this action: this endpoint needs a \
+                _ => Err(ApiError::Forbidden(
+                    "You do not have permission to perform this action: this endpoint needs a \
                  sub-account token, not the partner token."
-                    .to_owned(),
-            )),
+                        .to_owned(),
+                )),
+            }
         }))
     }
 }
 
 fn claims(req: &HttpRequest) -> Result<(web::Data<Emu>, Claims), ApiError> {
-    let emu = req.app_data::<web::Data<Emu>>().cloned().expect("Emu registered as app data");
+    let emu = req
+        .app_data::<web::Data<Emu>>()
+        .cloned()
+        .expect("Emu registered as app data");
     let token = bearer(req)?;
     let claims = emu.keys.verify(token)?;
     if claims.partner_id != PARTNER_ID {
-        return Err(ApiError::Unauthenticated("Error decoding signature.".to_owned()));
+        return Err(ApiError::Unauthenticated(
+            "Error decoding signature.".to_owned(),
+        ));
     }
     Ok((emu, claims))
 }
@@ -82,7 +91,9 @@ fn bearer(req: &HttpRequest) -> Result<&str, ApiError> {
     let Some(value) = req.headers().get(AUTHORIZATION) else {
         return Err(unauth("Authentication credentials were not provided."));
     };
-    let value = value.to_str().map_err(|_| unauth("Invalid Authorization header."))?;
+    let value = value
+        .to_str()
+        .map_err(|_| unauth("Invalid Authorization header."))?;
     let mut parts = value.split_whitespace();
     match parts.next() {
         Some(p) if p.eq_ignore_ascii_case("jwt") => {}
@@ -93,7 +104,9 @@ fn bearer(req: &HttpRequest) -> Result<&str, ApiError> {
         }
     }
     let Some(token) = parts.next() else {
-        return Err(unauth("Invalid Authorization header. No credentials provided."));
+        return Err(unauth(
+            "Invalid Authorization header. No credentials provided.",
+        ));
     };
     if parts.next().is_some() {
         return Err(unauth(

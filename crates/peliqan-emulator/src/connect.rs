@@ -46,20 +46,32 @@ fn check_value(f: &FormField, v: &Value) -> Result<Value, String> {
             .ok_or_else(|| validate::NOT_INTEGER.to_owned()),
         FieldKind::Boolean => match v {
             Value::Bool(_) => Ok(v.clone()),
-            Value::String(s) if matches!(s.as_str(), "true" | "false") => Ok(Value::Bool(s == "true")),
+            Value::String(s) if matches!(s.as_str(), "true" | "false") => {
+                Ok(Value::Bool(s == "true"))
+            }
             _ => Err("Must be a valid boolean.".to_owned()),
         },
         _ => {
-            let Value::String(s) = v else { return Err(validate::NOT_STRING.to_owned()) };
+            let Value::String(s) = v else {
+                return Err(validate::NOT_STRING.to_owned());
+            };
             if s.trim().is_empty() {
-                return if f.required { Err(validate::BLANK.to_owned()) } else { Ok(v.clone()) };
+                return if f.required {
+                    Err(validate::BLANK.to_owned())
+                } else {
+                    Ok(v.clone())
+                };
             }
             match &f.kind {
                 FieldKind::Url if !(s.starts_with("http://") || s.starts_with("https://")) => {
                     Err("Enter a valid URL.".to_owned())
                 }
-                FieldKind::Email if !s.contains('@') => Err("Enter a valid email address.".to_owned()),
-                FieldKind::Select if !f.choices.contains(s) => Err(format!("\"{s}\" is not a valid choice.")),
+                FieldKind::Email if !s.contains('@') => {
+                    Err("Enter a valid email address.".to_owned())
+                }
+                FieldKind::Select if !f.choices.contains(s) => {
+                    Err(format!("\"{s}\" is not a valid choice."))
+                }
                 _ => Ok(v.clone()),
             }
         }
@@ -68,10 +80,13 @@ fn check_value(f: &FormField, v: &Value) -> Result<Value, String> {
 
 impl FormValues {
     fn text(&self, name: &str) -> Option<String> {
-        self.0.iter().find(|(f, _)| f.name == name).map(|(_, v)| match v {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        })
+        self.0
+            .iter()
+            .find(|(f, _)| f.name == name)
+            .map(|(_, v)| match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
     }
 
     /// What the emulated check would report trying to connect: a log line
@@ -81,7 +96,10 @@ impl FormValues {
         match (&servertype.auth, self.text("host")) {
             (AuthKind::Database | AuthKind::Basic, Some(host)) => {
                 let port = self.text("port").unwrap_or_default();
-                let user = self.text("user").or_else(|| self.text("login")).unwrap_or_default();
+                let user = self
+                    .text("user")
+                    .or_else(|| self.text("login"))
+                    .unwrap_or_default();
                 format!("Checking credentials: connecting to {title} at {host}:{port} as {user}")
             }
             _ => format!("Checking credentials with the {title} API"),
@@ -93,22 +111,30 @@ impl FormValues {
     /// demo show a refused connection without a real upstream.
     pub(crate) fn emulated_check(&self, servertype: &Servertype) -> Result<(), String> {
         let bad = self.0.iter().find(|(f, v)| {
-            v.as_str() == Some("invalid") || (f.kind == FieldKind::Password && v.as_str() == Some("wrong"))
+            v.as_str() == Some("invalid")
+                || (f.kind == FieldKind::Password && v.as_str() == Some("wrong"))
         });
         let Some((field, _)) = bad else { return Ok(()) };
         let title = servertype.title.as_deref().unwrap_or(&servertype.name);
-        Err(match (&servertype.auth, field.kind == FieldKind::Password) {
-            (AuthKind::Database, true) => format!(
-                "Authentication failed: password authentication failed for user \"{}\" ({title}, emulated)",
-                self.text("user").unwrap_or_default()
-            ),
-            (AuthKind::Database, false) => format!(
-                "Could not connect to {title}: the value of \"{}\" was refused (emulated)",
-                field.name
-            ),
-            (AuthKind::ApiKey, _) => format!("Authentication failed: {title} refused the API token (401, emulated)"),
-            _ => format!("Authentication failed: {title} refused the \"{}\" given (emulated)", field.name),
-        })
+        Err(
+            match (&servertype.auth, field.kind == FieldKind::Password) {
+                (AuthKind::Database, true) => format!(
+                    "Authentication failed: password authentication failed for user \"{}\" ({title}, emulated)",
+                    self.text("user").unwrap_or_default()
+                ),
+                (AuthKind::Database, false) => format!(
+                    "Could not connect to {title}: the value of \"{}\" was refused (emulated)",
+                    field.name
+                ),
+                (AuthKind::ApiKey, _) => {
+                    format!("Authentication failed: {title} refused the API token (401, emulated)")
+                }
+                _ => format!(
+                    "Authentication failed: {title} refused the \"{}\" given (emulated)",
+                    field.name
+                ),
+            },
+        )
     }
 }
 
@@ -119,14 +145,19 @@ mod tests {
     use serde_json::json;
 
     fn postgres() -> Servertype {
-        catalog().into_iter().find(|s| s.name == "postgresql").unwrap()
+        catalog()
+            .into_iter()
+            .find(|s| s.name == "postgresql")
+            .unwrap()
     }
 
     #[test]
     fn a_database_form_reports_missing_and_mistyped_fields_by_name() {
         let mut body = Body::new(json!({"host": 5, "port": "abc", "user": "u"})).unwrap();
         check_form(&mut body, &postgres());
-        let Err(crate::error::ApiError::Fields(e)) = body.finish() else { panic!() };
+        let Err(crate::error::ApiError::Fields(e)) = body.finish() else {
+            panic!()
+        };
         assert_eq!(e["host"], ["Not a valid string."]);
         assert_eq!(e["port"], ["A valid integer is required."]);
         assert_eq!(e["database"], ["This field is required."]);

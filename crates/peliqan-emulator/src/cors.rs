@@ -28,7 +28,9 @@ pub(crate) async fn cors(
         .app_data::<web::Data<Emu>>()
         .and_then(|emu| allowed_origin(req.headers(), &emu.allowed_origins));
     let preflight = req.method() == Method::OPTIONS
-        && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+        && req
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
 
     let mut res = if preflight {
         let mut res = req.into_response(HttpResponse::Ok().finish());
@@ -42,7 +44,10 @@ pub(crate) async fn cors(
                 header::ACCESS_CONTROL_ALLOW_HEADERS,
                 HeaderValue::from_static("Authorization, Content-Type"),
             );
-            h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static(MAX_AGE_SECS));
+            h.insert(
+                header::ACCESS_CONTROL_MAX_AGE,
+                HeaderValue::from_static(MAX_AGE_SECS),
+            );
             h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
         }
         res
@@ -52,11 +57,15 @@ pub(crate) async fn cors(
             let h = res.headers_mut();
             h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
             // Lets browser code read the back-off hint of a 429.
-            h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("Retry-After"));
+            h.insert(
+                header::ACCESS_CONTROL_EXPOSE_HEADERS,
+                HeaderValue::from_static("Retry-After"),
+            );
         }
         res
     };
-    res.headers_mut().append(header::VARY, HeaderValue::from_static("Origin"));
+    res.headers_mut()
+        .append(header::VARY, HeaderValue::from_static("Origin"));
     Ok(res)
 }
 
@@ -76,9 +85,15 @@ mod tests {
         let list = vec!["http://localhost:5173".to_owned()];
         let mut h = HeaderMap::new();
         assert!(allowed_origin(&h, &list).is_none());
-        h.insert(header::ORIGIN, HeaderValue::from_static("http://localhost:5173"));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://localhost:5173"),
+        );
         assert!(allowed_origin(&h, &list).is_some());
-        h.insert(header::ORIGIN, HeaderValue::from_static("http://localhost:5173.evil.test"));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://localhost:5173.evil.test"),
+        );
         assert!(allowed_origin(&h, &list).is_none());
     }
 }

@@ -77,7 +77,12 @@ impl ApiError {
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.status_code().as_u16(), self.body().message())
+        write!(
+            f,
+            "{} {}",
+            self.status_code().as_u16(),
+            self.body().message()
+        )
     }
 }
 

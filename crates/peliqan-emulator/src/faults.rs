@@ -49,18 +49,30 @@ impl FaultRule {
         }
         match self.status {
             Some(s) if !(400..=599).contains(&s) => {
-                return Err(ApiError::field("status", "Must be an HTTP error status, 400 to 599."));
+                return Err(ApiError::field(
+                    "status",
+                    "Must be an HTTP error status, 400 to 599.",
+                ));
             }
             None if self.delay_ms == 0 => {
-                return Err(ApiError::field("status", "Give a status, a delay_ms, or both."));
+                return Err(ApiError::field(
+                    "status",
+                    "Give a status, a delay_ms, or both.",
+                ));
             }
             _ => {}
         }
         if !(0.0..=1.0).contains(&self.probability) {
-            return Err(ApiError::field("probability", "Must be between 0.0 and 1.0."));
+            return Err(ApiError::field(
+                "probability",
+                "Must be between 0.0 and 1.0.",
+            ));
         }
         if self.delay_ms > MAX_DELAY_MS {
-            return Err(ApiError::field("delay_ms", format!("Must be at most {MAX_DELAY_MS}.")));
+            return Err(ApiError::field(
+                "delay_ms",
+                format!("Must be at most {MAX_DELAY_MS}."),
+            ));
         }
         Ok(())
     }
@@ -93,7 +105,11 @@ pub(crate) async fn inject(
             tokio::time::sleep(Duration::from_millis(rule.delay_ms)).await;
         }
         if let Some(status) = rule.status.and_then(|s| StatusCode::from_u16(s).ok()) {
-            tracing::info!(path = req.path(), status = status.as_u16(), "injected fault");
+            tracing::info!(
+                path = req.path(),
+                status = status.as_u16(),
+                "injected fault"
+            );
             let res = ApiError::Injected(status).error_response();
             return Ok(req.into_response(res));
         }
@@ -106,7 +122,12 @@ mod tests {
     use super::*;
 
     fn rule(prefix: &str, status: Option<u16>, delay_ms: u64) -> FaultRule {
-        FaultRule { path_prefix: prefix.into(), status, probability: 1.0, delay_ms }
+        FaultRule {
+            path_prefix: prefix.into(),
+            status,
+            probability: 1.0,
+            delay_ms,
+        }
     }
 
     #[test]

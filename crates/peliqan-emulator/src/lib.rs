@@ -86,7 +86,13 @@ impl Emulator {
         let handle = server.handle();
         let task = tokio::spawn(server);
         tracing::info!(%url, "peliqan-emulator listening");
-        Ok(Emulator { url, addr, partner_token, handle, task: Some(task) })
+        Ok(Emulator {
+            url,
+            addr,
+            partner_token,
+            handle,
+            task: Some(task),
+        })
     }
 
     /// Base URL, e.g. `http://127.0.0.1:8900`, without a trailing slash.
@@ -126,8 +132,12 @@ impl Drop for Emulator {
 /// loopback instead.
 fn advertised(addr: SocketAddr) -> SocketAddr {
     match addr.ip() {
-        IpAddr::V4(ip) if ip.is_unspecified() => SocketAddr::from((Ipv4Addr::LOCALHOST, addr.port())),
-        IpAddr::V6(ip) if ip.is_unspecified() => SocketAddr::from((Ipv6Addr::LOCALHOST, addr.port())),
+        IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::from((Ipv4Addr::LOCALHOST, addr.port()))
+        }
+        IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::from((Ipv6Addr::LOCALHOST, addr.port()))
+        }
         _ => addr,
     }
 }

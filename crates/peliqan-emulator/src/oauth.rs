@@ -42,7 +42,12 @@ pub(crate) async fn authorize(
         })
     };
     let Some((provider, account)) = found else {
-        return page(&emu, StatusCode::BAD_REQUEST, "Unknown authorization request", UNKNOWN_STATE);
+        return page(
+            &emu,
+            StatusCode::BAD_REQUEST,
+            "Unknown authorization request",
+            UNKNOWN_STATE,
+        );
     };
     let body = format!(
         r#"<p class="who">Emulated account <b>{account}</b></p>
@@ -58,7 +63,10 @@ No {provider} account is involved.</p>
         provider = escape(&provider),
         state = escape(&oauth_state),
     );
-    let title = format!("Authorize Peliqan to access {} (emulated)", escape(&provider));
+    let title = format!(
+        "Authorize Peliqan to access {} (emulated)",
+        escape(&provider)
+    );
     page(&emu, StatusCode::OK, &title, &body)
 }
 
@@ -66,7 +74,14 @@ pub(crate) async fn decide(emu: web::Data<Emu>, form: web::Form<Decision>) -> Ht
     let approve = match form.decision.as_str() {
         "approve" => true,
         "deny" => false,
-        _ => return page(&emu, StatusCode::BAD_REQUEST, "Unknown decision", "<p>decision must be approve or deny.</p>"),
+        _ => {
+            return page(
+                &emu,
+                StatusCode::BAD_REQUEST,
+                "Unknown decision",
+                "<p>decision must be approve or deny.</p>",
+            );
+        }
     };
     let settled = {
         let mut state = emu.state.lock();
@@ -76,19 +91,34 @@ pub(crate) async fn decide(emu: web::Data<Emu>, form: web::Form<Decision>) -> Ht
             if approve {
                 c.server.status = ConnectionStatus::Connected;
                 c.server.status_message = None;
-                c.log(LogLevel::Info, "OAuth access approved by the end-customer; connection is live");
+                c.log(
+                    LogLevel::Info,
+                    "OAuth access approved by the end-customer; connection is live",
+                );
             } else {
                 c.server.status = ConnectionStatus::Failed;
                 c.server.status_message = Some("access_denied: the user denied access".to_owned());
-                c.log(LogLevel::Error, "OAuth access denied by the end-customer (access_denied)");
+                c.log(
+                    LogLevel::Error,
+                    "OAuth access denied by the end-customer (access_denied)",
+                );
             }
             c.server.updated_at = Some(now_rfc3339());
         })
     };
     if settled.is_none() {
-        return page(&emu, StatusCode::BAD_REQUEST, "Unknown authorization request", UNKNOWN_STATE);
+        return page(
+            &emu,
+            StatusCode::BAD_REQUEST,
+            "Unknown authorization request",
+            UNKNOWN_STATE,
+        );
     }
-    let outcome = if approve { "Access granted." } else { "Access denied." };
+    let outcome = if approve {
+        "Access granted."
+    } else {
+        "Access denied."
+    };
     let body = format!(
         "<p>{outcome}</p><p>You can close this window.</p>\n<script>window.close();</script>"
     );
@@ -101,7 +131,8 @@ const UNKNOWN_STATE: &str = "<p>This authorization link is unknown or was alread
 /// A small self-contained HTML page, with the COOP header when configured.
 fn page(emu: &Emu, status: StatusCode, title: &str, body: &str) -> HttpResponse {
     let mut res = HttpResponse::build(status);
-    res.content_type("text/html; charset=utf-8").insert_header(("Cache-Control", "no-store"));
+    res.content_type("text/html; charset=utf-8")
+        .insert_header(("Cache-Control", "no-store"));
     if emu.coop {
         res.insert_header(("Cross-Origin-Opener-Policy", "same-origin"));
     }
@@ -129,13 +160,19 @@ button.secondary {{ background: #e3e5ea; color: #222; }}
 
 /// Minimal HTML escaping for values that came from requests.
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn request_values_are_escaped_in_pages() {
-        assert_eq!(super::escape(r#"<a href="x">&"#), "&lt;a href=&quot;x&quot;&gt;&amp;");
+        assert_eq!(
+            super::escape(r#"<a href="x">&"#),
+            "&lt;a href=&quot;x&quot;&gt;&amp;"
+        );
     }
 }

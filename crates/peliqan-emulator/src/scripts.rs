@@ -27,8 +27,14 @@ pub(crate) async fn create_table(
     body.finish()?;
 
     let mut state = emu.state.lock();
-    let table = Table { id: state.next_table(), name, query };
-    state.tables.insert(table.id, (auth.subaccount_id, table.clone()));
+    let table = Table {
+        id: state.next_table(),
+        name,
+        query,
+    };
+    state
+        .tables
+        .insert(table.id, (auth.subaccount_id, table.clone()));
     Ok(HttpResponse::Created().json(table))
 }
 
@@ -56,7 +62,13 @@ pub(crate) async fn create_interface(
     body.finish()?;
 
     let mut state = emu.state.lock();
-    let interface = Interface { id: state.next_interface(), name, schedule };
-    state.interfaces.insert(interface.id, (auth.subaccount_id, interface.clone()));
+    let interface = Interface {
+        id: state.next_interface(),
+        name,
+        schedule,
+    };
+    state
+        .interfaces
+        .insert(interface.id, (auth.subaccount_id, interface.clone()));
     Ok(HttpResponse::Created().json(interface))
 }

@@ -39,15 +39,24 @@ pub(crate) async fn create(
     let servertype = match body.get("servertype_id").map(validate::as_integer) {
         None => return Err(ApiError::field("servertype_id", validate::REQUIRED)),
         Some(None) => return Err(ApiError::field("servertype_id", validate::NOT_INTEGER)),
-        Some(Some(id)) => u64::try_from(id).ok().and_then(|id| emu.servertype(id)).ok_or_else(|| {
-            ApiError::field("servertype_id", format!("Invalid pk \"{id}\" - object does not exist."))
-        })?,
+        Some(Some(id)) => u64::try_from(id)
+            .ok()
+            .and_then(|id| emu.servertype(id))
+            .ok_or_else(|| {
+                ApiError::field(
+                    "servertype_id",
+                    format!("Invalid pk \"{id}\" - object does not exist."),
+                )
+            })?,
     };
     let name = body.optional_str("name");
     let values = connect::check_form(&mut body, servertype);
     body.finish()?;
 
-    let title = servertype.title.clone().unwrap_or_else(|| servertype.name.clone());
+    let title = servertype
+        .title
+        .clone()
+        .unwrap_or_else(|| servertype.name.clone());
     let now = now_rfc3339();
     let mut state = emu.state.lock();
     let id = state.next_server();
@@ -69,7 +78,10 @@ pub(crate) async fn create(
     let oauth_url = if servertype.is_oauth() {
         let oauth_state = random_hex();
         state.oauth_states.insert(oauth_state.clone(), id);
-        record.log(LogLevel::Info, "OAuth flow started; waiting for the end-customer to grant access");
+        record.log(
+            LogLevel::Info,
+            "OAuth flow started; waiting for the end-customer to grant access",
+        );
         Some(format!(
             "{}/oauth/authorize?state={oauth_state}&client_id=peliqan-emulator-{}&connection={id}",
             emu.base_url, servertype.name
@@ -89,7 +101,10 @@ pub(crate) async fn create(
         record.server.updated_at = Some(now_rfc3339());
         None
     };
-    let answer = HttpResponse::Created().json(Created { server: &record.server, oauth_url });
+    let answer = HttpResponse::Created().json(Created {
+        server: &record.server,
+        oauth_url,
+    });
     state.connections.insert(id, record);
     Ok(answer)
 }

@@ -13,27 +13,62 @@ use serde_json::json;
 /// All servertypes, in id order.
 pub(crate) fn catalog() -> Vec<Servertype> {
     vec![
-        servertype(123, "pipedrive", "Pipedrive", AuthKind::ApiKey, "CRM", vec![
-            field("api_token", "API token", FieldKind::Password, true)
-                .help("Pipedrive: Settings > Personal preferences > API."),
-            field("company_domain", "Company domain", FieldKind::String, false)
-                .placeholder("acme (for acme.pipedrive.com)"),
-        ]),
+        servertype(
+            123,
+            "pipedrive",
+            "Pipedrive",
+            AuthKind::ApiKey,
+            "CRM",
+            vec![
+                field("api_token", "API token", FieldKind::Password, true)
+                    .help("Pipedrive: Settings > Personal preferences > API."),
+                field("company_domain", "Company domain", FieldKind::String, false)
+                    .placeholder("acme (for acme.pipedrive.com)"),
+            ],
+        ),
         servertype(124, "hubspot", "HubSpot", AuthKind::Oauth2, "CRM", vec![]),
-        servertype(125, "postgresql", "PostgreSQL", AuthKind::Database, "Database", db_form(5432)),
-        servertype(126, "mysql", "MySQL", AuthKind::Database, "Database", db_form(3306)),
-        servertype(127, "salesforce", "Salesforce", AuthKind::Oauth2, "CRM", vec![
-            field("instance", "Instance", FieldKind::Select, false)
-                .choices(&["production", "sandbox"])
-                .with_default(json!("production")),
-        ]),
-        servertype(128, "sftp", "SFTP", AuthKind::Basic, "Files", vec![
-            field("host", "Host", FieldKind::String, true).placeholder("sftp.example.com"),
-            field("port", "Port", FieldKind::Integer, false).with_default(json!(22)),
-            field("login", "Login", FieldKind::String, true),
-            field("password", "Password", FieldKind::Password, true),
-            field("path", "Folder", FieldKind::String, false).placeholder("/exports"),
-        ]),
+        servertype(
+            125,
+            "postgresql",
+            "PostgreSQL",
+            AuthKind::Database,
+            "Database",
+            db_form(5432),
+        ),
+        servertype(
+            126,
+            "mysql",
+            "MySQL",
+            AuthKind::Database,
+            "Database",
+            db_form(3306),
+        ),
+        servertype(
+            127,
+            "salesforce",
+            "Salesforce",
+            AuthKind::Oauth2,
+            "CRM",
+            vec![
+                field("instance", "Instance", FieldKind::Select, false)
+                    .choices(&["production", "sandbox"])
+                    .with_default(json!("production")),
+            ],
+        ),
+        servertype(
+            128,
+            "sftp",
+            "SFTP",
+            AuthKind::Basic,
+            "Files",
+            vec![
+                field("host", "Host", FieldKind::String, true).placeholder("sftp.example.com"),
+                field("port", "Port", FieldKind::Integer, false).with_default(json!(22)),
+                field("login", "Login", FieldKind::String, true),
+                field("password", "Password", FieldKind::Password, true),
+                field("path", "Folder", FieldKind::String, false).placeholder("/exports"),
+            ],
+        ),
     ]
 }
 
@@ -116,7 +151,12 @@ mod tests {
         let mut ids: Vec<u64> = all.iter().map(|s| s.id.0).collect();
         ids.dedup();
         assert_eq!(ids.len(), all.len());
-        for kind in [AuthKind::ApiKey, AuthKind::Basic, AuthKind::Database, AuthKind::Oauth2] {
+        for kind in [
+            AuthKind::ApiKey,
+            AuthKind::Basic,
+            AuthKind::Database,
+            AuthKind::Oauth2,
+        ] {
             assert!(all.iter().any(|s| s.auth == kind), "{kind}");
         }
     }

@@ -12,8 +12,8 @@ use crate::servertypes;
 use crate::tokens::{Keys, Scope};
 use parking_lot::Mutex;
 use peliqan_api::{
-    ConnectionLogEntry, Interface, InterfaceId, LogLevel, Server, ServerId, Servertype,
-    Subaccount, SubaccountId, Table, TableId,
+    ConnectionLogEntry, Interface, InterfaceId, LogLevel, Server, ServerId, Servertype, Subaccount,
+    SubaccountId, Table, TableId,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -69,7 +69,11 @@ pub(crate) struct ConnectionRecord {
 
 impl ConnectionRecord {
     pub(crate) fn log(&mut self, level: LogLevel, message: impl Into<String>) {
-        self.logs.push(ConnectionLogEntry { timestamp: now_rfc3339(), level, message: message.into() });
+        self.logs.push(ConnectionLogEntry {
+            timestamp: now_rfc3339(),
+            level,
+            message: message.into(),
+        });
     }
 }
 
@@ -128,7 +132,10 @@ impl State {
     /// Forgets everything but the id counters (see the type's docs).
     pub(crate) fn reset(&mut self) {
         let next_ids = self.next_ids;
-        *self = Self { next_ids, ..Self::default() };
+        *self = Self {
+            next_ids,
+            ..Self::default()
+        };
     }
 
     /// Removes a sub-account and everything it owns.
@@ -136,7 +143,8 @@ impl State {
         let removed = self.subaccounts.remove(&id)?;
         self.connections.retain(|_, c| c.owner != id);
         let live = &self.connections;
-        self.oauth_states.retain(|_, server| live.contains_key(server));
+        self.oauth_states
+            .retain(|_, server| live.contains_key(server));
         self.tables.retain(|_, (owner, _)| *owner != id);
         self.interfaces.retain(|_, (owner, _)| *owner != id);
         Some(removed)

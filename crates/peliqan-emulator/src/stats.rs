@@ -55,7 +55,13 @@ pub(crate) fn template(path: &str) -> String {
     let segments: Vec<&str> = path
         .split('/')
         .filter(|s| !s.is_empty())
-        .map(|s| if s.bytes().all(|b| b.is_ascii_digit()) { "{id}" } else { s })
+        .map(|s| {
+            if s.bytes().all(|b| b.is_ascii_digit()) {
+                "{id}"
+            } else {
+                s
+            }
+        })
         .collect();
     format!("/{}", segments.join("/"))
 }
@@ -67,7 +73,10 @@ mod tests {
     #[test]
     fn templates_drop_trailing_slashes_and_hide_numeric_ids() {
         assert_eq!(template("/api/server/12/"), "/api/server/{id}");
-        assert_eq!(template("/api/subaccount/3/token"), "/api/subaccount/{id}/token");
+        assert_eq!(
+            template("/api/subaccount/3/token"),
+            "/api/subaccount/{id}/token"
+        );
         assert_eq!(template("/api/subaccount/token/"), "/api/subaccount/token");
         assert_eq!(template("/"), "/");
         assert_eq!(template(""), "/");

@@ -39,7 +39,10 @@ pub(crate) async fn get(
     id: web::Path<u64>,
 ) -> Result<HttpResponse, ApiError> {
     let state = emu.state.lock();
-    let account = state.subaccounts.get(&SubaccountId(*id)).ok_or_else(ApiError::not_found)?;
+    let account = state
+        .subaccounts
+        .get(&SubaccountId(*id))
+        .ok_or_else(ApiError::not_found)?;
     Ok(HttpResponse::Ok().json(account))
 }
 
@@ -66,7 +69,9 @@ pub(crate) async fn delete(
     id: web::Path<u64>,
 ) -> Result<HttpResponse, ApiError> {
     let mut state = emu.state.lock();
-    state.remove_subaccount(SubaccountId(*id)).ok_or_else(ApiError::not_found)?;
+    state
+        .remove_subaccount(SubaccountId(*id))
+        .ok_or_else(ApiError::not_found)?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -78,7 +83,12 @@ pub(crate) async fn token_by_id(
     query: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, ApiError> {
     let expire = expire_flag(&query)?;
-    let account = emu.state.lock().subaccounts.get(&SubaccountId(*id)).cloned();
+    let account = emu
+        .state
+        .lock()
+        .subaccounts
+        .get(&SubaccountId(*id))
+        .cloned();
     let account = account.ok_or_else(ApiError::not_found)?;
     Ok(token_answer(&emu, &account, expire))
 }
@@ -92,14 +102,25 @@ pub(crate) async fn token_by_external_id(
     let expire = expire_flag(&query)?;
     let external_id = match query.get("external_id").map(|s| s.trim()) {
         Some(e) if !e.is_empty() => e.to_owned(),
-        _ => return Err(ApiError::field("external_id", "This query parameter is required.")),
+        _ => {
+            return Err(ApiError::field(
+                "external_id",
+                "This query parameter is required.",
+            ));
+        }
     };
     let account = {
         let state = emu.state.lock();
-        state.subaccounts.values().find(|a| a.external_id.as_str() == external_id).cloned()
+        state
+            .subaccounts
+            .values()
+            .find(|a| a.external_id.as_str() == external_id)
+            .cloned()
     };
     let account = account.ok_or_else(|| {
-        ApiError::NotFound(format!("Not found: no sub-account with external_id \"{external_id}\"."))
+        ApiError::NotFound(format!(
+            "Not found: no sub-account with external_id \"{external_id}\"."
+        ))
     })?;
     Ok(token_answer(&emu, &account, expire))
 }
@@ -138,7 +159,11 @@ fn expire_flag(query: &HashMap<String, String>) -> Result<bool, ApiError> {
 
 /// Reads a create/update body; `id` is the account being updated, so an
 /// update may keep its own `external_id` (the caller sets the id on create).
-fn read_input(state: &State, id: Option<SubaccountId>, value: Value) -> Result<Subaccount, ApiError> {
+fn read_input(
+    state: &State,
+    id: Option<SubaccountId>,
+    value: Value,
+) -> Result<Subaccount, ApiError> {
     let mut body = Body::new(value)?;
     let external_id = body.required_str("external_id");
     let first_name = body.optional_str("first_name");
@@ -150,9 +175,15 @@ fn read_input(state: &State, id: Option<SubaccountId>, value: Value) -> Result<S
         body.error("email", "Enter a valid email address.");
     }
     if let Some(ext) = &external_id {
-        let taken = state.subaccounts.values().any(|a| Some(a.id) != id && a.external_id.as_str() == ext);
+        let taken = state
+            .subaccounts
+            .values()
+            .any(|a| Some(a.id) != id && a.external_id.as_str() == ext);
         if taken {
-            body.error("external_id", "sub-account with this external_id already exists.");
+            body.error(
+                "external_id",
+                "sub-account with this external_id already exists.",
+            );
         }
     }
     body.finish()?;

@@ -92,10 +92,12 @@ impl Keys {
     pub(crate) fn verify(&self, token: &str) -> Result<Claims, ApiError> {
         match jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation) {
             Ok(data) => Ok(data.claims),
-            Err(e) if matches!(e.kind(), ErrorKind::ExpiredSignature) => {
-                Err(ApiError::Unauthenticated("Signature has expired.".to_owned()))
-            }
-            Err(_) => Err(ApiError::Unauthenticated("Error decoding signature.".to_owned())),
+            Err(e) if matches!(e.kind(), ErrorKind::ExpiredSignature) => Err(
+                ApiError::Unauthenticated("Signature has expired.".to_owned()),
+            ),
+            Err(_) => Err(ApiError::Unauthenticated(
+                "Error decoding signature.".to_owned(),
+            )),
         }
     }
 }
@@ -106,7 +108,10 @@ pub(crate) fn random_hex() -> String {
 }
 
 fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -116,9 +121,17 @@ mod tests {
     #[test]
     fn a_token_round_trips_and_another_key_rejects_it() {
         let keys = Keys::random();
-        let t = keys.issue(Scope::Subaccount, 1, Some((7, "acme")), Some(Duration::from_secs(60)));
+        let t = keys.issue(
+            Scope::Subaccount,
+            1,
+            Some((7, "acme")),
+            Some(Duration::from_secs(60)),
+        );
         let c = keys.verify(&t).unwrap();
-        assert_eq!((c.scope, c.subaccount_id, c.external_id.as_deref()), (Scope::Subaccount, Some(7), Some("acme")));
+        assert_eq!(
+            (c.scope, c.subaccount_id, c.external_id.as_deref()),
+            (Scope::Subaccount, Some(7), Some("acme"))
+        );
         assert!(c.exp.is_some());
         assert!(Keys::random().verify(&t).is_err());
         assert!(keys.verify("not.a.jwt").is_err());

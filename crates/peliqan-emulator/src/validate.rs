@@ -23,10 +23,16 @@ impl Body {
     /// Refuses anything but a JSON object, with DRF's message.
     pub(crate) fn new(value: Value) -> Result<Self, ApiError> {
         match value {
-            Value::Object(obj) => Ok(Self { obj, errors: FieldErrors::new() }),
+            Value::Object(obj) => Ok(Self {
+                obj,
+                errors: FieldErrors::new(),
+            }),
             other => Err(ApiError::field(
                 "non_field_errors",
-                format!("Invalid data. Expected a dictionary, but got {}.", kind(&other)),
+                format!(
+                    "Invalid data. Expected a dictionary, but got {}.",
+                    kind(&other)
+                ),
             )),
         }
     }
@@ -37,7 +43,10 @@ impl Body {
     }
 
     pub(crate) fn error(&mut self, name: &str, msg: impl Into<String>) {
-        self.errors.entry(name.to_owned()).or_default().push(msg.into());
+        self.errors
+            .entry(name.to_owned())
+            .or_default()
+            .push(msg.into());
     }
 
     /// A non-blank string that must be present.
@@ -87,7 +96,11 @@ impl Body {
 
     /// `Ok(())` when no field had an error.
     pub(crate) fn finish(self) -> Result<(), ApiError> {
-        if self.errors.is_empty() { Ok(()) } else { Err(ApiError::Fields(self.errors)) }
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Fields(self.errors))
+        }
     }
 }
 

@@ -1,0 +1,128 @@
+//! A spawned emulator plus the small request helpers every test uses.
+
+use base64::Engine;
+use peliqan_emulator::{Config, Emulator};
+use reqwest::{Method, RequestBuilder, Response};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+pub const ORIGIN: &str = "http://localhost:5173";
+
+pub struct TestApp {
+    pub emulator: Emulator,
+    pub http: reqwest::Client,
+}
+
+/// An emulator with default settings and `ORIGIN` allowed.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Config {
+        allowed_origins: vec![ORIGIN.to_owned()],
+        ..Config::default()
+    })
+    .await
+}
+
+pub async fn spawn_app_with(config: Config) -> TestApp {
+    let emulator = Emulator::start(config).await.expect("emulator starts");
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    TestApp { emulator, http }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.emulator.url())
+    }
+
+    /// A request without any token.
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.http.request(method, self.url(path))
+    }
+
+    /// A request with `Authorization: JWT <token>`.
+    pub fn with_token(&self, method: Method, path: &str, token: &str) -> RequestBuilder {
+        self.request(method, path)
+            .header("Authorization", format!("JWT {token}"))
+    }
+
+    pub fn as_partner(&self, method: Method, path: &str) -> RequestBuilder {
+        self.with_token(method, path, self.emulator.partner_token())
+    }
+
+    /// Creates a sub-account; returns its id.
+    pub async fn create_subaccount(&self, external_id: &str) -> u64 {
+        let res = self
+            .as_partner(Method::POST, "/api/subaccount")
+            .json(&json!({"external_id": external_id, "email": "john@example.test"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+        body(res).await["id"].as_u64().unwrap()
+    }
+
+    /// A fresh expiring token for a sub-account.
+    pub async fn subaccount_token(&self, id: u64) -> String {
+        let res = self
+            .as_partner(Method::GET, &format!("/api/subaccount/{id}/token"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        body(res).await["token"].as_str().unwrap().to_owned()
+    }
+
+    /// A sub-account and a token for it.
+    pub async fn tenant(&self, external_id: &str) -> (u64, String) {
+        let id = self.create_subaccount(external_id).await;
+        (id, self.subaccount_token(id).await)
+    }
+
+    pub async fn stats(&self) -> Value {
+        let res = self
+            .request(Method::GET, "/__emulator/stats")
+            .send()
+            .await
+            .unwrap();
+        body(res).await["requests"].clone()
+    }
+
+    pub async fn add_fault(&self, rule: Value) {
+        let res = self
+            .request(Method::POST, "/__emulator/faults")
+            .json(&rule)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201, "{:?}", body(res).await);
+    }
+}
+
+/// The body as JSON; panics with the text when it is not JSON.
+pub async fn body(res: Response) -> Value {
+    let text = res.text().await.unwrap();
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+/// Asserts status and that the body is JSON; returns the body.
+pub async fn expect_json(res: Response, status: u16) -> Value {
+    assert_eq!(res.status().as_u16(), status);
+    let ct = res
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(ct.as_deref(), Some("application/json"));
+    body(res).await
+}
+
+/// A JWT's claims, read without verifying the signature.
+pub fn claims(token: &str) -> Value {
+    let payload = token.split('.').nth(1).expect("three parts");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}

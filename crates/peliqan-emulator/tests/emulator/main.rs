@@ -1,0 +1,17 @@
+//! Emulator-specific behaviour, driven over HTTP with reqwest against an
+//! in-process emulator on port 0 (and once against the binary). The seed
+//! endpoints as a client sees them are tested with `peliqan-client`
+//! elsewhere; these tests pin what the emulator adds or must get exactly
+//! right: CORS, error envelopes, token scopes and expiry, the OAuth page,
+//! stats and faults.
+
+mod helpers;
+
+mod auth;
+mod binary;
+mod connections;
+mod control;
+mod cors;
+mod oauth;
+mod robustness;
+mod tokens;
