@@ -47,7 +47,7 @@ numeric_id!(
 );
 
 /// The partner's own unique id for an end-customer (tenant), e.g. `wood_123`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct ExternalId(pub String);
 

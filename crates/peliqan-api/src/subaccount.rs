@@ -26,12 +26,6 @@ pub struct SubaccountInput {
     pub company_name: Option<String>,
 }
 
-impl Default for ExternalId {
-    fn default() -> Self {
-        Self(String::new())
-    }
-}
-
 /// An end-customer account as Peliqan returns it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Subaccount {
