@@ -29,6 +29,8 @@ pub(crate) fn server(
             .app_data(
                 web::JsonConfig::default()
                     .limit(BODY_LIMIT)
+                    // Content-Type must say JSON, as DRF's parser requires;
+                    // anything else is a 415 naming the fix.
                     .error_handler(json_error),
             )
             .app_data(

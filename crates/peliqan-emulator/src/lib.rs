@@ -15,6 +15,7 @@
 //! emulator.stop().await;
 //! # Ok(()) }
 //! ```
+#![deny(missing_docs)]
 
 mod app;
 mod auth;
@@ -116,6 +117,16 @@ impl Emulator {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+    }
+}
+
+impl std::fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The partner token is a credential: never printed.
+        f.debug_struct("Emulator")
+            .field("url", &self.url)
+            .field("partner_token", &"***")
+            .finish_non_exhaustive()
     }
 }
 

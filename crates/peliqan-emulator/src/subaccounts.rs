@@ -24,7 +24,7 @@ pub(crate) async fn create(
     let mut account = read_input(&state, None, body.into_inner())?;
     account.id = state.next_subaccount();
     tracing::info!(subaccount = %account.id, external_id = %account.external_id, "sub-account created");
-    state.subaccounts.insert(account.id, account.clone());
+    state.put_subaccount(account.clone());
     Ok(HttpResponse::Created().json(account))
 }
 
@@ -59,7 +59,7 @@ pub(crate) async fn update(
         return Err(ApiError::not_found());
     }
     let account = read_input(&state, Some(id), body.into_inner())?;
-    state.subaccounts.insert(id, account.clone());
+    state.put_subaccount(account.clone());
     Ok(HttpResponse::Ok().json(account))
 }
 
@@ -111,11 +111,7 @@ pub(crate) async fn token_by_external_id(
     };
     let account = {
         let state = emu.state.lock();
-        state
-            .subaccounts
-            .values()
-            .find(|a| a.external_id.as_str() == external_id)
-            .cloned()
+        state.subaccount_by_external_id(&external_id).cloned()
     };
     let account = account.ok_or_else(|| {
         ApiError::NotFound(format!(
@@ -176,9 +172,8 @@ fn read_input(
     }
     if let Some(ext) = &external_id {
         let taken = state
-            .subaccounts
-            .values()
-            .any(|a| Some(a.id) != id && a.external_id.as_str() == ext);
+            .subaccount_by_external_id(ext)
+            .is_some_and(|a| Some(a.id) != id);
         if taken {
             body.error(
                 "external_id",
