@@ -80,7 +80,7 @@ impl Keys {
             external_id: subaccount.map(|(_, ext)| ext.to_owned()),
             iat,
             jti: random_hex(),
-            exp: ttl.map(|t| iat + t.as_secs().max(1)),
+            exp: ttl.map(|t| iat.saturating_add(t.as_secs().max(1))),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             // Encoding a plain struct with an HMAC key cannot fail.
