@@ -1,0 +1,266 @@
+//! The SDK's one error type and how HTTP answers map onto it.
+//!
+//! Every failure reaches JavaScript as a `PeliqanError` whose `code` is one
+//! of [`ErrorCode`]'s stable strings, so partner code can branch on it
+//! without parsing messages. The mapping from HTTP status and body lives
+//! here, in plain Rust, so it is unit-tested natively.
+
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// Stable machine-readable error codes (the JS `PeliqanError.code`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// The browser refused to open the OAuth popup.
+    PopupBlocked,
+    /// The user closed the OAuth popup without completing it.
+    Cancelled,
+    /// The connection did not become live in time.
+    Timeout,
+    /// Peliqan refused the token (after one refresh and replay).
+    Unauthorized,
+    /// The token is valid but may not do this.
+    Forbidden,
+    /// Connect-form fields are missing or invalid (see `fields`).
+    Validation,
+    /// Peliqan or the token service could not be reached.
+    Network,
+    /// The server answered, but not with CORS headers for this page's origin.
+    Cors,
+    /// The partner's token service failed or refused.
+    TokenService,
+    /// Peliqan answered with an unexpected error or body.
+    Upstream,
+    /// The object asked for does not exist.
+    NotFound,
+    /// The connection was created but its credentials or grant failed.
+    ConnectionFailed,
+    /// The SDK was configured or called wrongly.
+    InvalidConfig,
+}
+
+impl ErrorCode {
+    /// The wire string, e.g. `popup_blocked`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PopupBlocked => "popup_blocked",
+            Self::Cancelled => "cancelled",
+            Self::Timeout => "timeout",
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
+            Self::Validation => "validation",
+            Self::Network => "network",
+            Self::Cors => "cors",
+            Self::TokenService => "token_service",
+            Self::Upstream => "upstream",
+            Self::NotFound => "not_found",
+            Self::ConnectionFailed => "connection_failed",
+            Self::InvalidConfig => "invalid_config",
+        }
+    }
+}
+
+/// An SDK failure: code, human message and structured details.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmbedError {
+    /// What kind of failure.
+    pub code: ErrorCode,
+    /// A human-readable sentence.
+    pub message: String,
+    /// HTTP status of the answer that caused it, when there was one.
+    pub status: Option<u16>,
+    /// Errors per connect-form field (`validation`).
+    pub fields: BTreeMap<String, String>,
+    /// The connection concerned (`connection_failed`, `cancelled`, `timeout`).
+    pub connection_id: Option<u64>,
+    /// The token service's own problem `code`, when it sent one.
+    pub problem_code: Option<String>,
+}
+
+impl EmbedError {
+    /// An error with only a code and a message.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            status: None,
+            fields: BTreeMap::new(),
+            connection_id: None,
+            problem_code: None,
+        }
+    }
+
+    /// A `validation` error carrying per-field messages.
+    pub fn validation(fields: BTreeMap<String, String>) -> Self {
+        let names: Vec<&str> = fields.keys().map(String::as_str).collect();
+        let mut e = Self::new(
+            ErrorCode::Validation,
+            ["invalid fields: ", &names.join(", ")].concat(),
+        );
+        e.fields = fields;
+        e
+    }
+
+    /// Sets the connection id.
+    pub fn with_connection(mut self, id: u64) -> Self {
+        self.connection_id = Some(id);
+        self
+    }
+
+    /// Whether retrying the same call later may succeed (used while polling).
+    pub fn is_transient(&self) -> bool {
+        match self.code {
+            ErrorCode::Network => true,
+            ErrorCode::Upstream => self.status.is_none_or(|s| s >= 500 || s == 429),
+            _ => false,
+        }
+    }
+}
+
+impl std::fmt::Display for EmbedError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.message)
+    }
+}
+
+/// Reads a DRF error body: `{"detail": ".."}` or `{"field": ["..", ..]}`.
+/// Same shapes as [`peliqan_api::ApiErrorBody`], read through
+/// `serde_json::Value` because its derived (flattened, untagged) reader
+/// costs several kilobytes of wasm.
+fn drf_body(body: &str) -> (Option<String>, BTreeMap<String, String>) {
+    let Ok(Value::Object(map)) = serde_json::from_str::<Value>(body) else {
+        return (
+            Some(body.trim().chars().take(200).collect()),
+            BTreeMap::new(),
+        );
+    };
+    let mut detail = None;
+    let mut fields = BTreeMap::new();
+    for (k, v) in map {
+        let text = match v {
+            Value::String(s) => s,
+            Value::Array(items) => {
+                let parts: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
+                parts.join("; ")
+            }
+            _ => continue,
+        };
+        if k == "detail" {
+            detail = Some(text)
+        } else {
+            fields.insert(k, text);
+        }
+    }
+    (detail, fields)
+}
+
+/// Maps a non-2xx answer from Peliqan (DRF-style body) to an error.
+pub fn from_peliqan(status: u16, body: &str) -> EmbedError {
+    let (detail, fields) = drf_body(body);
+    let code = match status {
+        400 | 422 if !fields.is_empty() => ErrorCode::Validation,
+        401 => ErrorCode::Unauthorized,
+        403 => ErrorCode::Forbidden,
+        404 => ErrorCode::NotFound,
+        _ => ErrorCode::Upstream,
+    };
+    let why = detail.unwrap_or_else(|| {
+        let parts: Vec<String> = fields
+            .iter()
+            .map(|(k, m)| [k.as_str(), ": ", m].concat())
+            .collect();
+        parts.join(", ")
+    });
+    let mut e = EmbedError::new(
+        code,
+        ["Peliqan answered ", &status.to_string(), ": ", &why].concat(),
+    );
+    e.status = Some(status);
+    if code == ErrorCode::Validation {
+        e.fields = fields;
+    }
+    e
+}
+
+/// The token service's `application/problem+json` error body.
+#[derive(Debug, Default, Deserialize)]
+struct Problem {
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    detail: Option<String>,
+    #[serde(default)]
+    code: Option<String>,
+}
+
+/// Maps a non-2xx answer from the partner's token service to an error. The
+/// code is always `token_service` so partners can tell "our backend refused"
+/// from "Peliqan refused"; `status` and `problem_code` say why.
+pub fn from_token_service(status: u16, body: &str) -> EmbedError {
+    let p: Problem = serde_json::from_str(body).unwrap_or_default();
+    let why = p
+        .detail
+        .or(p.title)
+        .unwrap_or_else(|| body.trim().chars().take(200).collect());
+    let mut e = EmbedError::new(
+        ErrorCode::TokenService,
+        ["token service answered ", &status.to_string(), ": ", &why].concat(),
+    );
+    e.status = Some(status);
+    e.problem_code = p.code;
+    e
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peliqan_field_errors_become_per_field_validation() {
+        let e = from_peliqan(400, r#"{"api_token": ["This field is required."]}"#);
+        assert_eq!(e.code, ErrorCode::Validation);
+        assert_eq!(e.fields["api_token"], "This field is required.");
+        assert_eq!(e.status, Some(400));
+        let e = from_peliqan(400, r#"{"login": ["a", "b"], "non_field_errors": "c"}"#);
+        assert_eq!(e.fields["login"], "a; b");
+        assert_eq!(e.fields["non_field_errors"], "c");
+        assert_eq!(
+            e.message,
+            "Peliqan answered 400: login: a; b, non_field_errors: c"
+        );
+    }
+
+    #[test]
+    fn statuses_map_to_stable_codes() {
+        assert_eq!(
+            from_peliqan(401, r#"{"detail":"expired"}"#).code,
+            ErrorCode::Unauthorized
+        );
+        assert_eq!(from_peliqan(403, "{}").code, ErrorCode::Forbidden);
+        assert_eq!(from_peliqan(404, "{}").code, ErrorCode::NotFound);
+        assert_eq!(
+            from_peliqan(400, r#"{"detail":"bad"}"#).code,
+            ErrorCode::Upstream
+        );
+        let e = from_peliqan(503, "<html>down</html>");
+        assert_eq!(e.code, ErrorCode::Upstream);
+        assert!(e.is_transient());
+        assert!(!from_peliqan(403, "{}").is_transient());
+    }
+
+    #[test]
+    fn token_service_problem_keeps_its_code() {
+        let e = from_token_service(
+            401,
+            r#"{"type":"about:blank","title":"Unauthorized","status":401,"detail":"jwt expired","code":"invalid_user_token"}"#,
+        );
+        assert_eq!(e.code, ErrorCode::TokenService);
+        assert_eq!(e.problem_code.as_deref(), Some("invalid_user_token"));
+        assert!(e.message.contains("jwt expired"));
+        assert_eq!(
+            from_token_service(502, "oops").message,
+            "token service answered 502: oops"
+        );
+    }
+}

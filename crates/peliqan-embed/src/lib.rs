@@ -1,0 +1,72 @@
+//! peliqan-embed: the browser SDK that lets a partner's end-customers connect
+//! their data sources to Peliqan from inside the partner's web app.
+//!
+//! Layout: the decisions live in plain Rust modules that build and are
+//! unit-tested natively ([`config`], [`token`], [`token_cache`], [`form`],
+//! [`poll`], [`error`]); `web` (wasm32 only) is a thin wasm-bindgen layer
+//! that does the I/O (fetch, timers, the OAuth popup) and converts values
+//! to and from JavaScript. The npm package `peliqan-embed` is built from
+//! this crate by `cargo xtask npm`.
+#![deny(missing_docs)]
+
+pub mod config;
+pub mod error;
+pub mod form;
+pub mod poll;
+pub mod token;
+pub mod token_cache;
+
+#[cfg(target_arch = "wasm32")]
+mod web;
+#[cfg(target_arch = "wasm32")]
+pub use web::PeliqanEmbed;
+
+pub use error::{EmbedError, ErrorCode};
+
+/// The reason to show for a failed connection: Peliqan's `status_message`,
+/// else the newest error line of its logs.
+pub fn failure_reason(
+    status_message: Option<String>,
+    logs: &[peliqan_api::ConnectionLogEntry],
+) -> Option<String> {
+    status_message.filter(|m| !m.trim().is_empty()).or_else(|| {
+        let errors = logs
+            .iter()
+            .filter(|l| l.level == peliqan_api::LogLevel::Error);
+        errors
+            .max_by(|a, b| a.timestamp.cmp(&b.timestamp))
+            .map(|l| l.message.clone())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use peliqan_api::{ConnectionLogEntry, LogLevel};
+
+    fn log(ts: &str, level: LogLevel, msg: &str) -> ConnectionLogEntry {
+        ConnectionLogEntry {
+            timestamp: ts.into(),
+            level,
+            message: msg.into(),
+        }
+    }
+
+    #[test]
+    fn failure_reason_prefers_the_status_message_then_the_newest_error_log() {
+        let logs = [
+            log("2026-01-01T00:00:02Z", LogLevel::Error, "invalid api token"),
+            log("2026-01-01T00:00:01Z", LogLevel::Error, "old"),
+            log("2026-01-01T00:00:03Z", LogLevel::Info, "retrying"),
+        ];
+        assert_eq!(
+            failure_reason(Some("denied".into()), &logs).as_deref(),
+            Some("denied")
+        );
+        assert_eq!(
+            failure_reason(Some(" ".into()), &logs).as_deref(),
+            Some("invalid api token")
+        );
+        assert_eq!(failure_reason(None, &logs[2..]), None);
+    }
+}

@@ -1,0 +1,148 @@
+//! A sub-account token and the decision whether it is still good to use.
+//!
+//! Tokens live in memory only. One is refreshed `margin` before it expires
+//! (like octocrab's 30 s), so a call never starts with a token that dies on
+//! the way; short-lived tokens use half their lifetime as the margin so they
+//! are not refreshed on every call.
+
+use serde::Deserialize;
+
+/// Refresh this long before `expires_at` (milliseconds).
+pub const REFRESH_MARGIN_MS: f64 = 30_000.0;
+
+/// A sub-account JWT with its expiry.
+#[derive(Clone, PartialEq)]
+pub struct Token {
+    /// The JWT (secret).
+    pub value: String,
+    /// Expiry in milliseconds since the Unix epoch, when known.
+    pub expires_at_ms: Option<f64>,
+    /// When the SDK received it (ms since epoch), to size the margin.
+    pub received_at_ms: f64,
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The JWT is a credential: never print it.
+        f.debug_struct("Token")
+            .field("value", &"***")
+            .field("expires_at_ms", &self.expires_at_ms)
+            .finish()
+    }
+}
+
+impl Token {
+    /// A token received at `now_ms`. Without an explicit expiry the JWT's own
+    /// `exp` claim is used; a token with neither is used until Peliqan
+    /// answers 401 (which triggers a refresh).
+    pub fn new(value: String, expires_at_ms: Option<f64>, now_ms: f64) -> Self {
+        let expires_at_ms = expires_at_ms.or_else(|| jwt_exp_ms(&value));
+        Self {
+            value,
+            expires_at_ms,
+            received_at_ms: now_ms,
+        }
+    }
+
+    /// Whether the token should be replaced before use at `now_ms`.
+    pub fn needs_refresh(&self, now_ms: f64) -> bool {
+        let Some(exp) = self.expires_at_ms else {
+            return false;
+        };
+        let lifetime = exp - self.received_at_ms;
+        let margin = REFRESH_MARGIN_MS.min(lifetime / 2.0).max(0.0);
+        now_ms >= exp - margin
+    }
+}
+
+#[derive(Deserialize)]
+struct Claims {
+    exp: Option<f64>,
+}
+
+/// The `exp` claim of a JWT, in milliseconds; `None` if absent or unreadable.
+/// The signature is not checked: the browser only needs to know when to
+/// refresh, Peliqan does the verifying.
+pub fn jwt_exp_ms(jwt: &str) -> Option<f64> {
+    let payload = jwt.split('.').nth(1)?;
+    let bytes = base64url_decode(payload)?;
+    // from_str, not from_slice: one serde_json reader in the bundle, not two.
+    let claims: Claims = serde_json::from_str(std::str::from_utf8(&bytes).ok()?).ok()?;
+    claims.exp.map(|s| s * 1000.0)
+}
+
+/// Decodes unpadded base64url (RFC 4648 section 5), as used in JWTs.
+fn base64url_decode(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in s.trim_end_matches('=').bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'-' | b'+' => 62,
+            b'_' | b'/' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // {"alg":"HS256","typ":"JWT"} . {"sub":"1","exp":1700000000} . sig
+    const JWT: &str =
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxIiwiZXhwIjoxNzAwMDAwMDAwfQ.c2ln";
+
+    #[test]
+    fn reads_exp_from_the_jwt_when_no_expiry_given() {
+        assert_eq!(jwt_exp_ms(JWT), Some(1_700_000_000_000.0));
+        let t = Token::new(JWT.into(), None, 0.0);
+        assert_eq!(t.expires_at_ms, Some(1_700_000_000_000.0));
+        assert_eq!(jwt_exp_ms("not-a-jwt"), None);
+        assert_eq!(jwt_exp_ms("a.!!!.c"), None);
+    }
+
+    #[test]
+    fn explicit_expiry_wins_over_the_claim() {
+        let t = Token::new(JWT.into(), Some(5.0), 0.0);
+        assert_eq!(t.expires_at_ms, Some(5.0));
+    }
+
+    #[test]
+    fn refreshes_thirty_seconds_before_expiry() {
+        let t = Token::new("x".into(), Some(1_800_000.0), 0.0);
+        assert!(!t.needs_refresh(0.0));
+        assert!(!t.needs_refresh(1_769_999.0));
+        assert!(t.needs_refresh(1_770_000.0));
+        assert!(t.needs_refresh(2_000_000.0));
+    }
+
+    #[test]
+    fn short_lived_tokens_use_half_their_lifetime_as_margin() {
+        let t = Token::new("x".into(), Some(20_000.0), 0.0);
+        assert!(!t.needs_refresh(9_999.0));
+        assert!(t.needs_refresh(10_000.0));
+    }
+
+    #[test]
+    fn token_without_any_expiry_is_kept_until_a_401() {
+        let t = Token::new("opaque".into(), None, 0.0);
+        assert!(!t.needs_refresh(1e15));
+    }
+
+    #[test]
+    fn debug_hides_the_token() {
+        let t = Token::new("eyJsecret".into(), None, 0.0);
+        assert!(!format!("{t:?}").contains("eyJsecret"));
+    }
+}

@@ -1,0 +1,87 @@
+//! Where new sub-account tokens come from: the partner's token service
+//! (`POST tokenUrl`) or the partner's own `getToken` callback. Either way
+//! the result goes into the in-memory [`TokenCache`], never to storage.
+
+use super::http::{Auth, send};
+use super::js;
+use super::js_error::describe;
+use super::now_ms;
+use crate::config::Config;
+use crate::error::{EmbedError, ErrorCode, from_token_service};
+use crate::token::Token;
+use crate::token_cache::TokenCache;
+use futures::FutureExt;
+use gloo_net::http::Method;
+use serde::Deserialize;
+use std::rc::Rc;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+/// The token service's answer (other fields ignored).
+#[derive(Deserialize)]
+struct Answer {
+    token: String,
+    #[serde(default)]
+    expires_at: Option<String>,
+}
+
+/// Milliseconds since the epoch of an RFC 3339 text, if it parses.
+fn parse_time(text: &str) -> Option<f64> {
+    Some(js_sys::Date::parse(text)).filter(|ms| ms.is_finite())
+}
+
+fn bad_answer(from: &str) -> EmbedError {
+    EmbedError::new(
+        ErrorCode::TokenService,
+        [from, " did not answer {token, expires_at}"].concat(),
+    )
+}
+
+/// The token cache for `config`, fetching through `callback` if given.
+pub fn cache(config: &Config, callback: Option<js_sys::Function>) -> TokenCache {
+    let config = Rc::new(config.clone());
+    TokenCache::new(
+        move || match &callback {
+            Some(f) => from_callback(f.clone()).boxed_local(),
+            None => from_service(Rc::clone(&config)).boxed_local(),
+        },
+        now_ms,
+    )
+}
+
+async fn from_service(config: Rc<Config>) -> Result<Token, EmbedError> {
+    let url = config.token_url.as_deref().unwrap_or_default();
+    let auth = Auth::Partner(config.credentials, &config.headers);
+    let (status, body) = send(Method::POST, url, auth, None).await?;
+    if !(200..300).contains(&status) {
+        return Err(from_token_service(status, &body));
+    }
+    let answer: Answer =
+        serde_json::from_str(&body).map_err(|_| bad_answer("the token service"))?;
+    let exp = answer.expires_at.as_deref().and_then(parse_time);
+    Ok(Token::new(answer.token, exp, now_ms()))
+}
+
+/// Calls `getToken()`; it answers (a Promise of) `{token, expiresAt?}` where
+/// `expiresAt` is RFC 3339 text, milliseconds since the epoch or a `Date`.
+async fn from_callback(f: js_sys::Function) -> Result<Token, EmbedError> {
+    let failed = |e: JsValue| {
+        EmbedError::new(
+            ErrorCode::TokenService,
+            ["getToken failed: ", &describe(&e)].concat(),
+        )
+    };
+    let value = f.call0(&JsValue::NULL).map_err(failed)?;
+    let value = JsFuture::from(js_sys::Promise::resolve(&value))
+        .await
+        .map_err(failed)?;
+    let token = js::string(&value, "token").ok_or_else(|| bad_answer("getToken"))?;
+    let exp = js::get(&value, "expiresAt");
+    let exp = match exp.dyn_ref::<js_sys::Date>() {
+        Some(d) => Some(d.get_time()),
+        None => exp
+            .as_f64()
+            .or_else(|| exp.as_string().as_deref().and_then(parse_time)),
+    };
+    Ok(Token::new(token, exp.filter(|ms| ms.is_finite()), now_ms()))
+}
