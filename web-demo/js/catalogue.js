@@ -12,6 +12,7 @@ import { isActive } from './state.js';
 
 const AUTH_LABELS = { api_key: 'API key', basic: 'Login', database: 'Database', oauth2: 'OAuth' };
 const STATE_TEXT = {
+  starting: 'Starting…',
   creating: 'Creating the connection…',
   authorizing: 'Waiting for you to grant access in the pop-up window…',
   checking: 'Checking the credentials…',
@@ -45,7 +46,8 @@ export async function showCatalogue(embed, onConnected) {
   },
   h('span', { class: 'title' }, st.title ?? st.name),
   h('span', {}, h('span', { class: 'tag' }, st.category ?? 'Other'), ' ',
-    h('span', { class: 'tag' }, AUTH_LABELS[st.auth] ?? st.auth)),
+    // "Database · Database" says nothing twice.
+    st.category === AUTH_LABELS[st.auth] ? null : h('span', { class: 'tag' }, AUTH_LABELS[st.auth] ?? st.auth)),
   h('button', { type: 'button', class: 'ghost', onclick: () => openForm(embed, st, onConnected) }, 'Connect')));
   grid.replaceChildren(...(cards.length ? cards : [h('p', { class: 'empty' }, 'No connectors offered.')]));
   grid.setAttribute('aria-busy', 'false');
@@ -79,7 +81,9 @@ function openForm(embed, st, onConnected) {
   const panel = $('connect-panel');
   panel.replaceChildren(form);
   panel.hidden = false;
-  form.querySelector('input, select')?.focus();
+  // On a phone the form is far below the card that opened it.
+  form.scrollIntoView({ block: 'nearest' });
+  form.querySelector('input, select')?.focus({ preventScroll: true });
 }
 
 function closeForm() {

@@ -1,7 +1,7 @@
 // The tenant's connections (GET /api/servers, straight from the browser to
 // Peliqan with the tenant token) with their status and, on demand, logs.
 
-import { $, h } from './dom.js';
+import { $, h, setHealth } from './dom.js';
 import { report } from './errors.js';
 import { isActive } from './state.js';
 
@@ -26,6 +26,7 @@ export async function showConnections(embed) {
   } finally {
     list.setAttribute('aria-busy', 'false');
   }
+  setHealth('peliqan', true);
   // A tenant switch while loading: never show one tenant's list to another.
   if (!isActive(embed)) return;
   if (servers.length === 0) {

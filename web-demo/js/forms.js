@@ -43,7 +43,7 @@ export function readValues(form) {
 /** Shows `errors` ({field: message}) next to their inputs; clears the rest. */
 export function showFieldErrors(form, errors = {}) {
   let first = null;
-  for (const field of form.querySelectorAll('.field')) {
+  for (const field of form.querySelectorAll('.field[data-field]')) {
     const msg = errors[field.dataset.field];
     const out = field.querySelector('.field-error');
     const input = field.querySelector('[name]');

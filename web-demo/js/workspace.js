@@ -52,7 +52,7 @@ function build(form, title, templates, codeField, fields, create, describe) {
     names.map((n) => h('option', { value: n }, n)));
   form.replaceChildren(h('h3', {}, title),
     h('div', { class: 'field' }, h('label', { for: picker.id }, 'Template'), picker),
-    fields.map((f) => fieldInput(f, prefix)),
+    ...fields.map((f) => fieldInput(f, prefix)),
     h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Create')));
   // The code field is a textarea; the schedule shows words, not seconds.
   const code = form.querySelector(`[name="${codeField}"]`);

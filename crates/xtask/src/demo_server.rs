@@ -2,21 +2,16 @@
 //! under `/pkg/peliqan-embed/`, `GET /demo/config.json` (where the token
 //! service and Peliqan are) and the demo-only `POST /demo/login`.
 //!
-//! It plays the partner's own web app. It is deliberately small and
-//! synchronous (tiny_http on a few threads): it serves files from disk on
-//! every request, so edits to the page show on reload.
+//! It plays the partner's own web app. It serves files from disk on every
+//! request, so edits to the page show on reload.
 
+use crate::demo_http::{HttpServer, Reply, Request};
 use crate::demo_login;
 use anyhow::Context;
 use serde_json::json;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
-use std::thread::{self, JoinHandle};
-use tiny_http::{Header, Method, Request, Response, Server};
-
-/// Request-handling threads: a page load fetches a handful of files at once.
-const THREADS: usize = 4;
 
 /// What the server serves.
 pub struct Site {
@@ -30,10 +25,9 @@ pub struct Site {
     pub jwt_secret: String,
 }
 
-/// A running demo server; stops its threads on drop.
+/// A running demo server; stops on drop.
 pub struct DemoServer {
-    server: Arc<Server>,
-    threads: Vec<JoinHandle<()>>,
+    _http: HttpServer,
 }
 
 /// Binds the demo's port on 127.0.0.1. The origin must be known before the
@@ -57,90 +51,55 @@ pub fn bind(preferred: u16) -> anyhow::Result<(TcpListener, String)> {
 impl DemoServer {
     /// Serves `site` on `listener` until dropped.
     pub fn start(listener: TcpListener, site: Site) -> anyhow::Result<DemoServer> {
-        let server = Arc::new(
-            Server::from_listener(listener, None)
-                .map_err(|e| anyhow::anyhow!("demo server: {e}"))?,
-        );
         let site = Arc::new(site);
-        let threads = (0..THREADS)
-            .map(|_| {
-                let (server, site) = (server.clone(), site.clone());
-                thread::spawn(move || {
-                    // `recv` fails once `unblock` is called on drop.
-                    while let Ok(request) = server.recv() {
-                        let _ = respond(&site, request);
-                    }
-                })
-            })
-            .collect();
-        Ok(DemoServer { server, threads })
+        let http = HttpServer::start(listener, Arc::new(move |r: &Request| respond(&site, r)))?;
+        Ok(DemoServer { _http: http })
     }
 }
 
-impl Drop for DemoServer {
-    fn drop(&mut self) {
-        for _ in &self.threads {
-            self.server.unblock();
-        }
-        for t in self.threads.drain(..) {
-            let _ = t.join();
-        }
-    }
-}
-
-fn respond(site: &Site, mut request: Request) -> std::io::Result<()> {
-    let path = request
-        .url()
-        .split(['?', '#'])
-        .next()
-        .unwrap_or("/")
-        .to_string();
-    let response = match (request.method(), path.as_str()) {
-        (Method::Get, "/demo/config.json") => json_response(200, &site.config),
-        (Method::Get, "/pkg/peliqan-embed.js") => entry_module(&site.pkg_root),
-        (Method::Post, "/demo/login") => {
-            let mut body = String::new();
-            let _ = request.as_reader().read_to_string(&mut body);
-            login(site, &body)
-        }
-        (Method::Get | Method::Head, p) => match p.strip_prefix("/pkg/peliqan-embed/") {
+fn respond(site: &Site, request: &Request) -> Reply {
+    match (request.method.as_str(), request.path.as_str()) {
+        ("GET", "/demo/config.json") => json_reply(200, &site.config),
+        ("GET", "/pkg/peliqan-embed.js") => entry_module(&site.pkg_root),
+        ("POST", "/demo/login") => login(site, &String::from_utf8_lossy(&request.body)),
+        ("GET" | "HEAD", p) => match p.strip_prefix("/pkg/peliqan-embed/") {
             Some(rest) => file(&site.pkg_root, rest),
             None => file(&site.web_root, p.trim_start_matches('/')),
         },
-        _ => json_response(405, &json!({"error": "method not allowed"})),
-    };
-    request.respond(response)
+        _ => json_reply(405, &json!({"error": "method not allowed"})),
+    }
 }
 
-fn login(site: &Site, body: &str) -> Response<std::io::Cursor<Vec<u8>>> {
+fn login(site: &Site, body: &str) -> Reply {
     let user = serde_json::from_str::<serde_json::Value>(body)
         .ok()
         .and_then(|v| v.get("user").and_then(|u| u.as_str()).map(str::to_string))
         .unwrap_or_default();
     match demo_login::login(&user, &site.jwt_secret) {
-        Some(Ok((jwt, who))) => json_response(200, &json!({"jwt": jwt, "user": who})),
-        Some(Err(err)) => json_response(500, &json!({"error": err.to_string()})),
-        None => json_response(404, &json!({"error": format!("no demo user {user:?}")})),
+        Some(Ok((jwt, who))) => json_reply(200, &json!({"jwt": jwt, "user": who})),
+        Some(Err(err)) => json_reply(500, &json!({"error": err.to_string()})),
+        None => json_reply(404, &json!({"error": format!("no demo user {user:?}")})),
     }
 }
 
 /// A module re-exporting the package's entry point, so the page's import
 /// map can name the package the way a bundler resolves `peliqan-embed`,
 /// whatever file `package.json` points at.
-fn entry_module(pkg_root: &Path) -> Response<std::io::Cursor<Vec<u8>>> {
+fn entry_module(pkg_root: &Path) -> Reply {
     let manifest = std::fs::read_to_string(pkg_root.join("package.json")).unwrap_or_default();
     let Some(entry) = package_entry(&manifest) else {
         let msg = "the npm package is not built: run `cargo xtask npm`";
-        return json_response(404, &json!({ "error": msg }));
+        return json_reply(404, &json!({ "error": msg }));
     };
     let entry = entry.trim_start_matches("./");
     let body = format!(
         "export * from './peliqan-embed/{entry}';\nexport {{ default }} from './peliqan-embed/{entry}';\n"
     );
-    with_type(
-        Response::from_data(body.into_bytes()),
-        "text/javascript; charset=utf-8",
-    )
+    Reply {
+        status: 200,
+        content_type: "text/javascript; charset=utf-8",
+        body: body.into_bytes(),
+    }
 }
 
 /// The ES-module entry of a `package.json`: `exports["."]` (a string, or
@@ -164,7 +123,7 @@ fn package_entry(manifest: &str) -> Option<String> {
         .filter(|e| !e.contains(".."))
 }
 
-fn file(root: &Path, rel: &str) -> Response<std::io::Cursor<Vec<u8>>> {
+fn file(root: &Path, rel: &str) -> Reply {
     let rel = if rel.is_empty() || rel.ends_with('/') {
         format!("{rel}index.html")
     } else {
@@ -180,8 +139,12 @@ fn file(root: &Path, rel: &str) -> Response<std::io::Cursor<Vec<u8>>> {
         None
     };
     match data {
-        Some(bytes) => with_type(Response::from_data(bytes), content_type(&rel)),
-        None => json_response(404, &json!({"error": format!("not found: /{rel}")})),
+        Some(body) => Reply {
+            status: 200,
+            content_type: content_type(&rel),
+            body,
+        },
+        None => json_reply(404, &json!({"error": format!("not found: /{rel}")})),
     }
 }
 
@@ -200,18 +163,12 @@ fn content_type(path: &str) -> &'static str {
     }
 }
 
-fn json_response(status: u16, body: &serde_json::Value) -> Response<std::io::Cursor<Vec<u8>>> {
-    let resp = Response::from_data(body.to_string().into_bytes()).with_status_code(status);
-    with_type(resp, "application/json")
-}
-
-fn with_type(
-    resp: Response<std::io::Cursor<Vec<u8>>>,
-    kind: &str,
-) -> Response<std::io::Cursor<Vec<u8>>> {
-    // no-store: a rebuilt package or an edited page shows on the next reload.
-    resp.with_header(Header::from_bytes("Content-Type", kind).expect("valid header"))
-        .with_header(Header::from_bytes("Cache-Control", "no-store").expect("valid header"))
+fn json_reply(status: u16, body: &serde_json::Value) -> Reply {
+    Reply {
+        status,
+        content_type: "application/json",
+        body: body.to_string().into_bytes(),
+    }
 }
 
 #[cfg(test)]

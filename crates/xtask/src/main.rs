@@ -5,8 +5,10 @@
 
 mod cmd;
 mod demo;
+mod demo_http;
 mod demo_login;
 mod demo_server;
+mod e2e;
 mod procs;
 mod test;
 
@@ -25,11 +27,14 @@ enum Command {
     Test,
     /// Run the demo (emulator, token service, demo page) and print its URL.
     Demo(demo::DemoArgs),
+    /// Run the end-to-end browser tests of the demo (tests/e2e).
+    E2e,
 }
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Test => test::all(),
         Command::Demo(args) => demo::run(args),
+        Command::E2e => e2e::run_all(),
     }
 }

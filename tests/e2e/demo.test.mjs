@@ -1,0 +1,136 @@
+// The demo page end to end: headless Chromium against the real emulator,
+// token service and demo server, started the way `cargo xtask demo` does.
+// No fixed sleeps: every wait is on a selector or a browser event.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  ARTIFACTS, flowStates, launchBrowser, login, openConnector, openDemo, row, startDemo, startOAuth, unique,
+} from './harness.mjs';
+
+let demo;
+let browser;
+
+before(async () => {
+  demo = await startDemo({ name: 'demo' });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await demo?.stop();
+});
+
+test('a user logs in, adds an API-key connection and sees it listed as live', async () => {
+  const page = await openDemo(browser, demo.config);
+  await login(page, 'alice', 'wood_123');
+  assert.equal(await page.textContent('#active-tenant'), 'Wood Solutions Ltd');
+  const name = unique('Pipedrive');
+  await openConnector(page, 'pipedrive', name);
+  await page.fill('[name="api_token"]', 'demo-api-token-123');
+  await page.click('#connect-submit');
+  await page.waitForSelector('#flow[data-state="connected"]');
+  await row(page, name).and(page.locator('[data-status="connected"]')).waitFor();
+  // Its log is one click away.
+  await row(page, name).getByRole('button', { name: 'Logs' }).click();
+  await row(page, name).locator('.logs li').first().waitFor();
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('connect-form errors show next to their fields before any request', async () => {
+  const page = await openDemo(browser, demo.config);
+  await login(page, 'alice', 'wood_123');
+  await openConnector(page, 'postgresql', unique('Warehouse'));
+  await page.fill('[name="port"]', '');
+  await page.fill('[name="host"]', 'db.example.com');
+  await page.click('#connect-submit');
+  await page.waitForSelector('.field[data-field="database"][data-invalid] .field-error:not([hidden])');
+  assert.equal(await page.$('.field[data-field="host"][data-invalid]'), null);
+  assert.equal(await page.getAttribute('#flow', 'data-state'), 'error');
+  await page.context().close();
+});
+
+test('OAuth approve: the popup closes by itself and the connection is live', async () => {
+  const page = await openDemo(browser, demo.config);
+  await login(page, 'alice', 'wood_123');
+  const name = unique('HubSpot');
+  const popup = await startOAuth(page, 'hubspot', name);
+  const closed = popup.waitForEvent('close');
+  await popup.click('#approve');
+  await closed;
+  await page.waitForSelector('#flow[data-state="connected"]');
+  await row(page, name).and(page.locator('[data-status="connected"]')).waitFor();
+  assert.ok(!(await flowStates(page)).includes('cancelled'));
+  // The README's screenshot: the demo right after a successful OAuth connect.
+  await page.screenshot({ path: `${ARTIFACTS}/demo-oauth.png`, fullPage: true });
+  await page.context().close();
+});
+
+test('OAuth deny: the page shows the connection failed, with the reason', async () => {
+  const page = await openDemo(browser, demo.config);
+  await login(page, 'alice', 'wood_123');
+  const name = unique('Salesforce');
+  const popup = await startOAuth(page, 'salesforce', name);
+  const closed = popup.waitForEvent('close');
+  await popup.click('#deny');
+  await closed;
+  await page.waitForSelector('#flow[data-state="failed"]');
+  assert.match(await page.textContent('#flow-message'), /denied/i);
+  await row(page, name).and(page.locator('[data-status="failed"]')).waitFor();
+  await page.context().close();
+});
+
+test('closing the popup without deciding ends as cancelled after the grace period', async () => {
+  const page = await openDemo(browser, demo.config);
+  await login(page, 'alice', 'wood_123');
+  const popup = await startOAuth(page, 'hubspot', unique('Abandoned'));
+  await popup.close();
+  // The SDK keeps polling for a grace period (10 s by default) first.
+  await page.waitForSelector('#flow[data-state="cancelled"]', { timeout: 30_000 });
+  assert.ok((await flowStates(page)).includes('confirming'));
+  await page.context().close();
+});
+
+test("tenant B never sees tenant A's connections", async () => {
+  const page = await openDemo(browser, demo.config);
+  await login(page, 'alice', 'wood_123');
+  const name = unique('Alice private');
+  await openConnector(page, 'pipedrive', name);
+  await page.fill('[name="api_token"]', 'alice-token');
+  await page.click('#connect-submit');
+  await row(page, name).waitFor();
+
+  await page.click('#logout');
+  await page.waitForSelector('#login-view:not([hidden])');
+  await login(page, 'bruno', 'acme_456');
+  assert.equal(await page.textContent('#active-tenant'), 'Acme Bakery');
+  assert.equal(await row(page, name).count(), 0);
+  // Not after a reload either (the page logs the remembered user in again).
+  await page.reload();
+  await page.waitForSelector('#active-tenant[data-external-id="acme_456"]');
+  await page.waitForSelector('#connections[aria-busy="false"]');
+  assert.equal(await row(page, name).count(), 0);
+  await page.context().close();
+});
+
+test('a query table and a scheduled script are created from templates', async () => {
+  const page = await openDemo(browser, demo.config);
+  await login(page, 'chloe', 'stone_789');
+  await page.click('#table-form button[type="submit"]');
+  await page.locator('#created li', { hasText: 'Table' }).waitFor();
+  await page.selectOption('#script-form-template', { index: 1 });
+  await page.click('#script-form button[type="submit"]');
+  await page.locator('#created li', { hasText: 'Script' }).waitFor();
+  await page.context().close();
+});
+
+test('at phone width nothing overflows sideways', async () => {
+  const page = await openDemo(browser, demo.config, { width: 375, height: 740 });
+  await login(page, 'bruno', 'acme_456');
+  await openConnector(page, 'postgresql', unique('Phone'));
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `page is ${overflow}px wider than the phone`);
+  await page.screenshot({ path: `${ARTIFACTS}/demo-phone.png`, fullPage: true });
+  await page.context().close();
+});
