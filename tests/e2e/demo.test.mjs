@@ -125,6 +125,29 @@ test('a query table and a scheduled script are created from templates', async ()
   await page.context().close();
 });
 
+test('a blocked popup, Peliqan unreachable and the token service down each show a clear error', async () => {
+  const page = await openDemo(browser, demo.config);
+  await login(page, 'chloe', 'stone_789');
+  // A popup blocker makes window.open answer null.
+  await page.evaluate(() => { window.open = () => null; });
+  await openConnector(page, 'hubspot', unique('Blocked'));
+  await page.click('#connect-submit');
+  await page.locator('.alert[data-key="popup"]', { hasText: 'blocked' }).waitFor();
+  assert.equal(await page.getAttribute('#flow', 'data-state'), 'error');
+  // Peliqan unreachable: every call to it is refused at the network level.
+  await page.route(`${demo.config.peliqanUrl}/**`, (route) => route.abort('connectionrefused'));
+  await page.click('#refresh-connections');
+  await page.locator('.alert[data-key="peliqan"]', { hasText: 'Peliqan is unreachable' }).waitFor();
+  await page.waitForSelector('#health-peliqan[data-ok="false"]');
+  // The token service down: a fresh login cannot load the connectors.
+  await page.route(`${demo.config.tokenServiceUrl}/**`, (route) => route.abort('connectionrefused'));
+  await page.click('#logout');
+  await page.click('#login-chloe');
+  await page.locator('.alert[data-key="token"]', { hasText: 'token service is unreachable' }).waitFor();
+  await page.waitForSelector('#health-token[data-ok="false"]');
+  await page.context().close();
+});
+
 test('at phone width nothing overflows sideways', async () => {
   const page = await openDemo(browser, demo.config, { width: 375, height: 740 });
   await login(page, 'bruno', 'acme_456');
