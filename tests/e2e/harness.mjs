@@ -82,11 +82,15 @@ export async function openConnector(page, name, connectionName) {
   await page.fill('#connect-name', connectionName);
 }
 
-/** A connection name unique to this run, to find its row. */
-export const unique = (label) => `${label} ${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+// Each test file runs its own stack (a fresh emulator), so a counter keeps
+// connection names unique, and readable in the README's screenshot.
+let named = 0;
+/** A connection name unique within this test file's stack. */
+export const unique = (label) => `${label} #${++named}`;
 
-/** The row of the connection named `name`. */
-export const row = (page, name) => page.locator('#connections .connection', { hasText: name });
+/** The row of the connection named exactly `name`. */
+export const row = (page, name) => page.locator('#connections .connection')
+  .filter({ has: page.locator('.name').getByText(name, { exact: true }) });
 
 /**
  * Starts an OAuth connect (connector `name`), returns the popup once it
