@@ -99,6 +99,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
 }
 
 /// Builds what the demo runs: the two server binaries and the npm package.
+/// Their output goes to stderr: stdout is reserved for the demo's own
+/// answer (with `--print-config`, the one JSON line a caller parses).
 pub fn build() -> anyhow::Result<()> {
     let bins = [
         "-p",
@@ -107,10 +109,16 @@ pub fn build() -> anyhow::Result<()> {
         "peliqan-token-service",
         "--bins",
     ];
-    crate::cmd::run(crate::cmd::cargo().arg("build").args(bins))?;
+    let mut cargo = crate::cmd::cargo();
+    crate::cmd::run(cargo.arg("build").args(bins).stdout(std::io::stderr()))?;
     // `xtask npm` owns the wasm toolchain setup and the package layout.
     let me = std::env::current_exe().context("where is the xtask binary?")?;
-    crate::cmd::run(Command::new(me).arg("npm").current_dir(crate::cmd::root()))
+    let mut npm = Command::new(me);
+    crate::cmd::run(
+        npm.arg("npm")
+            .current_dir(crate::cmd::root())
+            .stdout(std::io::stderr()),
+    )
 }
 
 /// Where `cargo build` (debug profile) put the workspace binaries.
