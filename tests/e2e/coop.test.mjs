@@ -27,6 +27,10 @@ test('with COOP on the consent page, approving still ends connected, never cance
   await login(page, 'bruno', 'acme_456');
   const name = unique('HubSpot COOP');
   const popup = await startOAuth(page, 'hubspot', name);
+  // The lie itself: the SDK sees `closed` and starts its grace period while
+  // the consent page is still open, waiting for the user.
+  await page.waitForSelector('#flow-log li[data-state="confirming"]');
+  assert.equal(popup.isClosed(), false);
   await popup.click('#approve');
   await page.waitForSelector('#flow[data-state="connected"]');
   await row(page, name).and(page.locator('[data-status="connected"]')).waitFor();

@@ -2,7 +2,7 @@
 // that tenant's token in memory, so a tenant switch makes a new instance and
 // answers still arriving for the old one are dropped (see isActive).
 
-export const session = { embed: null, user: null, jwt: null };
+export const session = { embed: null, user: null };
 
 /** Whether `embed` still belongs to the signed-in user. */
 export const isActive = (embed) => embed !== null && session.embed === embed;

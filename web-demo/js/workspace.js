@@ -6,6 +6,7 @@
 import { $, h } from './dom.js';
 import { fieldInput, readValues, showFieldErrors } from './forms.js';
 import { report } from './errors.js';
+import { isActive } from './state.js';
 
 const TABLE_TEMPLATES = {
   'Open deals by stage': 'SELECT stage, COUNT(*) AS deals, SUM(value) AS total\nFROM pipedrive.deals\nWHERE status = \'open\'\nGROUP BY stage',
@@ -32,20 +33,32 @@ const SCHEDULES = [['3600', 'Every hour'], ['86400', 'Every day'], ['604800', 'E
 /** Renders both forms for `embed` (called again on a tenant switch). */
 export function showWorkspace(embed) {
   $('created').replaceChildren();
-  build($('table-form'), 'Create a query table', TABLE_TEMPLATES, 'query', [
-    { name: 'name', label: 'Table name', required: true },
-    { name: 'query', label: 'SQL query', required: true },
-  ], (v) => embed.createTable({ name: v.name, query: v.query }),
-  (t) => `Table “${t.name ?? '?'}” created (id ${t.id}).`);
-  build($('script-form'), 'Schedule a Python script', SCRIPT_TEMPLATES, 'rawCode', [
-    { name: 'name', label: 'Script name', required: true },
-    { name: 'rawCode', label: 'Python code', required: true },
-    { name: 'schedule', label: 'Run', type: 'select', required: true, choices: SCHEDULES.map((s) => s[0]) },
-  ], (v) => embed.addScheduledScript({ name: v.name, rawCode: v.rawCode, schedule: Number(v.schedule) }),
-  (s) => `Script “${s.name ?? '?'}” scheduled every ${s.schedule ?? '?'} s (id ${s.id}).`);
+  build(embed, $('table-form'), {
+    title: 'Create a query table',
+    templates: TABLE_TEMPLATES,
+    codeField: 'query',
+    fields: [
+      { name: 'name', label: 'Table name', required: true },
+      { name: 'query', label: 'SQL query', required: true },
+    ],
+    create: (v) => embed.createTable({ name: v.name, query: v.query }),
+    describe: (t) => `Table “${t.name ?? '?'}” created (id ${t.id}).`,
+  });
+  build(embed, $('script-form'), {
+    title: 'Schedule a Python script',
+    templates: SCRIPT_TEMPLATES,
+    codeField: 'rawCode',
+    fields: [
+      { name: 'name', label: 'Script name', required: true },
+      { name: 'rawCode', label: 'Python code', required: true },
+      { name: 'schedule', label: 'Run', type: 'select', required: true, choices: SCHEDULES.map((s) => s[0]) },
+    ],
+    create: (v) => embed.addScheduledScript({ name: v.name, rawCode: v.rawCode, schedule: Number(v.schedule) }),
+    describe: (s) => `Script “${s.name ?? '?'}” scheduled every ${s.schedule ?? '?'} s (id ${s.id}).`,
+  });
 }
 
-function build(form, title, templates, codeField, fields, create, describe) {
+function build(embed, form, { title, templates, codeField, fields, create, describe }) {
   const prefix = form.id;
   const names = Object.keys(templates);
   const picker = h('select', { id: `${prefix}-template`, 'aria-label': 'Template' },
@@ -74,8 +87,10 @@ function build(form, title, templates, codeField, fields, create, describe) {
     showFieldErrors(form, {});
     try {
       const created = await create(readValues(form));
-      $('created').prepend(h('li', {}, describe(created)));
+      // Not into the next user's page if the user switched meanwhile.
+      if (isActive(embed)) $('created').prepend(h('li', {}, describe(created)));
     } catch (err) {
+      if (!isActive(embed)) return;
       if (err?.code === 'validation') showFieldErrors(form, err.details?.fields ?? {});
       else report(err, title);
     } finally {

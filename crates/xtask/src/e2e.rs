@@ -34,7 +34,7 @@ pub fn run_all() -> anyhow::Result<()> {
     let me = std::env::current_exe().context("where is the xtask binary?")?;
     run(Command::new("node")
         // One file at a time: each starts a stack and a browser, on 2 cores.
-        .args(["--test", "--test-concurrency=1"])
+        .args(["--test", "--test-concurrency=1", "--test-timeout=120000"])
         .args(["demo.test.mjs", "coop.test.mjs"])
         .current_dir(&dir)
         .env("XTASK_BIN", me)
