@@ -144,7 +144,9 @@ test('a blocked popup, Peliqan unreachable and the token service down each show 
   await page.click('#logout');
   await page.click('#login-chloe');
   await page.locator('.alert[data-key="token"]', { hasText: 'token service is unreachable' }).waitFor();
+  await page.locator('#catalogue .empty', { hasText: 'could not be loaded' }).waitFor();
   await page.waitForSelector('#health-token[data-ok="false"]');
+  await page.screenshot({ path: `${ARTIFACTS}/demo-errors.png` });
   await page.context().close();
 });
 

@@ -37,19 +37,16 @@ export function explain(err) {
   }
 }
 
-// A network or CORS failure names the server it could not reach; say which.
+// A network or CORS failure names the server it could not reach (the SDK's
+// message carries the URL and the likely causes); say which one it was.
 function networkError(err, code, msg) {
-  const url = err?.details?.url ?? msg;
-  const tokenSide = where.tokenServiceUrl && url.includes(where.tokenServiceUrl);
-  if (tokenSide || /token service/i.test(msg)) {
+  const detail = `${msg} [${code}]`;
+  if (where.tokenServiceUrl && msg.includes(where.tokenServiceUrl)) {
     setHealth('token', false);
-    return { key: 'token', title: 'The token service is unreachable.',
-      detail: `Could not reach ${where.tokenServiceUrl}: is it running? (${code}: ${msg})` };
+    return { key: 'token', title: 'The token service is unreachable.', detail };
   }
   setHealth('peliqan', false);
-  return { key: 'peliqan', title: 'Peliqan is unreachable.',
-    detail: `Could not reach ${where.peliqanUrl}${code === 'cors'
-      ? ', or it does not allow this page\'s origin (CORS)' : ''}. (${code}: ${msg})` };
+  return { key: 'peliqan', title: 'Peliqan is unreachable.', detail };
 }
 
 /** Shows `err` as a banner and logs it for developers. */

@@ -101,6 +101,7 @@ function logout() {
   session.embed = null;
   session.user = null;
   sessionStorage.removeItem(REMEMBER);
+  $('alerts').replaceChildren();
   for (const id of ['catalogue', 'connections', 'created', 'connect-panel']) $(id).replaceChildren();
   // Busy until the next tenant's lists have loaded (tests wait on this too).
   for (const id of ['catalogue', 'connections']) $(id).setAttribute('aria-busy', 'true');
