@@ -63,6 +63,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         build()?;
     }
     let mut stack = start(&args)?;
+    // A Ctrl-C before this point ends the xtask at once; the children's
+    // parent-death signal (see procs.rs) takes them with it.
     let (tx, stop) = channel::<String>();
     let on_signal = tx.clone();
     ctrlc::set_handler(move || {
