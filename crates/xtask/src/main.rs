@@ -3,14 +3,17 @@
 //! Every command installs what it needs by itself, idempotently, so that a
 //! fresh machine and CI get a working setup from one command.
 
+mod browser_test;
 mod cmd;
 mod demo;
 mod demo_http;
 mod demo_login;
 mod demo_server;
 mod e2e;
+mod npm;
 mod procs;
 mod test;
+mod wasm;
 
 use clap::{Parser, Subcommand};
 
@@ -29,6 +32,12 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Run the end-to-end browser tests of the demo (tests/e2e).
     E2e,
+    /// Build the npm package `peliqan-embed` into target/npm/peliqan-embed.
+    Npm {
+        /// Also run `npm pack` (tarball in target/npm).
+        #[arg(long)]
+        pack: bool,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -36,5 +45,6 @@ fn main() -> anyhow::Result<()> {
         Command::Test => test::all(),
         Command::Demo(args) => demo::run(args),
         Command::E2e => e2e::run_all(),
+        Command::Npm { pack } => npm::build(pack).map(drop),
     }
 }

@@ -2,9 +2,11 @@
 
 use crate::cmd::{cargo, run};
 
-/// Runs the native test suite of the whole workspace.
+/// Runs the native test suite of the whole workspace, then the browser SDK's
+/// tests in headless Chromium (wasm-bindgen-test and the npm package).
 pub fn all() -> anyhow::Result<()> {
     run(cargo().args(["test", "--workspace", "--all-targets"]))?;
     run(cargo().args(["test", "--workspace", "--doc"]))?;
+    crate::browser_test::all()?;
     Ok(())
 }

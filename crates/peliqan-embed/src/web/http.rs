@@ -4,7 +4,10 @@
 //! bare `TypeError: Failed to fetch`, on purpose. To still give partners a
 //! useful code, a failed request is followed by one `mode: "no-cors"` probe
 //! of the same URL: if that opaque request gets through, the server is up
-//! and refused this origin (`cors`); if it fails too, it is `network`.
+//! and refused this origin (`cors`); if it fails too, it is `network`, with
+//! a CORS hint in the message, because Chromium's Opaque Response Blocking
+//! (<https://github.com/annevk/orb>) also fails the probe when the server
+//! answers JSON or HTML.
 
 use crate::config::Credentials;
 use crate::error::{EmbedError, ErrorCode};
@@ -63,7 +66,15 @@ pub async fn send(
 }
 
 fn network(url: &str) -> EmbedError {
-    EmbedError::new(ErrorCode::Network, ["could not reach ", url].concat())
+    EmbedError::new(
+        ErrorCode::Network,
+        [
+            "could not reach ",
+            url,
+            " (offline, server down, or a CORS refusal: is this page's origin allowed?)",
+        ]
+        .concat(),
+    )
 }
 
 /// Classifies a failed fetch by probing the URL without CORS.

@@ -1,0 +1,212 @@
+// Types of the npm package `peliqan-embed`. Hand-owned: every option,
+// result and error of the SDK is typed here, with no `any`.
+// Results are Peliqan's own objects, so their keys are snake_case as in
+// Peliqan's API; options are camelCase.
+
+/** Any JSON value. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** What `init()` accepts: where or what the `.wasm` is. */
+export type InitInput = RequestInfo | URL | Response | BufferSource | WebAssembly.Module;
+
+/** The instantiated module's exports (internal; use the classes instead). */
+export interface InitOutput {
+  readonly memory: WebAssembly.Memory;
+}
+
+/**
+ * Loads the WebAssembly module. Call once before `new PeliqanEmbed(...)`.
+ * Without an argument the `.wasm` next to this file is fetched
+ * (`new URL('peliqan_embed_bg.wasm', import.meta.url)`).
+ */
+export default function init(
+  moduleOrPath?: { module_or_path: InitInput | Promise<InitInput> } | InitInput | Promise<InitInput>,
+): Promise<InitOutput>;
+
+/** Instantiates the module synchronously from its bytes or a compiled module. */
+export function initSync(module: { module: BufferSource | WebAssembly.Module } | BufferSource | WebAssembly.Module): InitOutput;
+
+/** Stable machine-readable error codes. */
+export type PeliqanErrorCode =
+  | 'popup_blocked'
+  | 'cancelled'
+  | 'timeout'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'validation'
+  | 'network'
+  | 'cors'
+  | 'token_service'
+  | 'upstream'
+  | 'not_found'
+  | 'connection_failed'
+  | 'invalid_config';
+
+/** Structured details of a `PeliqanError`; absent parts are omitted. */
+export interface PeliqanErrorDetails {
+  /** HTTP status of the answer that caused the error. */
+  status?: number;
+  /** Messages per connect-form field (`validation`). */
+  fields?: Record<string, string>;
+  /** The connection concerned (`connection_failed`, `cancelled`, `timeout`). */
+  connectionId?: number;
+  /** Your token service's own problem `code`, when it sent one. */
+  problemCode?: string;
+}
+
+/** The only error the SDK throws or rejects with. */
+export class PeliqanError extends Error {
+  constructor(code: PeliqanErrorCode, message: string, details?: PeliqanErrorDetails);
+  readonly name: 'PeliqanError';
+  readonly code: PeliqanErrorCode;
+  readonly details: PeliqanErrorDetails | undefined;
+}
+
+/** A sub-account token as your `getToken` callback returns it. */
+export interface TokenAnswer {
+  /** The short-lived Peliqan JWT of the signed-in end-customer. */
+  token: string;
+  /** RFC 3339 text, milliseconds since the epoch, or a Date. Defaults to the JWT's `exp`. */
+  expiresAt?: string | number | Date;
+}
+
+interface CommonOptions {
+  /** Peliqan's base URL, e.g. `https://app.eu.peliqan.io`. */
+  peliqanUrl: string;
+  /** Your token service's connectors endpoint. Default: `tokenUrl` with its last segment `token` replaced by `connectors`. */
+  connectorsUrl?: string;
+  /** Cookie mode of requests to your token service. Default `same-origin`. */
+  credentials?: 'omit' | 'same-origin' | 'include';
+  /** Extra headers of requests to your token service (e.g. `Authorization: Bearer <user jwt>`). */
+  headers?: Record<string, string>;
+  /** Show "Powered by Peliqan" in the OAuth popup. Default `true`; set `false` only with a private OAuth app. */
+  poweredByNotice?: boolean;
+}
+
+/** Options of `new PeliqanEmbed(...)`: a token URL, or your own token callback. */
+export type PeliqanEmbedOptions = CommonOptions &
+  (
+    | { /** Your token service: `POST` answers `{token, expires_at}`. */ tokenUrl: string; getToken?: undefined }
+    | { /** Fetches a token yourself. */ getToken: () => TokenAnswer | Promise<TokenAnswer>; tokenUrl?: string }
+  );
+
+export type AuthKind = 'api_key' | 'basic' | 'database' | 'oauth2' | (string & {});
+export type FieldKind = 'string' | 'password' | 'integer' | 'boolean' | 'url' | 'email' | 'select' | (string & {});
+export type ConnectionStatus = 'pending' | 'connected' | 'failed' | (string & {});
+export type LogLevel = 'info' | 'warning' | 'error' | (string & {});
+
+/** One field of a connector's connect form. */
+export interface FormField {
+  name: string;
+  label?: string | null;
+  type?: FieldKind;
+  required?: boolean;
+  help?: string | null;
+  placeholder?: string | null;
+  default?: JsonValue;
+  choices?: string[];
+}
+
+/** A connector ("servertype") with its connect form. */
+export interface Connector {
+  id: number;
+  name: string;
+  title?: string | null;
+  auth?: AuthKind;
+  category?: string | null;
+  logo_url?: string | null;
+  connect_form?: { fields: FormField[] };
+}
+
+/** A connection ("server"). Never contains credentials. */
+export interface Connection {
+  id: number;
+  servertype_id?: number | null;
+  name?: string | null;
+  status: ConnectionStatus;
+  status_message?: string | null;
+  created_at?: string | null;
+  updated_at?: string | null;
+}
+
+/** One line of a connection's log. */
+export interface ConnectionLogEntry {
+  timestamp: string;
+  level: LogLevel;
+  message: string;
+}
+
+/** Values of a connect form, by field name (HTML input strings are fine). */
+export type ConnectFields = Record<string, string | number | boolean | null | undefined>;
+
+/** Progress of `connect()`, reported to `onStatus`. */
+export interface ConnectStatus {
+  state: 'creating' | 'authorizing' | 'checking' | 'confirming' | 'connected' | 'failed' | 'cancelled' | 'timeout';
+  connectionId?: number;
+  /** The failure reason, for `failed`. */
+  message?: string;
+}
+
+export interface ConnectOptions {
+  onStatus?: (status: ConnectStatus) => void;
+  /** Display name of the new connection. */
+  name?: string;
+  /** Give up after this long. Default 5 min for OAuth, 1 min otherwise. */
+  timeoutMs?: number;
+  /** Keep checking this long after the popup reads closed. Default 10 s. */
+  graceMs?: number;
+}
+
+export interface NewTable {
+  name: string;
+  query: string;
+  databaseId?: number;
+}
+
+export interface Table {
+  id: number;
+  name?: string | null;
+  query?: string | null;
+}
+
+export interface NewScheduledScript {
+  name: string;
+  /** Python source, usually copied from a template. */
+  rawCode: string;
+  /** Run interval in seconds. */
+  schedule: number;
+}
+
+export interface ScheduledScript {
+  id: number;
+  name?: string | null;
+  schedule?: number | null;
+}
+
+/** The Peliqan Embed SDK: one instance per signed-in end-customer. */
+export class PeliqanEmbed {
+  /** Throws `PeliqanError` (`invalid_config`) for wrong options. */
+  constructor(options: PeliqanEmbedOptions);
+  /** Releases the instance's memory; optional (garbage collection does it too). */
+  free(): void;
+  /** Connectors with their connect forms, from your token service. */
+  connectors(): Promise<Connector[]>;
+  /**
+   * Adds a connection and resolves once it is live. Pass a connector from
+   * `connectors()` or its id (after `connectors()` resolved). Call it
+   * directly in a click handler: OAuth connectors open their popup
+   * synchronously. Rejects with `validation`, `popup_blocked`, `cancelled`,
+   * `timeout`, `connection_failed` and the transport codes.
+   */
+  connect(connector: number | Connector, fields?: ConnectFields, options?: ConnectOptions): Promise<Connection>;
+  /** The end-customer's connections. */
+  connections(): Promise<Connection[]>;
+  /** One connection with its current status. */
+  connection(id: number): Promise<Connection>;
+  /** The log lines of one connection. */
+  connectionLogs(id: number): Promise<ConnectionLogEntry[]>;
+  /** Creates a query table. */
+  createTable(input: NewTable): Promise<Table>;
+  /** Adds a Python script run on a schedule. */
+  addScheduledScript(input: NewScheduledScript): Promise<ScheduledScript>;
+}

@@ -1,0 +1,138 @@
+//! The SDK's browser tests, run by `cargo xtask test` after the native ones.
+//!
+//! 1. `wasm-bindgen-test` tests (`crates/peliqan-embed/tests/browser.rs`) in
+//!    headless Chromium through chromedriver, against two real emulator
+//!    processes: one allowing the test page's origin, one refusing it (for
+//!    the `cors` error). The test page's address is fixed up front
+//!    (`WASM_BINDGEN_TEST_ADDRESS`) so the emulator can allow it, and the
+//!    emulator's URL and partner token reach the tests at compile time.
+//! 2. The packed npm tarball installed into a scratch folder and imported
+//!    from a page in headless Chromium (`crates/peliqan-embed/js-tests`).
+
+use crate::cmd::{cargo, root, run};
+use crate::procs::Proc;
+use crate::wasm;
+use anyhow::Context;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+/// A running emulator and what its first stdout line said.
+struct Emulator {
+    _proc: Proc,
+    url: String,
+    partner_token: String,
+}
+
+fn emulator_bin() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
+        .join("debug/peliqan-emulator")
+}
+
+/// Starts an emulator on a free port that allows exactly `origins`.
+fn start_emulator(name: &str, origins: &[String]) -> anyhow::Result<Emulator> {
+    let mut cmd = Command::new(emulator_bin());
+    cmd.args(["--listen", "127.0.0.1:0"]);
+    for o in origins {
+        cmd.args(["--allowed-origin", o]);
+    }
+    let mut proc = Proc::spawn(name, cmd)?;
+    let (url, partner_token) = proc.wait_for(Duration::from_secs(30), |line| {
+        let v: serde_json::Value = serde_json::from_str(line).ok()?;
+        Some((
+            v["url"].as_str()?.to_owned(),
+            v["partner_token"].as_str()?.to_owned(),
+        ))
+    })?;
+    Ok(Emulator {
+        _proc: proc,
+        url,
+        partner_token,
+    })
+}
+
+/// A port that is free now (the runner binds it a moment later).
+fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Runs all browser tests of the SDK.
+pub fn all() -> anyhow::Result<()> {
+    wasm_bindgen_tests()?;
+    npm_import_test()
+}
+
+fn wasm_bindgen_tests() -> anyhow::Result<()> {
+    let tc = wasm::ensure()?;
+    let bindgen_dir = wasm::ensure_bindgen()?;
+    wasm::ensure_browser()?;
+    run(cargo().args([
+        "build",
+        "-p",
+        "peliqan-emulator",
+        "--bin",
+        "peliqan-emulator",
+    ]))?;
+    let port = free_port()?;
+    let page = format!("http://127.0.0.1:{port}");
+    let allowing = start_emulator("emulator", std::slice::from_ref(&page))?;
+    let refusing = start_emulator("emulator-nocors", &["http://127.0.0.1:1".to_owned()])?;
+    let mut test = tc.cargo("test");
+    test.args(["-p", "peliqan-embed", "--test", "browser"])
+        .env(
+            "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+            bindgen_dir.join("wasm-bindgen-test-runner"),
+        )
+        .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+        .env("WASM_BINDGEN_TEST_ADDRESS", format!("127.0.0.1:{port}"))
+        .env("WASM_BINDGEN_TEST_TIMEOUT", "180")
+        .env("PELIQAN_EMULATOR_URL", &allowing.url)
+        .env("PELIQAN_PARTNER_TOKEN", &allowing.partner_token)
+        .env("PELIQAN_NOCORS_URL", &refusing.url)
+        // webdriver.json (Chromium flags) is read from the crate directory.
+        .current_dir(root().join("crates/peliqan-embed"));
+    run(&mut test).context("SDK browser tests failed")
+}
+
+fn npm_import_test() -> anyhow::Result<()> {
+    let tarball = crate::npm::build(true)?.context("npm pack gave no tarball")?;
+    let scratch = root().join("target/npm-import-test");
+    std::fs::create_dir_all(&scratch)?;
+    std::fs::write(
+        scratch.join("package.json"),
+        "{\"private\": true, \"type\": \"module\"}\n",
+    )?;
+    // Installs the tarball exactly as a partner would; playwright-core drives
+    // Debian's Chromium (it cannot download its own browser here).
+    if !scratch
+        .join("node_modules/playwright-core/package.json")
+        .exists()
+    {
+        run(Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "playwright-core@1"])
+            .current_dir(&scratch))?;
+    }
+    run(Command::new("npm")
+        .args(["install", "--no-audit", "--no-fund", "--no-save"])
+        .arg(&tarball)
+        .current_dir(&scratch))?;
+    let port = free_port()?;
+    let page = format!("http://127.0.0.1:{port}");
+    let emulator = start_emulator("emulator-npm", std::slice::from_ref(&page))?;
+    // Copied next to node_modules: Node resolves imports from the script's folder.
+    std::fs::copy(
+        root().join("crates/peliqan-embed/js-tests/import-test.mjs"),
+        scratch.join("import-test.mjs"),
+    )?;
+    run(Command::new("node")
+        .arg("import-test.mjs")
+        .current_dir(&scratch)
+        .env("PORT", port.to_string())
+        .env("CHROMIUM", "/usr/bin/chromium")
+        .env("PELIQAN_EMULATOR_URL", &emulator.url)
+        .env("PELIQAN_PARTNER_TOKEN", &emulator.partner_token))
+    .context("npm package import test failed")
+}

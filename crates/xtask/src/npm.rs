@@ -1,0 +1,157 @@
+//! `cargo xtask npm [--pack]`: builds the npm package `peliqan-embed`.
+//!
+//! Flow: wasm32 release build (size-tuned) -> `wasm-bindgen --target web`
+//! (the ES-module glue) -> `wasm-opt -Oz` -> the project's own files from
+//! `crates/peliqan-embed/js` (`package.json` with the crate's version, the
+//! entry `index.js`, the hand-owned `index.d.ts`) and the crate README ->
+//! `target/npm/peliqan-embed`. Prints raw and gzipped sizes; `--pack` also
+//! runs `npm pack` and returns the tarball.
+
+use crate::cmd::{root, run};
+use crate::wasm::{self, Toolchain};
+use anyhow::{Context, bail};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// Features the Rust wasm output uses; wasm-opt must be told.
+const WASM_FEATURES: &[&str] = &[
+    "--enable-bulk-memory",
+    "--enable-nontrapping-float-to-int",
+    "--enable-sign-ext",
+    "--enable-mutable-globals",
+    "--enable-reference-types",
+    "--enable-multivalue",
+];
+
+/// The package directory.
+pub fn package_dir() -> PathBuf {
+    root().join("target/npm/peliqan-embed")
+}
+
+/// Builds the package; with `pack`, also the tarball, whose path it returns.
+pub fn build(pack: bool) -> anyhow::Result<Option<PathBuf>> {
+    let tc = wasm::ensure()?;
+    let bindgen_dir = wasm::ensure_bindgen()?;
+    let wasm_opt = wasm::ensure_wasm_opt()?;
+    let mut build = tc.cargo("build");
+    tc.release_for_size(&mut build);
+    run(build.args(["-p", "peliqan-embed", "--lib"]))?;
+
+    let out = package_dir();
+    if out.exists() {
+        std::fs::remove_dir_all(&out)?;
+    }
+    let built = Toolchain::out_dir("release").join("peliqan_embed.wasm");
+    run(Command::new(bindgen_dir.join("wasm-bindgen"))
+        .args(["--target", "web", "--no-typescript", "--out-dir"])
+        .arg(&out)
+        .arg(&built))?;
+    let wasm_file = out.join("peliqan_embed_bg.wasm");
+    run(Command::new(&wasm_opt)
+        .arg("-Oz")
+        .args(WASM_FEATURES)
+        .arg(&wasm_file)
+        .arg("-o")
+        .arg(&wasm_file))?;
+
+    let js_src = root().join("crates/peliqan-embed/js");
+    let error_js = find_snippet(&out.join("snippets"), "peliqan-error.js")?;
+    let error_rel = error_js
+        .strip_prefix(&out)?
+        .to_string_lossy()
+        .replace('\\', "/");
+    let index = std::fs::read_to_string(js_src.join("index.js"))?
+        .replace("./peliqan-error.js", &format!("./{error_rel}"));
+    std::fs::write(out.join("index.js"), index)?;
+    std::fs::copy(js_src.join("index.d.ts"), out.join("index.d.ts"))?;
+    std::fs::copy(
+        root().join("crates/peliqan-embed/README.md"),
+        out.join("README.md"),
+    )?;
+    // Same version as the crate: the workspace version, which xtask shares.
+    let manifest = std::fs::read_to_string(js_src.join("package.json"))?
+        .replace("0.0.0-set-by-xtask", env!("CARGO_PKG_VERSION"));
+    std::fs::write(out.join("package.json"), manifest)?;
+
+    report_sizes(&out, &error_js)?;
+    if !pack {
+        return Ok(None);
+    }
+    let dest = root().join("target/npm");
+    let o = Command::new("npm")
+        .args(["pack", "--silent", "--pack-destination"])
+        .arg(&dest)
+        .current_dir(&out)
+        .stderr(Stdio::inherit())
+        .output()
+        .context("could not run npm pack")?;
+    if !o.status.success() {
+        bail!("npm pack failed");
+    }
+    let name = String::from_utf8_lossy(&o.stdout)
+        .trim()
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_owned();
+    let tarball = dest.join(name);
+    eprintln!("xtask: packed {}", tarball.display());
+    Ok(Some(tarball))
+}
+
+/// wasm-bindgen copies `module = "/js/..."` imports under a hashed folder.
+fn find_snippet(dir: &Path, name: &str) -> anyhow::Result<PathBuf> {
+    for entry in std::fs::read_dir(dir).with_context(|| format!("no {}", dir.display()))? {
+        let p = entry?.path();
+        if p.is_dir() {
+            if let Ok(found) = find_snippet(&p, name) {
+                return Ok(found);
+            }
+        } else if p.file_name().is_some_and(|n| n == name) {
+            return Ok(p);
+        }
+    }
+    bail!("{name} not found under {}", dir.display())
+}
+
+/// Byte count of `path` compressed with `gzip -9`.
+fn gzipped(path: &Path) -> anyhow::Result<u64> {
+    let o = Command::new("gzip")
+        .args(["-9", "-c"])
+        .arg(path)
+        .output()
+        .context("gzip is needed to measure sizes")?;
+    Ok(o.stdout.len() as u64)
+}
+
+/// Prints the wasm and JavaScript sizes, raw and gzipped (the bundle-size
+/// benchmark; the target is under 80 KB gzipped for both together).
+fn report_sizes(out: &Path, error_js: &Path) -> anyhow::Result<()> {
+    let kb = |b: u64| b as f64 / 1024.0;
+    let files = [
+        out.join("peliqan_embed_bg.wasm"),
+        out.join("peliqan_embed.js"),
+        out.join("index.js"),
+        error_js.to_path_buf(),
+    ];
+    let (mut raw_total, mut gz_total) = (0, 0);
+    println!("peliqan-embed bundle sizes:");
+    for f in &files {
+        let (raw, gz) = (std::fs::metadata(f)?.len(), gzipped(f)?);
+        raw_total += raw;
+        gz_total += gz;
+        let name = f.strip_prefix(out)?.display().to_string();
+        println!(
+            "  {name:<52} {:>8.1} KB raw {:>7.1} KB gzipped",
+            kb(raw),
+            kb(gz)
+        );
+    }
+    println!(
+        "  {:<52} {:>8.1} KB raw {:>7.1} KB gzipped (target < 80 KB)",
+        "total (wasm + JS)",
+        kb(raw_total),
+        kb(gz_total)
+    );
+    Ok(())
+}
