@@ -13,14 +13,14 @@ use prometheus_client::registry::Registry;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    route: String,
-    method: String,
+    route: &'static str,
+    method: &'static str,
     status: u16,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
-    route: String,
+    route: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -132,18 +132,18 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    /// Records one finished HTTP request.
-    pub fn request(&self, route: &str, method: &str, status: u16, seconds: f64) {
-        let labels = RequestLabels {
-            route: route.to_owned(),
-            method: method.to_owned(),
-            status,
-        };
-        self.requests.get_or_create(&labels).inc();
-        self.latency
-            .get_or_create(&RouteLabels {
-                route: labels.route,
+    /// Records one finished HTTP request. Labels are `'static` so the hot
+    /// path allocates nothing.
+    pub fn request(&self, route: &'static str, method: &'static str, status: u16, seconds: f64) {
+        self.requests
+            .get_or_create(&RequestLabels {
+                route,
+                method,
+                status,
             })
+            .inc();
+        self.latency
+            .get_or_create(&RouteLabels { route })
             .observe(seconds);
     }
 

@@ -80,6 +80,9 @@ impl Upstream {
                          no tenant can get a token until this is fixed"
                     );
                     self.health.partner_token_rejected(e.to_string());
+                } else if e.status() == Some(404) {
+                    // Expected for a tenant without a sub-account yet.
+                    tracing::debug!(error = %e, operation, "Peliqan answered 404");
                 } else {
                     tracing::warn!(error = %e, operation, "Peliqan call failed");
                 }

@@ -3,6 +3,7 @@
 //! Every command installs what it needs by itself, idempotently, so that a
 //! fresh machine and CI get a working setup from one command.
 
+mod bench;
 mod browser_test;
 mod cmd;
 mod demo;
@@ -28,6 +29,9 @@ struct Cli {
 enum Command {
     /// Run every test of the workspace.
     Test,
+    /// Benchmark a component (`bench token-service [--quick]`).
+    #[command(subcommand)]
+    Bench(bench::Target),
     /// Run the demo (emulator, token service, demo page) and print its URL.
     Demo(demo::DemoArgs),
     /// Run the end-to-end browser tests of the demo (tests/e2e).
@@ -43,6 +47,7 @@ enum Command {
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Test => test::all(),
+        Command::Bench(target) => bench::run_target(target),
         Command::Demo(args) => demo::run(args),
         Command::E2e => e2e::run_all(),
         Command::Npm { pack } => npm::build(pack).map(drop),

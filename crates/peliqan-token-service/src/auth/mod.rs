@@ -145,7 +145,7 @@ fn raw_header(jwt: &str) -> Result<RawHeader, ServiceError> {
 }
 
 fn require_alg(header_alg: &str, expected: Algorithm) -> Result<(), ServiceError> {
-    if header_alg == format!("{expected:?}") {
+    if header_alg.parse::<Algorithm>().is_ok_and(|a| a == expected) {
         Ok(())
     } else {
         Err(ServiceError::UnsupportedAlgorithm(

@@ -8,7 +8,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 /// The connector catalogue, for any signed-in user.
-#[tracing::instrument(name = "list_connectors", skip_all)]
+#[tracing::instrument(name = "list_connectors", level = "debug", skip_all)]
 pub async fn list_connectors(
     req: HttpRequest,
     body: web::Payload,

@@ -6,6 +6,7 @@ mod cache;
 mod cors;
 mod health;
 mod helpers;
+mod jwks;
 mod provisioning;
 mod rate_limit;
 mod secrets;

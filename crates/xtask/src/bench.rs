@@ -1,0 +1,217 @@
+//! `cargo xtask bench token-service [--quick]`: the token service's speed
+//! and memory figures, from one run, against the release-built emulator.
+//!
+//! Phases: (1) cached-path throughput and latency of `POST /v1/token`
+//! against a bare actix handler with a same-sized body, alternating runs so
+//! that background load hits both alike; (2) a burst of 1,000 connections
+//! for one cold tenant, upstream slowed by 200 ms so they all miss together,
+//! counting upstream token calls; (3) RSS with 100,000 cached tenants;
+//! (4) 60 s of steady load on 100 tenants whose tokens live 30 s, counting
+//! upstream calls and requests that waited on Peliqan. `--quick` shortens
+//! every phase for a dry run.
+
+mod http;
+mod setup;
+mod wrk;
+
+use crate::cmd::{cargo, root, run};
+use serde_json::json;
+use setup::{bare, emulator, mint, provision, rss_mb, service, write_tokens};
+use std::time::{Duration, Instant};
+
+/// What to benchmark.
+#[derive(clap::Subcommand)]
+pub enum Target {
+    /// The token service (see crates/peliqan-token-service/README.md).
+    TokenService {
+        /// Shorter phases, for a dry run.
+        #[arg(long)]
+        quick: bool,
+    },
+}
+
+/// Runs the chosen benchmark.
+pub fn run_target(target: Target) -> anyhow::Result<()> {
+    let Target::TokenService { quick } = target;
+    let build = [
+        "build",
+        "--release",
+        "-p",
+        "peliqan-emulator",
+        "-p",
+        "peliqan-token-service",
+    ];
+    run(cargo().args(build).args([
+        "--bin",
+        "peliqan-emulator",
+        "--bin",
+        "peliqan-token-service",
+        "--example",
+        "bare",
+    ]))?;
+    wrk::ensure()?;
+    let mut report = vec![format!(
+        "== cargo xtask bench token-service{} ==",
+        if quick { " --quick" } else { "" }
+    )];
+    cached_burst_memory(quick, &mut report)?;
+    steady(quick, &mut report)?;
+    println!("\n{}", report.join("\n"));
+    Ok(())
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Phases 1-3, on one service in front of a long-TTL emulator.
+fn cached_burst_memory(quick: bool, out: &mut Vec<String>) -> anyhow::Result<()> {
+    let (secs, rounds, tenants) = if quick {
+        (3, 1, 10_000)
+    } else {
+        (10, 3, 100_000)
+    };
+    let dir = root().join("target/bench");
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join("cycle.lua"), wrk::CYCLE_LUA)?;
+    let (_emu, emu, partner) = emulator(1800)?;
+    let (_svc, svc, pid) = service(&emu, &partner, &[])?;
+    let token_url = format!("{svc}/v1/token");
+    let hot = mint("bench-hot");
+    let auth = format!("Bearer {hot}");
+    let (status, body) = http::request("POST", &token_url, &[("Authorization", &auth)], "")?;
+    anyhow::ensure!(status == 200, "warm-up answered {status}: {body}");
+    let single = dir.join("single.lua");
+    std::fs::write(&single, "wrk.method = \"POST\"\n")?;
+    let (_bare, bare) = bare(body.len())?;
+    let (mut s_rps, mut b_rps, mut p50, mut p99, mut errors) = (vec![], vec![], vec![], vec![], 0);
+    for _ in 0..rounds {
+        let s = wrk::wrk(&token_url, 64, secs, Some(&hot), &single, &[])?;
+        let b = wrk::wrk(
+            &format!("{bare}/v1/token"),
+            64,
+            secs,
+            Some(&hot),
+            &single,
+            &[],
+        )?;
+        s_rps.push(s.requests_per_sec);
+        b_rps.push(b.requests_per_sec);
+        p50.push(s.p50_ms);
+        p99.push(s.p99_ms);
+        errors += s.errors;
+    }
+    let (s, b) = (median(s_rps.clone()), median(b_rps.clone()));
+    out.push(format!("cached POST /v1/token, HS256 user JWT, 64 connections, {rounds} x {secs} s alternating, body {} bytes:", body.len()));
+    out.push(format!("  service {s:.0} req/s vs bare actix handler {b:.0} req/s (medians): ratio {:.2} (target >= 0.75)", s / b));
+    out.push(format!("  service latency p50 {:.3} ms, p99 {:.3} ms (median of rounds; target p99 < 2 ms); errors {errors}", median(p50), median(p99)));
+    out.push(format!(
+        "  all rounds: service {s_rps:.0?} req/s, bare {b_rps:.0?} req/s"
+    ));
+
+    let cold = "bench-burst-cold";
+    provision(&emu, &partner, cold)?;
+    let fault = json!({"path_prefix": "/api/subaccount", "delay_ms": 200}).to_string();
+    http::request("POST", &format!("{emu}/__emulator/faults"), &[], &fault)?;
+    let before = http::upstream_token_calls(&emu)?;
+    let burst = wrk::wrk(&token_url, 1000, 2, Some(&mint(cold)), &single, &[])?;
+    let calls = http::upstream_token_calls(&emu)? - before;
+    http::request("DELETE", &format!("{emu}/__emulator/faults"), &[], "")?;
+    out.push(format!(
+        "burst: 1,000 connections for one cold tenant, upstream slowed by 200 ms: {calls} upstream \
+        token call(s) for {} requests, {} errors (target: exactly 1)",
+        burst.requests, burst.errors
+    ));
+
+    let rss_before = rss_mb(pid)?;
+    let file = dir.join("tenants.txt");
+    write_tokens(&file, "bench-tenant", tenants)?;
+    let started = Instant::now();
+    let env = [
+        ("BENCH_TOKENS", file.display().to_string()),
+        ("BENCH_ONCE", "1".into()),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut fill = wrk::spawn(&token_url, 64, &dir.join("cycle.lua"), &env)?;
+    let created = |emu: &str| -> anyhow::Result<u64> {
+        let stats: serde_json::Value =
+            serde_json::from_str(&http::get(&format!("{emu}/__emulator/stats"))?)?;
+        Ok(stats["requests"]["GET /api/subaccount/{id}/token"]
+            .as_u64()
+            .unwrap_or(0))
+    };
+    let (mut last, mut still) = (0, Instant::now());
+    // Each new tenant ends with one token call by sub-account id.
+    while created(&emu)? < tenants as u64 {
+        std::thread::sleep(Duration::from_millis(500));
+        let now = created(&emu)?;
+        if now != last {
+            (last, still) = (now, Instant::now());
+        } else if still.elapsed() > Duration::from_secs(30) {
+            anyhow::bail!("filling the cache stalled at {now} tenants");
+        }
+    }
+    let fill_secs = started.elapsed().as_secs_f64();
+    let _ = fill.kill();
+    let _ = fill.wait();
+    std::thread::sleep(Duration::from_secs(1));
+    let entries = http::metric(&svc, "token_service_token_cache_entries")?;
+    out.push(format!("memory: VmRSS {:.1} MB with {entries} cached tenants (target < 100 MB); {rss_before:.1} MB before \
+        the fill, which took {fill_secs:.0} s (auto-provisioning each tenant)", rss_mb(pid)?));
+    Ok(())
+}
+
+/// Phase 4: tokens living `ttl` seconds, refreshed ahead by the service.
+fn steady(quick: bool, out: &mut Vec<String>) -> anyhow::Result<()> {
+    let (secs, ttl, margin, ahead) = if quick {
+        (16, 8, 0.5, 1.5)
+    } else {
+        (60, 30, 2.0, 5.0)
+    };
+    let (_emu, emu, partner) = emulator(ttl)?;
+    let env = [
+        ("TOKEN_SERVICE_CACHE_SAFETY_MARGIN_SECS", margin.to_string()),
+        ("TOKEN_SERVICE_CACHE_REFRESH_AHEAD_SECS", ahead.to_string()),
+    ];
+    let (_svc, svc, _) = service(
+        &emu,
+        &partner,
+        &env.iter()
+            .map(|(k, v)| (*k, v.as_str()))
+            .collect::<Vec<_>>(),
+    )?;
+    let dir = root().join("target/bench");
+    let file = dir.join("steady.txt");
+    write_tokens(&file, "bench-steady", 100)?;
+    for jwt in std::fs::read_to_string(&file)?.lines() {
+        let (status, _) = http::request(
+            "POST",
+            &format!("{svc}/v1/token"),
+            &[("Authorization", &format!("Bearer {jwt}"))],
+            "",
+        )?;
+        anyhow::ensure!(status == 200, "steady warm-up answered {status}");
+    }
+    let calls_before = http::upstream_token_calls(&emu)?;
+    let misses_before = http::metric(&svc, "token_service_token_cache_misses_total")?;
+    let file_env = file.display().to_string();
+    let run = wrk::wrk(
+        &format!("{svc}/v1/token"),
+        64,
+        secs,
+        None,
+        &dir.join("cycle.lua"),
+        &[("BENCH_TOKENS", &file_env)],
+    )?;
+    let calls = http::upstream_token_calls(&emu)? - calls_before;
+    let waits = http::metric(&svc, "token_service_token_cache_misses_total")? - misses_before;
+    // Shortest refresh period: lifetime - margin - ahead - jitter (25 % of ahead).
+    let period = f64::from(ttl) - margin - ahead * 1.25;
+    let windows = (f64::from(secs) / period).ceil();
+    out.push(format!("steady: {secs} s on 100 tenants, token TTL {ttl} s: {calls} upstream token calls = {:.2} per \
+        tenant (bound: one per refresh window, {windows} windows of >= {period:.1} s); {waits} requests waited on \
+        Peliqan (target 0); {:.0} req/s, p99 {:.3} ms, max {:.1} ms, errors {}", calls as f64 / 100.0,
+        run.requests_per_sec, run.p99_ms, run.max_ms, run.errors));
+    Ok(())
+}
