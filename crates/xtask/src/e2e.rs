@@ -7,8 +7,8 @@
 //! tests exercise exactly what `cargo xtask demo` runs.
 
 use crate::cmd::{root, run};
+use crate::wasm::ensure_apt;
 use anyhow::Context;
-use std::path::Path;
 use std::process::Command;
 
 /// Where Debian puts Chromium.
@@ -20,10 +20,7 @@ pub fn run_all() -> anyhow::Result<()> {
     ensure_apt(CHROMIUM, &["chromium"])?;
     let dir = root().join("tests/e2e");
     // `npm ci` installs exactly the lock file; skipped when already done.
-    if !dir
-        .join("node_modules/playwright-core/package.json")
-        .exists()
-    {
+    if !playwright_matches_lock(&dir) {
         run(Command::new("npm")
             .args(["ci", "--no-audit", "--no-fund"])
             .current_dir(&dir))?;
@@ -47,24 +44,19 @@ pub fn run_all() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Installs Debian `packages` unless `probe` (a path, or a command on PATH)
-/// already exists.
-fn ensure_apt(probe: &str, packages: &[&str]) -> anyhow::Result<()> {
-    let present = if probe.starts_with('/') {
-        Path::new(probe).exists()
-    } else {
-        Command::new(probe)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
+/// Whether `node_modules` holds the playwright-core version the lock file names.
+fn playwright_matches_lock(dir: &std::path::Path) -> bool {
+    let version = |path: std::path::PathBuf, pointer: &str| -> Option<String> {
+        let json: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+        json.pointer(pointer)?.as_str().map(str::to_string)
     };
-    if present {
-        return Ok(());
-    }
-    eprintln!("xtask: {probe} is missing; installing {packages:?} with apt-get");
-    run(Command::new("apt-get").arg("update"))?;
-    run(Command::new("apt-get")
-        .args(["install", "-y", "--no-install-recommends"])
-        .args(packages)
-        .env("DEBIAN_FRONTEND", "noninteractive"))
+    let locked = version(
+        dir.join("package-lock.json"),
+        "/packages/node_modules~1playwright-core/version",
+    );
+    let installed = version(
+        dir.join("node_modules/playwright-core/package.json"),
+        "/version",
+    );
+    locked.is_some() && locked == installed
 }
