@@ -66,7 +66,7 @@ export class PeliqanError extends Error {
 export interface TokenAnswer {
   /** The short-lived Peliqan JWT of the signed-in end-customer. */
   token: string;
-  /** RFC 3339 text, milliseconds since the epoch, or a Date. Defaults to the JWT's `exp`. */
+  /** RFC 3339 text, a Date, or a number: milliseconds since the epoch (values below 1e11 are read as seconds, like a JWT `exp`). Defaults to the JWT's `exp`. */
   expiresAt?: string | number | Date;
 }
 

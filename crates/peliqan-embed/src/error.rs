@@ -5,7 +5,6 @@
 //! without parsing messages. The mapping from HTTP status and body lives
 //! here, in plain Rust, so it is unit-tested natively.
 
-use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -124,22 +123,19 @@ impl std::fmt::Display for EmbedError {
     }
 }
 
-/// Reads a DRF error body: `{"detail": ".."}` or `{"field": ["..", ..]}`.
-/// Same shapes as [`peliqan_api::ApiErrorBody`], read through
-/// `serde_json::Value` because its derived (flattened, untagged) reader
-/// costs several kilobytes of wasm.
-fn drf_body(body: &str) -> (Option<String>, BTreeMap<String, String>) {
-    let Ok(Value::Object(map)) = serde_json::from_str::<Value>(body) else {
-        return (
-            Some(body.trim().chars().take(200).collect()),
-            BTreeMap::new(),
-        );
+/// Reads a DRF error body: `{"detail": ".."}` or `{"field": ["..", ..]}`
+/// (the shapes of [`peliqan_api::ApiErrorBody`], read from a `Value`: see
+/// [`crate::read`] for why). A body that was not JSON arrives as a string.
+fn drf_body(body: &Value) -> (Option<String>, BTreeMap<String, String>) {
+    let Value::Object(map) = body else {
+        let text = body.as_str().unwrap_or_default().trim();
+        return (Some(text.chars().take(200).collect()), BTreeMap::new());
     };
     let mut detail = None;
     let mut fields = BTreeMap::new();
     for (k, v) in map {
         let text = match v {
-            Value::String(s) => s,
+            Value::String(s) => s.clone(),
             Value::Array(items) => {
                 let parts: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
                 parts.join("; ")
@@ -149,14 +145,14 @@ fn drf_body(body: &str) -> (Option<String>, BTreeMap<String, String>) {
         if k == "detail" {
             detail = Some(text)
         } else {
-            fields.insert(k, text);
+            fields.insert(k.clone(), text);
         }
     }
     (detail, fields)
 }
 
 /// Maps a non-2xx answer from Peliqan (DRF-style body) to an error.
-pub fn from_peliqan(status: u16, body: &str) -> EmbedError {
+pub fn from_peliqan(status: u16, body: &Value) -> EmbedError {
     let (detail, fields) = drf_body(body);
     let code = match status {
         400 | 422 if !fields.is_empty() => ErrorCode::Validation,
@@ -183,46 +179,43 @@ pub fn from_peliqan(status: u16, body: &str) -> EmbedError {
     e
 }
 
-/// The token service's `application/problem+json` error body.
-#[derive(Debug, Default, Deserialize)]
-struct Problem {
-    #[serde(default)]
-    title: Option<String>,
-    #[serde(default)]
-    detail: Option<String>,
-    #[serde(default)]
-    code: Option<String>,
-}
-
-/// Maps a non-2xx answer from the partner's token service to an error. The
-/// code is always `token_service` so partners can tell "our backend refused"
-/// from "Peliqan refused"; `status` and `problem_code` say why.
-pub fn from_token_service(status: u16, body: &str) -> EmbedError {
-    let p: Problem = serde_json::from_str(body).unwrap_or_default();
-    let why = p
-        .detail
-        .or(p.title)
-        .unwrap_or_else(|| body.trim().chars().take(200).collect());
+/// Maps a non-2xx answer from the partner's token service (an
+/// `application/problem+json` body: `title`, `detail`, `code`) to an error.
+/// The code is always `token_service` so partners can tell "our backend
+/// refused" from "Peliqan refused"; `status` and `problem_code` say why.
+pub fn from_token_service(status: u16, body: &Value) -> EmbedError {
+    let field = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
+    let why = field("detail")
+        .or_else(|| field("title"))
+        .unwrap_or_else(|| {
+            body.as_str()
+                .unwrap_or_default()
+                .trim()
+                .chars()
+                .take(200)
+                .collect()
+        });
     let mut e = EmbedError::new(
         ErrorCode::TokenService,
         ["token service answered ", &status.to_string(), ": ", &why].concat(),
     );
     e.status = Some(status);
-    e.problem_code = p.code;
+    e.problem_code = field("code");
     e
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn peliqan_field_errors_become_per_field_validation() {
-        let e = from_peliqan(400, r#"{"api_token": ["This field is required."]}"#);
+        let e = from_peliqan(400, &json!({"api_token": ["This field is required."]}));
         assert_eq!(e.code, ErrorCode::Validation);
         assert_eq!(e.fields["api_token"], "This field is required.");
         assert_eq!(e.status, Some(400));
-        let e = from_peliqan(400, r#"{"login": ["a", "b"], "non_field_errors": "c"}"#);
+        let e = from_peliqan(400, &json!({"login": ["a", "b"], "non_field_errors": "c"}));
         assert_eq!(e.fields["login"], "a; b");
         assert_eq!(e.fields["non_field_errors"], "c");
         assert_eq!(
@@ -234,32 +227,34 @@ mod tests {
     #[test]
     fn statuses_map_to_stable_codes() {
         assert_eq!(
-            from_peliqan(401, r#"{"detail":"expired"}"#).code,
+            from_peliqan(401, &json!({"detail": "expired"})).code,
             ErrorCode::Unauthorized
         );
-        assert_eq!(from_peliqan(403, "{}").code, ErrorCode::Forbidden);
-        assert_eq!(from_peliqan(404, "{}").code, ErrorCode::NotFound);
+        assert_eq!(from_peliqan(403, &json!({})).code, ErrorCode::Forbidden);
+        assert_eq!(from_peliqan(404, &json!({})).code, ErrorCode::NotFound);
         assert_eq!(
-            from_peliqan(400, r#"{"detail":"bad"}"#).code,
+            from_peliqan(400, &json!({"detail": "bad"})).code,
             ErrorCode::Upstream
         );
-        let e = from_peliqan(503, "<html>down</html>");
+        let e = from_peliqan(503, &json!("<html>down</html>"));
         assert_eq!(e.code, ErrorCode::Upstream);
+        assert_eq!(e.message, "Peliqan answered 503: <html>down</html>");
         assert!(e.is_transient());
-        assert!(!from_peliqan(403, "{}").is_transient());
+        assert!(!from_peliqan(403, &json!({})).is_transient());
     }
 
     #[test]
     fn token_service_problem_keeps_its_code() {
         let e = from_token_service(
             401,
-            r#"{"type":"about:blank","title":"Unauthorized","status":401,"detail":"jwt expired","code":"invalid_user_token"}"#,
+            &json!({"type": "about:blank", "title": "Unauthorized", "status": 401,
+                    "detail": "jwt expired", "code": "invalid_user_token"}),
         );
         assert_eq!(e.code, ErrorCode::TokenService);
         assert_eq!(e.problem_code.as_deref(), Some("invalid_user_token"));
         assert!(e.message.contains("jwt expired"));
         assert_eq!(
-            from_token_service(502, "oops").message,
+            from_token_service(502, &json!("oops")).message,
             "token service answered 502: oops"
         );
     }

@@ -13,6 +13,7 @@ pub mod config;
 pub mod error;
 pub mod form;
 pub mod poll;
+pub mod read;
 pub mod token;
 pub mod token_cache;
 

@@ -5,10 +5,21 @@
 //! the way; short-lived tokens use half their lifetime as the margin so they
 //! are not refreshed on every call.
 
-use serde::Deserialize;
-
 /// Refresh this long before `expires_at` (milliseconds).
 pub const REFRESH_MARGIN_MS: f64 = 30_000.0;
+
+/// A numeric expiry as milliseconds since the epoch. Numbers below 10^11
+/// (year 1973 in milliseconds, year 5138 in seconds) are taken as seconds:
+/// partners often pass a JWT `exp` through unchanged.
+pub fn expiry_ms(n: f64) -> Option<f64> {
+    if !n.is_finite() || n <= 0.0 {
+        None
+    } else if n < 1e11 {
+        Some(n * 1000.0)
+    } else {
+        Some(n)
+    }
+}
 
 /// A sub-account JWT with its expiry.
 #[derive(Clone, PartialEq)]
@@ -55,20 +66,23 @@ impl Token {
     }
 }
 
-#[derive(Deserialize)]
-struct Claims {
-    exp: Option<f64>,
-}
-
 /// The `exp` claim of a JWT, in milliseconds; `None` if absent or unreadable.
 /// The signature is not checked: the browser only needs to know when to
 /// refresh, Peliqan does the verifying.
 pub fn jwt_exp_ms(jwt: &str) -> Option<f64> {
     let payload = jwt.split('.').nth(1)?;
     let bytes = base64url_decode(payload)?;
-    // from_str, not from_slice: one serde_json reader in the bundle, not two.
-    let claims: Claims = serde_json::from_str(std::str::from_utf8(&bytes).ok()?).ok()?;
-    claims.exp.map(|s| s * 1000.0)
+    let claims = std::str::from_utf8(&bytes).ok()?;
+    // A scan instead of a JSON parser: this is the only JSON text the SDK
+    // reads itself, and a parser would add kilobytes to the bundle.
+    let after = &claims[claims.find("\"exp\"")? + 5..];
+    let value = after.trim_start().strip_prefix(':')?.trim_start();
+    // Whole seconds (a fraction, if any, is ignored): parsing an integer
+    // instead of a float keeps float parsing out of the bundle.
+    let end = value
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(value.len());
+    value[..end].parse::<u64>().ok().map(|s| s as f64 * 1000.0)
 }
 
 /// Decodes unpadded base64url (RFC 4648 section 5), as used in JWTs.
@@ -110,6 +124,20 @@ mod tests {
         assert_eq!(t.expires_at_ms, Some(1_700_000_000_000.0));
         assert_eq!(jwt_exp_ms("not-a-jwt"), None);
         assert_eq!(jwt_exp_ms("a.!!!.c"), None);
+        // {"exp" : 12, "sub": "x"} with spaces; {"sub":"1"} without exp
+        assert_eq!(
+            jwt_exp_ms("x.eyJleHAiIDogMTIsICJzdWIiOiAieCJ9.s"),
+            Some(12_000.0)
+        );
+        assert_eq!(jwt_exp_ms("x.eyJzdWIiOiIxIn0.s"), None);
+    }
+
+    #[test]
+    fn numeric_expiries_in_seconds_or_milliseconds_are_both_understood() {
+        assert_eq!(expiry_ms(1_700_000_000.0), Some(1_700_000_000_000.0));
+        assert_eq!(expiry_ms(1_700_000_000_000.0), Some(1_700_000_000_000.0));
+        assert_eq!(expiry_ms(f64::NAN), None);
+        assert_eq!(expiry_ms(0.0), None);
     }
 
     #[test]

@@ -101,32 +101,60 @@ fn npm_import_test() -> anyhow::Result<()> {
     let tarball = crate::npm::build(true)?.context("npm pack gave no tarball")?;
     let scratch = root().join("target/npm-import-test");
     std::fs::create_dir_all(&scratch)?;
-    std::fs::write(
-        scratch.join("package.json"),
-        "{\"private\": true, \"type\": \"module\"}\n",
-    )?;
+    // Written once: npm records the test tools in it, so that installing the
+    // tarball with --no-save below does not prune them.
+    if !scratch.join("package.json").exists() {
+        std::fs::write(
+            scratch.join("package.json"),
+            "{\"private\": true, \"type\": \"module\"}\n",
+        )?;
+    }
     // Installs the tarball exactly as a partner would; playwright-core drives
-    // Debian's Chromium (it cannot download its own browser here).
-    if !scratch
-        .join("node_modules/playwright-core/package.json")
-        .exists()
-    {
+    // Debian's Chromium (it cannot download its own browser here), and
+    // TypeScript checks the package's types against typical partner code.
+    let have = |p: &str| {
+        scratch
+            .join("node_modules")
+            .join(p)
+            .join("package.json")
+            .exists()
+    };
+    if !have("typescript") || !have("playwright-core") {
         run(Command::new("npm")
-            .args(["install", "--no-audit", "--no-fund", "playwright-core@1"])
+            .args([
+                "install",
+                "--no-audit",
+                "--no-fund",
+                "playwright-core@1",
+                "typescript@5",
+            ])
             .current_dir(&scratch))?;
     }
     run(Command::new("npm")
         .args(["install", "--no-audit", "--no-fund", "--no-save"])
         .arg(&tarball)
         .current_dir(&scratch))?;
+    let tests = root().join("crates/peliqan-embed/js-tests");
+    // Copied next to node_modules: imports resolve from the file's folder.
+    for file in ["import-test.mjs", "types-check.ts"] {
+        std::fs::copy(tests.join(file), scratch.join(file))?;
+    }
+    run(Command::new(scratch.join("node_modules/.bin/tsc"))
+        .args([
+            "--noEmit", "--strict", "--target", "es2022", "--module", "esnext",
+        ])
+        .args([
+            "--moduleResolution",
+            "bundler",
+            "--lib",
+            "es2022,dom",
+            "types-check.ts",
+        ])
+        .current_dir(&scratch))
+    .context("index.d.ts does not type-check typical partner code")?;
     let port = free_port()?;
     let page = format!("http://127.0.0.1:{port}");
     let emulator = start_emulator("emulator-npm", std::slice::from_ref(&page))?;
-    // Copied next to node_modules: Node resolves imports from the script's folder.
-    std::fs::copy(
-        root().join("crates/peliqan-embed/js-tests/import-test.mjs"),
-        scratch.join("import-test.mjs"),
-    )?;
     run(Command::new("node")
         .arg("import-test.mjs")
         .current_dir(&scratch)

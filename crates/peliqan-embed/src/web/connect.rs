@@ -7,51 +7,46 @@
 //! popup to `oauth_url`, and poll `GET /api/server/{id}` as [`Poller`]
 //! decides, reporting progress to `onStatus`.
 
-use super::embed::{Inner, call, parse};
+use super::embed::{Inner, call};
 use super::js::{self, invalid};
 use super::popup::Popup;
 use super::{now_ms, sleep};
 use crate::error::{EmbedError, ErrorCode};
 use crate::form::validate;
 use crate::poll::{Observation, Outcome, PollPolicy, Poller, Step};
+use crate::read;
 use gloo_net::http::Method;
-use peliqan_api::{
-    ConnectionLogEntry, CreatedConnection, NewConnection, Server, Servertype, paths,
-};
-use serde::Serialize;
+use peliqan_api::{ServerId, Servertype, paths};
+use serde_json::{Map, Value};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
-/// What `onStatus` receives.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct StatusEvent<'a> {
-    state: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    connection_id: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    message: Option<&'a str>,
-}
-
 struct Attempt {
     inner: Rc<Inner>,
-    body: NewConnection,
+    /// The `POST /api/servers` body (peliqan_api::NewConnection's shape).
+    body: Map<String, Value>,
     popup: Option<Popup>,
     on_status: Option<js_sys::Function>,
     policy: PollPolicy,
 }
 
 impl Attempt {
+    /// Reports `{state, connectionId?, message?}` to `onStatus`.
     fn status(&self, state: &str, connection_id: Option<u64>, message: Option<&str>) {
         let Some(f) = &self.on_status else { return };
-        if let Ok(ev) = js::to_value(&StatusEvent {
-            state,
-            connection_id,
-            message,
-        }) {
-            // A throwing partner callback must not break the flow.
-            let _ = f.call1(&JsValue::NULL, &ev);
-        }
+        let ev = js::object(&[
+            ("state", state.into()),
+            (
+                "connectionId",
+                connection_id.map_or(JsValue::UNDEFINED, |id| (id as f64).into()),
+            ),
+            (
+                "message",
+                message.map_or(JsValue::UNDEFINED, JsValue::from_str),
+            ),
+        ]);
+        // A throwing partner callback must not break the flow.
+        let _ = f.call1(&JsValue::NULL, &ev);
     }
 
     fn close_popup(&self) {
@@ -68,7 +63,7 @@ pub fn start(
     fields: JsValue,
     options: JsValue,
 ) -> js_sys::Promise {
-    match prepare(inner, connector, fields, options) {
+    match prepare(inner, &connector, &fields, &options) {
         Ok(attempt) => call(run(attempt)),
         Err(e) => call(async move { Err(e) }),
     }
@@ -76,9 +71,9 @@ pub fn start(
 
 fn prepare(
     inner: Rc<Inner>,
-    connector: JsValue,
-    fields: JsValue,
-    options: JsValue,
+    connector: &JsValue,
+    fields: &JsValue,
+    options: &JsValue,
 ) -> Result<Attempt, EmbedError> {
     let servertype: Servertype = match connector.as_f64() {
         Some(id) => inner
@@ -92,23 +87,22 @@ fn prepare(
                     "unknown connector id: call connectors() first or pass the connector object",
                 )
             })?,
-        None => js::from_value(&connector, "connector")?,
+        None => read::servertype(&js::to_json(connector))
+            .ok_or_else(|| invalid("connector must be a connector object or its id"))?,
     };
-    let fields = if fields.is_object() {
-        js::from_value(&fields, "fields")?
-    } else {
-        Default::default()
+    let fields = match js::to_json(fields) {
+        Value::Object(map) => map,
+        _ => Map::new(),
     };
     let fields = validate(&servertype.connect_form, &fields).map_err(EmbedError::validation)?;
-    let on_status = js::function(&options, "onStatus");
     let oauth = servertype.is_oauth();
     let policy = PollPolicy {
-        timeout_ms: js::number(&options, "timeoutMs").unwrap_or(if oauth {
+        timeout_ms: js::number(options, "timeoutMs").unwrap_or(if oauth {
             300_000.0
         } else {
             60_000.0
         }),
-        grace_ms: js::number(&options, "graceMs").unwrap_or(PollPolicy::default().grace_ms),
+        grace_ms: js::number(options, "graceMs").unwrap_or(PollPolicy::default().grace_ms),
         ..PollPolicy::default()
     };
     // Before any await, so the browser still sees the user's click.
@@ -120,34 +114,41 @@ fn prepare(
     } else {
         None
     };
-    let name = js::string(&options, "name");
-    let body = NewConnection {
-        servertype_id: servertype.id,
-        name,
-        fields,
-    };
+    let mut body = Map::new();
+    body.insert("servertype_id".into(), Value::from(servertype.id.0));
+    if let Some(name) = js::string(options, "name") {
+        body.insert("name".into(), name.into());
+    }
+    body.extend(fields);
     Ok(Attempt {
         inner,
         body,
         popup,
-        on_status,
+        on_status: js::function(options, "onStatus"),
         policy,
     })
 }
 
 async fn run(mut a: Attempt) -> Result<JsValue, EmbedError> {
     a.status("creating", None, None);
-    let body = serde_json::to_string(&a.body).ok();
-    let created = a.inner.peliqan(Method::POST, paths::SERVERS, body).await;
-    let created: CreatedConnection = match created.and_then(|text| parse(&text)) {
+    let body = js::stringify(&js::from_json(&Value::Object(a.body.clone())));
+    let created = a
+        .inner
+        .peliqan(Method::POST, paths::SERVERS, Some(body))
+        .await;
+    let created = created.and_then(|text| {
+        read::created(&js::json_value(&text)).ok_or_else(|| {
+            EmbedError::new(ErrorCode::Upstream, "Peliqan's answer has no connection id")
+        })
+    });
+    let (id, oauth_url) = match created {
         Ok(c) => c,
         Err(e) => {
             a.close_popup();
             return Err(e);
         }
     };
-    let id = created.id.0;
-    match (&created.oauth_url, &a.popup) {
+    match (&oauth_url, &a.popup) {
         (Some(url), Some(p)) => p.navigate(url),
         // The connector said "not OAuth" but Peliqan wants a grant: try a late popup.
         (Some(url), None) => {
@@ -170,21 +171,23 @@ async fn run(mut a: Attempt) -> Result<JsValue, EmbedError> {
         Some(id),
         None,
     );
-    wait_until_done(&a, id).await
+    let outcome = wait_until_done(&a, id).await;
+    a.close_popup();
+    outcome
 }
 
 async fn wait_until_done(a: &Attempt, id: u64) -> Result<JsValue, EmbedError> {
     let mut poller = Poller::new(a.policy.clone(), now_ms());
-    let path = paths::server(created_id(id));
+    let path = paths::server(ServerId(id));
     loop {
-        let polled = a.inner.peliqan(Method::GET, &path, None).await;
-        let (obs, server) = match polled.and_then(|text| Ok((parse::<Server>(&text)?, text))) {
-            Ok((s, text)) => (Observation::Status(s.status, s.status_message), Some(text)),
-            Err(e) if e.is_transient() => (Observation::TransientError, None),
-            Err(e) => {
-                a.close_popup();
-                return Err(e.with_connection(id));
+        let (obs, server) = match a.inner.peliqan(Method::GET, &path, None).await {
+            Ok(text) => {
+                let server = js::parse_json(&text)?;
+                let (status, message) = read::status(&js::to_json(&server));
+                (Observation::Status(status, message), Some(server))
             }
+            Err(e) if e.is_transient() => (Observation::TransientError, None),
+            Err(e) => return Err(e.with_connection(id)),
         };
         let closed = a.popup.as_ref().is_some_and(Popup::closed);
         let was_in_grace = poller.in_grace();
@@ -198,19 +201,19 @@ async fn wait_until_done(a: &Attempt, id: u64) -> Result<JsValue, EmbedError> {
             }
             Step::Done(o) => o,
         };
-        a.close_popup();
         return match (outcome, server) {
-            (Outcome::Connected, Some(text)) => {
+            (Outcome::Connected, Some(server)) => {
                 a.status("connected", Some(id), None);
-                js::parse_json(&text)
+                Ok(server)
             }
             (Outcome::Failed(msg), _) => {
                 let logs = a
                     .inner
-                    .peliqan(Method::GET, &paths::server_logs(created_id(id)), None)
+                    .peliqan(Method::GET, &paths::server_logs(ServerId(id)), None)
                     .await;
-                let logs: Vec<ConnectionLogEntry> =
-                    logs.and_then(|t| parse(&t)).unwrap_or_default();
+                let logs = logs
+                    .map(|t| read::logs(&js::json_value(&t)))
+                    .unwrap_or_default();
                 let reason = crate::failure_reason(msg, &logs)
                     .unwrap_or_else(|| "the connection failed".into());
                 a.status("failed", Some(id), Some(&reason));
@@ -218,24 +221,14 @@ async fn wait_until_done(a: &Attempt, id: u64) -> Result<JsValue, EmbedError> {
             }
             (Outcome::Cancelled, _) => {
                 a.status("cancelled", Some(id), None);
-                Err(EmbedError::new(
-                    ErrorCode::Cancelled,
-                    "the OAuth popup was closed before access was granted",
-                )
-                .with_connection(id))
+                let msg = "the OAuth popup was closed before access was granted";
+                Err(EmbedError::new(ErrorCode::Cancelled, msg).with_connection(id))
             }
             (Outcome::TimedOut, _) | (Outcome::Connected, None) => {
                 a.status("timeout", Some(id), None);
-                Err(EmbedError::new(
-                    ErrorCode::Timeout,
-                    "the connection did not become live in time",
-                )
-                .with_connection(id))
+                let msg = "the connection did not become live in time";
+                Err(EmbedError::new(ErrorCode::Timeout, msg).with_connection(id))
             }
         };
     }
-}
-
-fn created_id(id: u64) -> peliqan_api::ServerId {
-    peliqan_api::ServerId(id)
 }

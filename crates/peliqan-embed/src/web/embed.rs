@@ -10,13 +10,13 @@ use super::js::{self, invalid};
 use super::js_error::to_js;
 use super::{connect, token_source};
 use crate::config::{Config, Credentials, RawOptions};
-use crate::error::{EmbedError, ErrorCode, from_peliqan, from_token_service};
+use crate::error::{EmbedError, from_peliqan, from_token_service};
+use crate::read;
 use crate::token_cache::TokenCache;
 use futures::FutureExt;
 use futures::future::LocalBoxFuture;
 use gloo_net::http::Method;
-use peliqan_api::{NewInterface, NewTable, ServerId, Servertype, paths};
-use serde::de::DeserializeOwned;
+use peliqan_api::{ServerId, Servertype, paths};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -40,16 +40,6 @@ pub(crate) fn call(
 ) -> js_sys::Promise {
     let fut: LocalBoxFuture<'static, _> = fut.boxed_local();
     future_to_promise(async move { fut.await.map_err(|e| to_js(&e)) })
-}
-
-/// Reads an answer body as `T`.
-pub(crate) fn parse<T: DeserializeOwned>(body: &str) -> Result<T, EmbedError> {
-    serde_json::from_str(body).map_err(|_| {
-        EmbedError::new(
-            ErrorCode::Upstream,
-            "Peliqan's answer has an unexpected shape",
-        )
-    })
 }
 
 impl Inner {
@@ -77,7 +67,7 @@ impl Inner {
         }
         match answer {
             (200..=299, text) => Ok(text),
-            (status, text) => Err(from_peliqan(status, &text)),
+            (status, text) => Err(from_peliqan(status, &js::json_value(&text))),
         }
     }
 
@@ -98,10 +88,12 @@ impl Inner {
         let auth = Auth::Partner(self.config.credentials, &self.config.headers);
         let text = match send(Method::GET, url, auth, None).await? {
             (200..=299, text) => text,
-            (status, text) => return Err(from_token_service(status, &text)),
+            (status, text) => return Err(from_token_service(status, &js::json_value(&text))),
         };
-        self.connectors.replace(parse(&text)?);
-        js::parse_json(&text)
+        let list = js::parse_json(&text)?;
+        self.connectors
+            .replace(read::servertypes(&js::to_json(&list)));
+        Ok(list)
     }
 }
 
@@ -208,19 +200,14 @@ impl PeliqanEmbed {
             required(&mut errs, "name", &name);
             required(&mut errs, "query", &query);
             checked(errs)?;
-            let database_id = js::number(&input, "databaseId").map(|n| n as u64);
-            let body = NewTable {
-                name: name.unwrap_or_default(),
-                query: query.unwrap_or_default(),
-                database_id,
-            };
-            inner
-                .peliqan_js(
-                    Method::POST,
-                    paths::TABLE,
-                    serde_json::to_string(&body).ok(),
-                )
-                .await
+            // The body of peliqan_api::NewTable, written by the browser.
+            let body = js::object(&[
+                ("name", name.into()),
+                ("query", query.into()),
+                ("database_id", js::get(&input, "databaseId")),
+            ]);
+            let body = Some(js::stringify(&body));
+            inner.peliqan_js(Method::POST, paths::TABLE, body).await
         })
     }
 
@@ -241,18 +228,14 @@ impl PeliqanEmbed {
                 );
             }
             checked(errs)?;
-            let body = NewInterface {
-                name: name.unwrap_or_default(),
-                raw_code: raw_code.unwrap_or_default(),
-                schedule: schedule.unwrap_or_default() as u64,
-            };
-            inner
-                .peliqan_js(
-                    Method::POST,
-                    paths::INTERFACE,
-                    serde_json::to_string(&body).ok(),
-                )
-                .await
+            // The body of peliqan_api::NewInterface, written by the browser.
+            let body = js::object(&[
+                ("name", name.into()),
+                ("raw_code", raw_code.into()),
+                ("schedule", schedule.into()),
+            ]);
+            let body = Some(js::stringify(&body));
+            inner.peliqan_js(Method::POST, paths::INTERFACE, body).await
         })
     }
 

@@ -2,12 +2,12 @@
 //!
 //! Options are read field by field with `Reflect` instead of through serde:
 //! each serde-derived input struct costs kilobytes of wasm, a property read
-//! a few bytes. Peliqan's answers are handed to JavaScript with
-//! `JSON.parse` of the response text, untouched, for the same reason.
+//! a few bytes. For the same reason JSON text is parsed and written by the
+//! browser (`JSON.parse`/`stringify`) and converted to and from
+//! `serde_json::Value` here; Peliqan's answers reach JavaScript untouched.
 
 use crate::error::{EmbedError, ErrorCode};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use serde_json::Value;
 use wasm_bindgen::{JsCast, JsValue};
 
 /// `obj[key]`, `undefined` if `obj` is not an object.
@@ -60,19 +60,79 @@ pub fn parse_json(text: &str) -> Result<JsValue, EmbedError> {
         .map_err(|_| EmbedError::new(ErrorCode::Upstream, "the answer is not JSON"))
 }
 
-/// A serialisable Rust value to a JavaScript value.
-pub fn to_value<T: Serialize + ?Sized>(v: &T) -> Result<JsValue, EmbedError> {
-    parse_json(&serde_json::to_string(v).unwrap_or_default())
+/// JSON text to a `Value` (parsed by the browser); text that is not JSON
+/// becomes a `Value::String` of itself, e.g. an HTML error page.
+pub fn json_value(text: &str) -> Value {
+    js_sys::JSON::parse(text).map_or_else(|_| Value::String(text.to_owned()), |v| to_json(&v))
 }
 
-/// A JavaScript value read as `T` through JSON; `invalid_config` naming
-/// `what` if it does not fit. (No serde error text: formatting it would pull
-/// float printing into the bundle.)
-pub fn from_value<T: DeserializeOwned>(v: &JsValue, what: &str) -> Result<T, EmbedError> {
-    let text: String = js_sys::JSON::stringify(v)
+/// A JavaScript value as a `serde_json::Value` (functions and `undefined`
+/// become `null`). Converting by hand keeps serde's readers out of the
+/// bundle; see [`crate::read`].
+pub fn to_json(v: &JsValue) -> Value {
+    if let Some(b) = v.as_bool() {
+        Value::Bool(b)
+    } else if let Some(n) = v.as_f64() {
+        // Whole numbers stay integers, so ids compare and serialise as such.
+        if n.fract() == 0.0 && n.abs() < 9.0e15 {
+            Value::from(n as i64)
+        } else {
+            serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number)
+        }
+    } else if let Some(s) = v.as_string() {
+        Value::String(s)
+    } else if let Some(a) = v.dyn_ref::<js_sys::Array>() {
+        Value::Array(a.iter().map(|x| to_json(&x)).collect())
+    } else if v.is_object() && !v.is_function() {
+        let entries = js_sys::Object::entries(v.unchecked_ref());
+        let map = entries.iter().filter_map(|pair| {
+            let pair: js_sys::Array = pair.dyn_into().ok()?;
+            Some((pair.get(0).as_string()?, to_json(&pair.get(1))))
+        });
+        Value::Object(map.collect())
+    } else {
+        Value::Null
+    }
+}
+
+/// A `serde_json::Value` as a JavaScript value.
+pub fn from_json(v: &Value) -> JsValue {
+    match v {
+        Value::Null => JsValue::NULL,
+        Value::Bool(b) => (*b).into(),
+        Value::Number(n) => n.as_f64().unwrap_or_default().into(),
+        Value::String(s) => s.into(),
+        Value::Array(items) => items
+            .iter()
+            .map(from_json)
+            .collect::<js_sys::Array>()
+            .into(),
+        Value::Object(map) => {
+            let o = js_sys::Object::new();
+            for (k, v) in map {
+                let _ = js_sys::Reflect::set(&o, &k.into(), &from_json(v));
+            }
+            o.into()
+        }
+    }
+}
+
+/// JSON text of a JavaScript value (serialised by the browser).
+pub fn stringify(v: &JsValue) -> String {
+    js_sys::JSON::stringify(v)
         .map(Into::into)
-        .unwrap_or_default();
-    serde_json::from_str(&text).map_err(|_| invalid(&[what, " has the wrong shape"].concat()))
+        .unwrap_or_default()
+}
+
+/// A plain object from key/value pairs; `undefined` values are left out.
+pub fn object(pairs: &[(&str, JsValue)]) -> JsValue {
+    let o = js_sys::Object::new();
+    for (k, v) in pairs {
+        if !v.is_undefined() {
+            let _ = js_sys::Reflect::set(&o, &JsValue::from_str(k), v);
+        }
+    }
+    o.into()
 }
 
 /// An `invalid_config` error.

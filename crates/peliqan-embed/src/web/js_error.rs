@@ -2,8 +2,6 @@
 
 use super::js;
 use crate::error::EmbedError;
-use serde::Serialize;
-use std::collections::BTreeMap;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(module = "/js/peliqan-error.js")]
@@ -13,29 +11,31 @@ extern "C" {
     fn new(code: &str, message: &str, details: JsValue) -> PeliqanError;
 }
 
-/// `PeliqanError.details`, camelCase for JavaScript; absent parts omitted.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Details<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    status: Option<u16>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    fields: &'a BTreeMap<String, String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    connection_id: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    problem_code: Option<&'a str>,
-}
-
-/// The JavaScript error object for `e`.
+/// The JavaScript error object for `e`; `details` holds `status`,
+/// `fields`, `connectionId` and `problemCode` when set.
 pub fn to_js(e: &EmbedError) -> JsValue {
-    let details = Details {
-        status: e.status,
-        fields: &e.fields,
-        connection_id: e.connection_id,
-        problem_code: e.problem_code.as_deref(),
+    let fields = if e.fields.is_empty() {
+        JsValue::UNDEFINED
+    } else {
+        let pairs: Vec<(&str, JsValue)> = e
+            .fields
+            .iter()
+            .map(|(k, m)| (k.as_str(), JsValue::from_str(m)))
+            .collect();
+        js::object(&pairs)
     };
-    let details = js::to_value(&details).unwrap_or(JsValue::UNDEFINED);
+    let opt = |n: Option<f64>| n.map_or(JsValue::UNDEFINED, JsValue::from_f64);
+    let details = js::object(&[
+        ("status", opt(e.status.map(f64::from))),
+        ("fields", fields),
+        ("connectionId", opt(e.connection_id.map(|id| id as f64))),
+        (
+            "problemCode",
+            e.problem_code
+                .as_deref()
+                .map_or(JsValue::UNDEFINED, JsValue::from_str),
+        ),
+    ]);
     PeliqanError::new(e.code.as_str(), &e.message, details).into()
 }
 

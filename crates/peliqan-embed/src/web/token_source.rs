@@ -8,22 +8,13 @@ use super::js_error::describe;
 use super::now_ms;
 use crate::config::Config;
 use crate::error::{EmbedError, ErrorCode, from_token_service};
-use crate::token::Token;
+use crate::token::{Token, expiry_ms};
 use crate::token_cache::TokenCache;
 use futures::FutureExt;
 use gloo_net::http::Method;
-use serde::Deserialize;
 use std::rc::Rc;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-
-/// The token service's answer (other fields ignored).
-#[derive(Deserialize)]
-struct Answer {
-    token: String,
-    #[serde(default)]
-    expires_at: Option<String>,
-}
 
 /// Milliseconds since the epoch of an RFC 3339 text, if it parses.
 fn parse_time(text: &str) -> Option<f64> {
@@ -53,13 +44,18 @@ async fn from_service(config: Rc<Config>) -> Result<Token, EmbedError> {
     let url = config.token_url.as_deref().unwrap_or_default();
     let auth = Auth::Partner(config.credentials, &config.headers);
     let (status, body) = send(Method::POST, url, auth, None).await?;
+    let answer = js::json_value(&body);
     if !(200..300).contains(&status) {
-        return Err(from_token_service(status, &body));
+        return Err(from_token_service(status, &answer));
     }
-    let answer: Answer =
-        serde_json::from_str(&body).map_err(|_| bad_answer("the token service"))?;
-    let exp = answer.expires_at.as_deref().and_then(parse_time);
-    Ok(Token::new(answer.token, exp, now_ms()))
+    // {token, expires_at, ...}: other fields are ignored.
+    let token = answer.get("token").and_then(|t| t.as_str());
+    let token = token.ok_or_else(|| bad_answer("the token service"))?;
+    let exp = answer
+        .get("expires_at")
+        .and_then(|t| t.as_str())
+        .and_then(parse_time);
+    Ok(Token::new(token.to_owned(), exp, now_ms()))
 }
 
 /// Calls `getToken()`; it answers (a Promise of) `{token, expiresAt?}` where
@@ -81,6 +77,7 @@ async fn from_callback(f: js_sys::Function) -> Result<Token, EmbedError> {
         Some(d) => Some(d.get_time()),
         None => exp
             .as_f64()
+            .and_then(expiry_ms)
             .or_else(|| exp.as_string().as_deref().and_then(parse_time)),
     };
     Ok(Token::new(token, exp.filter(|ms| ms.is_finite()), now_ms()))

@@ -62,9 +62,10 @@ async fn sleep(ms: i32) {
     wasm_bindgen_futures::JsFuture::from(p).await.unwrap();
 }
 
-/// Waits until the SDK navigated the fake popup; returns the OAuth URL.
+/// Waits (up to 15 s, for loaded CI machines) until the SDK navigated the
+/// fake popup; returns the OAuth URL.
 async fn navigated(stub: &OpenStub) -> String {
-    for _ in 0..100 {
+    for _ in 0..300 {
         let href = get(&get(&stub.popup(), "location"), "href")
             .as_string()
             .unwrap_or_default();

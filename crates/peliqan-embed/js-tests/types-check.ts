@@ -1,0 +1,53 @@
+// Type-checks typical partner code against the package's index.d.ts
+// (`tsc --strict --noEmit`, run by `cargo xtask test` in the scratch folder
+// where the packed tarball is installed). It is compiled, never run.
+import init, {
+  PeliqanEmbed,
+  PeliqanError,
+  type Connection,
+  type ConnectStatus,
+  type Connector,
+  type PeliqanErrorCode,
+} from 'peliqan-embed';
+
+export async function partnerCode(button: HTMLButtonElement): Promise<Connection[]> {
+  await init();
+  const embed = new PeliqanEmbed({
+    peliqanUrl: 'https://app.eu.peliqan.io',
+    tokenUrl: '/peliqan/v1/token',
+    credentials: 'include',
+    headers: { 'X-CSRF-Token': 'x' },
+  });
+  const withCallback = new PeliqanEmbed({
+    peliqanUrl: 'https://app.eu.peliqan.io',
+    getToken: async () => ({ token: 'jwt', expiresAt: new Date() }),
+    connectorsUrl: '/connectors',
+    poweredByNotice: false,
+  });
+  const connectors: Connector[] = await embed.connectors();
+  const first = connectors[0];
+  const fields = first?.connect_form?.fields.map((f) => f.name) ?? [];
+  button.onclick = async () => {
+    try {
+      const conn = await embed.connect(first ?? 123, { api_token: 'k', port: 5432, ssl: true }, {
+        name: 'Sales',
+        timeoutMs: 60_000,
+        graceMs: 10_000,
+        onStatus: (s: ConnectStatus) => console.log(s.state, s.connectionId, s.message),
+      });
+      console.log(conn.id, conn.status, conn.status_message, fields);
+    } catch (err) {
+      if (err instanceof PeliqanError) {
+        const code: PeliqanErrorCode = err.code;
+        console.log(code, err.message, err.details?.fields?.api_token, err.details?.connectionId);
+      }
+    }
+  };
+  const logs = await embed.connectionLogs(1);
+  console.log(logs.map((l) => `${l.timestamp} ${l.level} ${l.message}`));
+  await embed.createTable({ name: 'deals', query: 'select 1' });
+  const script = await embed.addScheduledScript({ name: 'Sync', rawCode: 'print(1)', schedule: 3600 });
+  console.log(script.id, (await embed.connection(1)).status);
+  withCallback.free();
+  return embed.connections();
+}
