@@ -30,9 +30,13 @@ pub enum Toolchain {
     Debian,
 }
 
-/// Finds or installs a wasm32 toolchain.
+/// Finds or installs a wasm32 toolchain. `PELIQAN_WASM_TOOLCHAIN=debian`
+/// (or `rustup`) forces a route, e.g. to compare their bundles.
 pub fn ensure() -> anyhow::Result<Toolchain> {
-    if rustup_has_target() || try_rustup_target_add() {
+    let forced = std::env::var("PELIQAN_WASM_TOOLCHAIN").unwrap_or_default();
+    if forced == "rustup"
+        || (forced != "debian" && (rustup_has_target() || try_rustup_target_add()))
+    {
         return Ok(Toolchain::Rustup);
     }
     eprintln!(
