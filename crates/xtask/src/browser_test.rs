@@ -25,16 +25,17 @@ struct Emulator {
     partner_token: String,
 }
 
-fn emulator_bin() -> PathBuf {
+/// Where `cargo build` (debug) put the workspace binaries.
+fn bin_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("target"))
-        .join("debug/peliqan-emulator")
+        .join("debug")
 }
 
 /// Starts an emulator on a free port that allows exactly `origins`.
 fn start_emulator(name: &str, origins: &[String]) -> anyhow::Result<Emulator> {
-    let mut cmd = Command::new(emulator_bin());
+    let mut cmd = Command::new(bin_dir().join("peliqan-emulator"));
     cmd.args(["--listen", "127.0.0.1:0"]);
     for o in origins {
         cmd.args(["--allowed-origin", o]);
@@ -54,6 +55,25 @@ fn start_emulator(name: &str, origins: &[String]) -> anyhow::Result<Emulator> {
     })
 }
 
+/// Starts the project's token service in front of `emulator`, for the SDK's
+/// `tokenUrl` mode, and signs a user JWT it accepts (the demo's first user).
+fn start_token_service(emulator: &Emulator, page: &str) -> anyhow::Result<(Proc, String, String)> {
+    let secret = crate::demo_login::random_secret()?;
+    let mut cmd = Command::new(bin_dir().join("peliqan-token-service"));
+    cmd.env("PELIQAN_API_URL", &emulator.url)
+        .env("PELIQAN_PARTNER_TOKEN", &emulator.partner_token)
+        .env("TOKEN_SERVICE_LISTEN", "127.0.0.1:0")
+        .env("TOKEN_SERVICE_ALLOWED_ORIGINS", page)
+        .env("TOKEN_SERVICE_JWT_HS256_SECRET", &secret)
+        .env("TOKEN_SERVICE_AUTO_PROVISION", "true")
+        .env("NO_COLOR", "1");
+    let mut proc = Proc::spawn("token-service", cmd)?;
+    let url = proc.wait_for(Duration::from_secs(30), crate::procs::listening_url)?;
+    let user = crate::demo_login::USERS[0].user;
+    let (jwt, _) = crate::demo_login::login(user, &secret).context("no demo user")??;
+    Ok((proc, url, jwt))
+}
+
 /// A port that is free now (the runner binds it a moment later).
 fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
@@ -69,17 +89,19 @@ fn wasm_bindgen_tests() -> anyhow::Result<()> {
     let tc = wasm::ensure()?;
     let bindgen_dir = wasm::ensure_bindgen()?;
     wasm::ensure_browser()?;
-    run(cargo().args([
-        "build",
+    let bins = [
         "-p",
         "peliqan-emulator",
-        "--bin",
-        "peliqan-emulator",
-    ]))?;
+        "-p",
+        "peliqan-token-service",
+        "--bins",
+    ];
+    run(cargo().arg("build").args(bins))?;
     let port = free_port()?;
     let page = format!("http://127.0.0.1:{port}");
     let allowing = start_emulator("emulator", std::slice::from_ref(&page))?;
     let refusing = start_emulator("emulator-nocors", &["http://127.0.0.1:1".to_owned()])?;
+    let (_token_service, token_service_url, user_jwt) = start_token_service(&allowing, &page)?;
     let mut test = tc.cargo("test");
     test.args(["-p", "peliqan-embed", "--test", "browser"])
         .env(
@@ -92,6 +114,8 @@ fn wasm_bindgen_tests() -> anyhow::Result<()> {
         .env("PELIQAN_EMULATOR_URL", &allowing.url)
         .env("PELIQAN_PARTNER_TOKEN", &allowing.partner_token)
         .env("PELIQAN_NOCORS_URL", &refusing.url)
+        .env("PELIQAN_TOKEN_SERVICE_URL", &token_service_url)
+        .env("PELIQAN_USER_JWT", &user_jwt)
         // webdriver.json (Chromium flags) is read from the crate directory.
         .current_dir(root().join("crates/peliqan-embed"));
     run(&mut test).context("SDK browser tests failed")

@@ -4,6 +4,7 @@
 
 mod popup;
 mod support;
+mod token_service;
 
 use std::rc::Rc;
 use support::*;

@@ -13,7 +13,7 @@ use wasm_bindgen_futures::{JsFuture, future_to_promise};
 
 /// A value `cargo xtask test` passes at compile time. A missing one fails
 /// the test that needs it (not the build, so clippy and `cargo check` work).
-fn given(value: Option<&'static str>) -> &'static str {
+pub fn given(value: Option<&'static str>) -> &'static str {
     match value {
         Some(v) => v,
         None => panic!("run the browser tests through `cargo xtask test`"),

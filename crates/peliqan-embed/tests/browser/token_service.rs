@@ -1,0 +1,41 @@
+//! The SDK's `tokenUrl` mode against the project's real token service
+//! (started by `cargo xtask test` in front of the emulator): tokens and
+//! connectors come from it, with the signed-in user's bearer JWT.
+
+use super::support::*;
+use peliqan_embed::PeliqanEmbed;
+use wasm_bindgen_test::*;
+
+fn token_service() -> &'static str {
+    given(option_env!("PELIQAN_TOKEN_SERVICE_URL"))
+}
+
+fn embed_with_bearer(jwt: &str) -> PeliqanEmbed {
+    let options = obj(&[
+        ("peliqanUrl", emulator().into()),
+        ("tokenUrl", [token_service(), "/v1/token"].concat().into()),
+        (
+            "headers",
+            obj(&[("Authorization", ["Bearer ", jwt].concat().into())]),
+        ),
+    ]);
+    PeliqanEmbed::new(options).expect("valid options")
+}
+
+#[wasm_bindgen_test]
+async fn tokens_and_connectors_come_from_the_token_service() {
+    let embed = embed_with_bearer(given(option_env!("PELIQAN_USER_JWT")));
+    // connectorsUrl is derived: /v1/token -> /v1/connectors.
+    let connectors = ok(embed.connectors()).await;
+    assert!(len(&connectors) >= 2);
+    ok(embed.connections()).await;
+}
+
+#[wasm_bindgen_test]
+async fn a_user_the_token_service_refuses_is_a_token_service_error() {
+    let embed = embed_with_bearer("not-a-jwt");
+    let e = err(embed.connections()).await;
+    assert_eq!(code(&e), "token_service");
+    assert_eq!(get(&get(&e, "details"), "status").as_f64(), Some(401.0));
+    assert!(get(&get(&e, "details"), "problemCode").is_string());
+}
