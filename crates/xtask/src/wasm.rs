@@ -42,11 +42,16 @@ pub fn ensure() -> anyhow::Result<Toolchain> {
     eprintln!(
         "xtask: rustup's {TARGET} target is unavailable; using Debian's rustc-web (-Zbuild-std)"
     );
-    ensure_apt(
+    // One file of each package: any missing one installs them all at once.
+    let probes = [
+        "/usr/bin/rustc",
+        "/usr/bin/cargo",
         "/usr/lib/rustlib/src/rust/library/std/Cargo.toml",
-        DEBIAN_PACKAGES,
-    )?;
-    ensure_apt("/usr/bin/wasm-ld-22", DEBIAN_PACKAGES)?;
+        "/usr/bin/wasm-ld-22",
+    ];
+    for probe in probes {
+        ensure_apt(probe, DEBIAN_PACKAGES)?;
+    }
     Ok(Toolchain::Debian)
 }
 
