@@ -73,7 +73,7 @@ pub fn build(pack: bool) -> anyhow::Result<Option<PathBuf>> {
         .replace("0.0.0-set-by-xtask", env!("CARGO_PKG_VERSION"));
     std::fs::write(out.join("package.json"), manifest)?;
 
-    report_sizes(&out, &error_js)?;
+    report_sizes(&out, &error_js, tc.describe())?;
     if !pack {
         return Ok(None);
     }
@@ -126,7 +126,7 @@ fn gzipped(path: &Path) -> anyhow::Result<u64> {
 
 /// Prints the wasm and JavaScript sizes, raw and gzipped (the bundle-size
 /// benchmark; the target is under 80 KB gzipped for both together).
-fn report_sizes(out: &Path, error_js: &Path) -> anyhow::Result<()> {
+fn report_sizes(out: &Path, error_js: &Path, route: &str) -> anyhow::Result<()> {
     let kb = |b: u64| b as f64 / 1024.0;
     let files = [
         out.join("peliqan_embed_bg.wasm"),
@@ -135,7 +135,7 @@ fn report_sizes(out: &Path, error_js: &Path) -> anyhow::Result<()> {
         error_js.to_path_buf(),
     ];
     let (mut raw_total, mut gz_total) = (0, 0);
-    println!("peliqan-embed bundle sizes:");
+    println!("peliqan-embed bundle sizes ({route}):");
     for f in &files {
         let (raw, gz) = (std::fs::metadata(f)?.len(), gzipped(f)?);
         raw_total += raw;

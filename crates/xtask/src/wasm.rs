@@ -56,6 +56,14 @@ pub fn ensure() -> anyhow::Result<Toolchain> {
 }
 
 impl Toolchain {
+    /// The route, for build reports (bundle sizes differ between them).
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Self::Rustup => "rustup wasm32 target",
+            Self::Debian => "Debian rustc-web, build-std",
+        }
+    }
+
     /// `cargo <sub> --target wasm32-unknown-unknown ...` in `target/wasm`.
     pub fn cargo(&self, sub: &str) -> Command {
         let mut c = match self {
