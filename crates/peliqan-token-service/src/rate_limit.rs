@@ -1,59 +1,76 @@
 //! Per-user rate limit (key: the JWT's `sub`), GCRA style.
 //!
 //! Each user may make `per_minute` requests per minute, in a burst of up to
-//! `per_minute`; the state per user is one instant (the "theoretical arrival
-//! time"). Users idle for two minutes are forgotten, and the map is bounded,
-//! so a flood of distinct `sub`s cannot grow memory without limit (they all
-//! need validly signed JWTs anyway).
+//! `per_minute`. The whole state of a user is one instant, the "theoretical
+//! arrival time" (TAT), kept under a 64-bit keyed hash of `sub` in sharded
+//! maps: about 32 bytes per active user. A TAT in the past carries no
+//! information (a new user starts at "now" too), so such entries are purged
+//! whenever a shard grows, which keeps memory proportional to the users of
+//! the last minute. Two users whose hashes collide (odds 2^-64 per pair)
+//! would merely share a budget.
 
 use parking_lot::Mutex;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
 use std::time::{Duration, Instant};
+
+const SHARDS: usize = 16;
 
 /// The limiter. `per_minute == 0` disables it.
 pub struct RateLimiter {
     interval: Duration,
     tolerance: Duration,
-    users: Option<moka::future::Cache<String, Arc<Mutex<Instant>>>>,
+    hasher: RandomState,
+    shards: Option<Box<[Mutex<Shard>; SHARDS]>>,
+}
+
+#[derive(Default)]
+struct Shard {
+    tats: HashMap<u64, Instant>,
+    /// Size at which the next purge happens (doubles when a purge frees little).
+    purge_at: usize,
 }
 
 impl RateLimiter {
     /// A limiter allowing `per_minute` requests per user and minute.
     pub fn new(per_minute: u32) -> Self {
+        let hasher = RandomState::new();
         if per_minute == 0 {
             return Self {
                 interval: Duration::ZERO,
                 tolerance: Duration::ZERO,
-                users: None,
+                hasher,
+                shards: None,
             };
         }
         let interval = Duration::from_secs(60) / per_minute;
-        let users = moka::future::Cache::builder()
-            .max_capacity(1_000_000)
-            .time_to_idle(Duration::from_secs(120))
-            .build();
+        let shards = Box::new(std::array::from_fn(|_| {
+            Mutex::new(Shard {
+                tats: HashMap::new(),
+                purge_at: 1024,
+            })
+        }));
         Self {
             interval,
             tolerance: interval * (per_minute - 1),
-            users: Some(users),
+            hasher,
+            shards: Some(shards),
         }
     }
 
     /// `Ok` to go ahead, or `Err(wait)` before the next allowed request.
-    pub async fn check(&self, user: &str) -> Result<(), Duration> {
-        let Some(users) = &self.users else {
+    pub fn check(&self, user: &str) -> Result<(), Duration> {
+        let Some(shards) = &self.shards else {
             return Ok(());
         };
+        let key = self.hasher.hash_one(user);
         let now = Instant::now();
-        let cell = match users.get(user).await {
-            Some(c) => c,
-            None => {
-                users
-                    .get_with(user.to_owned(), async move { Arc::new(Mutex::new(now)) })
-                    .await
-            }
-        };
-        let mut tat = cell.lock();
+        let mut shard = shards[(key as usize) % SHARDS].lock();
+        if shard.tats.len() >= shard.purge_at {
+            shard.tats.retain(|_, tat| *tat > now);
+            shard.purge_at = (shard.tats.len() * 2).max(1024);
+        }
+        let tat = shard.tats.entry(key).or_insert(now);
         let start = (*tat).max(now);
         let ahead = start - now;
         if ahead > self.tolerance {
@@ -68,18 +85,38 @@ impl RateLimiter {
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn a_user_gets_the_burst_then_waits_while_others_are_unaffected() {
+    #[test]
+    fn a_user_gets_the_burst_then_waits_while_others_are_unaffected() {
         let limiter = RateLimiter::new(3);
         for _ in 0..3 {
-            assert!(limiter.check("alice").await.is_ok());
+            assert!(limiter.check("alice").is_ok());
         }
-        let wait = limiter.check("alice").await.unwrap_err();
+        let wait = limiter.check("alice").unwrap_err();
         assert!(
             wait > Duration::from_secs(15) && wait <= Duration::from_secs(20),
             "{wait:?}"
         );
-        assert!(limiter.check("bob").await.is_ok());
-        assert!(RateLimiter::new(0).check("alice").await.is_ok());
+        assert!(limiter.check("bob").is_ok());
+        assert!(RateLimiter::new(0).check("alice").is_ok());
+    }
+
+    #[test]
+    fn idle_users_are_forgotten_when_a_shard_grows() {
+        let limiter = RateLimiter::new(6000);
+        for i in 0..50_000 {
+            limiter.check(&format!("user-{i}")).unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        for i in 0..50_000 {
+            limiter.check(&format!("other-{i}")).unwrap();
+        }
+        let total: usize = limiter
+            .shards
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|s| s.lock().tats.len())
+            .sum();
+        assert!(total < 100_000, "{total} entries kept");
     }
 }

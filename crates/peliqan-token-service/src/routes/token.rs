@@ -23,5 +23,5 @@ pub async fn issue_token(
         // A token must not sit in a browser or proxy cache.
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::PRAGMA, "no-cache"))
-        .body(token.body.clone()))
+        .body(token.body(&user.tenant)))
 }

@@ -23,7 +23,7 @@ impl Inner {
             return Err(ServiceError::UpstreamMisconfigured);
         }
         if let Some(id) = answer.subaccount_id {
-            self.ids.insert(tenant.clone(), id).await;
+            self.ids.insert(tenant, id);
         }
         CachedToken::new(&answer, tenant, &self.settings)
     }
@@ -33,11 +33,11 @@ impl Inner {
         tenant: &ExternalId,
         profile: &Profile,
     ) -> Result<SubaccountToken, ServiceError> {
-        if let Some(id) = self.ids.get(tenant).await {
+        if let Some(id) = self.ids.get(tenant) {
             match self.upstream.token_by_id(id).await {
                 Err(e) if e.status() == Some(404) => {
                     // The sub-account was deleted: forget the id, look up again.
-                    self.ids.invalidate(tenant).await;
+                    self.ids.remove(tenant);
                 }
                 other => return other.map_err(|e| to_service_error(&e)),
             }
@@ -60,7 +60,7 @@ impl Inner {
         match self.upstream.create_subaccount(&input).await {
             Ok(created) => {
                 tracing::info!(tenant = %tenant, subaccount_id = %created.id, "provisioned a sub-account");
-                self.ids.insert(tenant.clone(), created.id).await;
+                self.ids.insert(tenant, created.id);
                 self.upstream
                     .token_by_id(created.id)
                     .await

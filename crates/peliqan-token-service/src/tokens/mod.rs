@@ -17,6 +17,7 @@
 
 pub mod entry;
 mod fetch;
+mod ids;
 
 use crate::auth::Profile;
 use crate::error::ServiceError;
@@ -28,7 +29,7 @@ use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
 use moka::Expiry;
 use parking_lot::Mutex;
-use peliqan_api::{ExternalId, SubaccountId};
+use peliqan_api::ExternalId;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -45,7 +46,7 @@ struct Inner {
     tokens: moka::future::Cache<ExternalId, Arc<CachedToken>>,
     /// external_id -> sub-account id, so later fetches use the id endpoint
     /// and never provision twice.
-    ids: moka::future::Cache<ExternalId, SubaccountId>,
+    ids: ids::TenantIds,
     flights: Mutex<HashMap<ExternalId, Flight>>,
     upstream: Upstream,
     settings: CacheSettings,
@@ -95,10 +96,7 @@ impl TokenCache {
             .max_capacity(settings.capacity)
             .expire_after(UntilValid)
             .build();
-        let ids = moka::future::Cache::builder()
-            .max_capacity(settings.capacity)
-            .time_to_idle(Duration::from_secs(24 * 3600))
-            .build();
+        let ids = ids::TenantIds::new(settings.capacity);
         let inner = Inner {
             tokens,
             ids,

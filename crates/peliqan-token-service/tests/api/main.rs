@@ -10,6 +10,7 @@ mod jwks;
 mod provisioning;
 mod rate_limit;
 mod secrets;
+mod shutdown;
 mod tenancy;
 mod token;
 mod upstream;

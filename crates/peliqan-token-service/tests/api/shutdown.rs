@@ -1,0 +1,47 @@
+//! Graceful shutdown: a stop (what SIGTERM triggers) lets in-flight
+//! requests finish before the server exits.
+
+use crate::helpers::*;
+use peliqan_emulator::{Config, Emulator};
+use peliqan_token_service::{Application, Settings};
+use serde_json::json;
+use std::time::Duration;
+
+#[tokio::test]
+async fn a_graceful_stop_finishes_the_request_in_flight() {
+    let emulator = Emulator::start(Config::default()).await.unwrap();
+    let mut map = base_settings(&emulator);
+    map.insert("TOKEN_SERVICE_SHUTDOWN_TIMEOUT_SECS".into(), "5".into());
+    let settings = Settings::from_map(&map).unwrap();
+    let app = Application::build(settings).await.unwrap();
+    let (url, handle) = (app.url(), app.handle());
+    let server = tokio::spawn(app.run_until_stopped());
+    let http = reqwest::Client::new();
+    let rule = json!({"path_prefix": "/api/subaccount/token", "delay_ms": 700});
+    http.post(format!("{}/__emulator/faults", emulator.url()))
+        .json(&rule)
+        .send()
+        .await
+        .unwrap();
+    let in_flight = tokio::spawn({
+        let (http, url) = (http.clone(), url.clone());
+        async move {
+            http.post(format!("{url}/v1/token"))
+                .bearer_auth(jwt(&claims("leaving")))
+                .send()
+                .await
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    handle.stop(true).await;
+    let res = in_flight
+        .await
+        .unwrap()
+        .expect("the request in flight got its answer");
+    assert_eq!(res.status(), 200);
+    server.await.unwrap().unwrap();
+    assert!(
+        http.get(format!("{url}/healthz")).send().await.is_err(),
+        "no longer listening"
+    );
+}
