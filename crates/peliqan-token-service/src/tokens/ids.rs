@@ -13,9 +13,11 @@ use std::hash::{BuildHasher, RandomState};
 
 const SHARDS: usize = 16;
 
+type Shard = Mutex<HashMap<Box<str>, SubaccountId>>;
+
 /// The bounded mapping.
 pub struct TenantIds {
-    shards: Box<[Mutex<HashMap<Box<str>, SubaccountId>>; SHARDS]>,
+    shards: Box<[Shard; SHARDS]>,
     per_shard: usize,
     hasher: RandomState,
 }
@@ -34,7 +36,7 @@ impl TenantIds {
         }
     }
 
-    fn shard(&self, tenant: &ExternalId) -> &Mutex<HashMap<Box<str>, SubaccountId>> {
+    fn shard(&self, tenant: &ExternalId) -> &Shard {
         &self.shards[(self.hasher.hash_one(tenant.as_str()) as usize) % SHARDS]
     }
 
