@@ -39,9 +39,12 @@ pub fn ensure() -> anyhow::Result<Toolchain> {
     {
         return Ok(Toolchain::Rustup);
     }
-    eprintln!(
-        "xtask: rustup's {TARGET} target is unavailable; using Debian's rustc-web (-Zbuild-std)"
-    );
+    let why = if forced == "debian" {
+        "PELIQAN_WASM_TOOLCHAIN=debian"
+    } else {
+        "rustup's target is unavailable"
+    };
+    eprintln!("xtask: {why}; building wasm with Debian's rustc-web (-Zbuild-std)");
     // One file of each package: any missing one installs them all at once.
     let probes = [
         "/usr/bin/rustc",
