@@ -17,9 +17,21 @@ pub fn cargo() -> Command {
     c
 }
 
+/// The command line of `cmd` for messages: program and arguments only.
+/// `Command`'s own `Debug` also prints the environment it sets, which may
+/// hold a partner token; that must never reach a log.
+pub fn shown(cmd: &Command) -> String {
+    let mut line = cmd.get_program().to_string_lossy().into_owned();
+    for arg in cmd.get_args() {
+        line.push(' ');
+        line.push_str(&arg.to_string_lossy());
+    }
+    line
+}
+
 /// Runs `cmd`, failing with its command line when it exits non-zero.
 pub fn run(cmd: &mut Command) -> anyhow::Result<()> {
-    let shown = format!("{cmd:?}");
+    let shown = shown(cmd);
     eprintln!("xtask: running {shown}");
     let status = cmd.status().with_context(|| format!("could not start {shown}"))?;
     if !status.success() {

@@ -48,7 +48,7 @@ impl Proc {
                 Ok(())
             });
         }
-        let shown = format!("{cmd:?}");
+        let shown = crate::cmd::shown(&cmd);
         let mut child = cmd
             .spawn()
             .with_context(|| format!("could not start {name}: {shown}"))?;
