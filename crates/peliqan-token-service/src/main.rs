@@ -6,6 +6,12 @@ use peliqan_token_service::{Application, telemetry};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+// The token cache holds many small long-lived objects allocated between
+// short-lived request buffers; with glibc malloc that fragmentation made the
+// service ~25 % larger at 100,000 cached tenants (see the README's figures).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[actix_web::main]
 async fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
