@@ -111,8 +111,13 @@ async fn a_failing_upstream_during_refresh_keeps_serving_the_valid_token() {
     let calls_before = app.upstream_token_calls().await;
     app.fault(json!({"path_prefix": "/api/subaccount", "status": 503, "probability": 1.0}))
         .await;
-    // Until the cached token is dropped (exp minus margin), callers get it.
-    let until = Instant::now() + Duration::from_millis(2500);
+    // Until the cached token is dropped (exp minus the 0.5 s margin), callers
+    // get it; stop a little before that (exp has whole-second precision).
+    let exp = chrono::DateTime::parse_from_rfc3339(first["expires_at"].as_str().unwrap()).unwrap();
+    let left = (exp.with_timezone(&chrono::Utc) - chrono::Utc::now())
+        .to_std()
+        .unwrap();
+    let until = Instant::now() + left.saturating_sub(Duration::from_millis(900));
     while Instant::now() < until {
         let body = app.token_for("steady_tenant").await;
         assert_eq!(body["token"], first["token"]);
