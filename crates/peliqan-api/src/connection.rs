@@ -131,7 +131,11 @@ mod tests {
         let mut fields = serde_json::Map::new();
         fields.insert("login".into(), "john".into());
         fields.insert("password".into(), "s3cret".into());
-        let body = NewConnection { servertype_id: ServertypeId(123), name: None, fields };
+        let body = NewConnection {
+            servertype_id: ServertypeId(123),
+            name: None,
+            fields,
+        };
         let json = serde_json::to_value(&body).unwrap();
         assert_eq!(
             json,

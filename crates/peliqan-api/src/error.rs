@@ -41,14 +41,20 @@ impl FieldMessages {
 impl ApiErrorBody {
     /// A body with only a `detail`.
     pub fn detail(msg: impl Into<String>) -> Self {
-        Self { detail: Some(msg.into()), fields: BTreeMap::new() }
+        Self {
+            detail: Some(msg.into()),
+            fields: BTreeMap::new(),
+        }
     }
 
     /// A body with one field error.
     pub fn field(name: impl Into<String>, msg: impl Into<String>) -> Self {
         let mut fields = BTreeMap::new();
         fields.insert(name.into(), FieldMessages::Many(vec![msg.into()]));
-        Self { detail: None, fields }
+        Self {
+            detail: None,
+            fields,
+        }
     }
 
     /// Parses any error body; a body that is not JSON becomes its own detail
@@ -73,8 +79,15 @@ impl ApiErrorBody {
         if let Some(d) = &self.detail {
             return d.clone();
         }
-        let parts: Vec<String> = self.field_errors().map(|(k, m)| format!("{k}: {m}")).collect();
-        if parts.is_empty() { "no error detail given".to_owned() } else { parts.join(", ") }
+        let parts: Vec<String> = self
+            .field_errors()
+            .map(|(k, m)| format!("{k}: {m}"))
+            .collect();
+        if parts.is_empty() {
+            "no error detail given".to_owned()
+        } else {
+            parts.join(", ")
+        }
     }
 }
 

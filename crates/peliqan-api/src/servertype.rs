@@ -125,7 +125,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(st.auth, AuthKind::Other("saml".into()));
-        assert_eq!(st.connect_form.fields[0].kind, FieldKind::Other("color".into()));
+        assert_eq!(
+            st.connect_form.fields[0].kind,
+            FieldKind::Other("color".into())
+        );
         assert_eq!(serde_json::to_value(&st.auth).unwrap(), "saml");
     }
 

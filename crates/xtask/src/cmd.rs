@@ -7,7 +7,10 @@ use std::process::Command;
 /// The workspace root (the parent of `crates/xtask`).
 pub fn root() -> PathBuf {
     let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    here.ancestors().nth(2).expect("xtask lives in crates/xtask").to_path_buf()
+    here.ancestors()
+        .nth(2)
+        .expect("xtask lives in crates/xtask")
+        .to_path_buf()
 }
 
 /// The `cargo` that runs this xtask (rustup's), falling back to PATH.
@@ -33,7 +36,9 @@ pub fn shown(cmd: &Command) -> String {
 pub fn run(cmd: &mut Command) -> anyhow::Result<()> {
     let shown = shown(cmd);
     eprintln!("xtask: running {shown}");
-    let status = cmd.status().with_context(|| format!("could not start {shown}"))?;
+    let status = cmd
+        .status()
+        .with_context(|| format!("could not start {shown}"))?;
     if !status.success() {
         bail!("{shown} failed with {status}");
     }

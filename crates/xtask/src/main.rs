@@ -19,7 +19,10 @@ mod wasm;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "cargo xtask", about = "peliqan-embed build, test and demo driver")]
+#[command(
+    name = "cargo xtask",
+    about = "peliqan-embed build, test and demo driver"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
