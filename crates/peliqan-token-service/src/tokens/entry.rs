@@ -10,6 +10,7 @@
 //! served while one background refresh runs; `valid_until = exp - margin`
 //! the entry is dropped so no caller gets an almost-dead token.
 
+use super::compact::CompactJwt;
 use crate::error::ServiceError;
 use crate::settings::CacheSettings;
 use actix_web::web::Bytes;
@@ -18,14 +19,15 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, SecondsFormat, Utc};
 use peliqan_api::{ExternalId, SubaccountId, SubaccountToken};
 use rand::Rng;
+use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 /// A token ready to hand out. Kept small (no pre-serialised answer, the
 /// expiry as 20 ASCII bytes): 100,000 tenants are held in memory.
 pub struct CachedToken {
-    /// The sub-account JWT.
-    token: Box<str>,
+    /// The sub-account JWT, in binary form when possible ([`CompactJwt`]).
+    token: CompactJwt,
     /// `expires_at` in RFC 3339, `YYYY-MM-DDTHH:MM:SSZ`.
     expires_at: [u8; 20],
     /// The sub-account, when Peliqan named it.
@@ -46,14 +48,6 @@ impl std::fmt::Debug for CachedToken {
             .field("valid_until", &self.valid_until)
             .finish_non_exhaustive()
     }
-}
-
-#[derive(serde::Serialize)]
-struct Answer<'a> {
-    token: &'a str,
-    expires_at: &'a str,
-    subaccount_id: Option<SubaccountId>,
-    external_id: &'a ExternalId,
 }
 
 impl CachedToken {
@@ -85,7 +79,7 @@ impl CachedToken {
             ServiceError::UpstreamMisconfigured
         })?;
         Ok(Self {
-            token: answer.token.as_str().into(),
+            token: CompactJwt::new(&answer.token),
             expires_at,
             subaccount_id: answer.subaccount_id,
             valid_until: created + valid_for,
@@ -95,17 +89,26 @@ impl CachedToken {
         })
     }
 
-    /// The `POST /v1/token` answer for `tenant` (the cache key).
+    /// The `POST /v1/token` answer for `tenant` (the cache key):
+    /// `{"token","expires_at","subaccount_id","external_id"}`, written by
+    /// hand so the binary token streams straight into the one buffer.
     pub fn body(&self, tenant: &ExternalId) -> Bytes {
-        let answer = Answer {
-            token: &self.token,
-            expires_at: std::str::from_utf8(&self.expires_at).unwrap_or_default(),
-            subaccount_id: self.subaccount_id,
-            external_id: tenant,
-        };
-        let mut out = Vec::with_capacity(self.token.len() + tenant.as_str().len() + 96);
-        // Serialising plain strings and numbers into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut out, &answer);
+        let mut out = Vec::with_capacity(self.token.text_len() + tenant.as_str().len() + 112);
+        out.extend_from_slice(b"{\"token\":");
+        self.token.write_json(&mut out);
+        out.extend_from_slice(b",\"expires_at\":\"");
+        // RFC 3339 ASCII: nothing to escape.
+        out.extend_from_slice(&self.expires_at);
+        out.extend_from_slice(b"\",\"subaccount_id\":");
+        match self.subaccount_id {
+            // Writing into a Vec cannot fail.
+            Some(id) => drop(write!(out, "{id}")),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"external_id\":");
+        // Writing a str into a Vec cannot fail; this escapes the tenant.
+        let _ = serde_json::to_writer(&mut out, tenant.as_str());
+        out.push(b'}');
         Bytes::from(out)
     }
 

@@ -15,6 +15,7 @@
 //! moka bounds the cache (capacity) and drops each entry at its own
 //! `valid_until` ([`entry`]).
 
+mod compact;
 pub mod entry;
 mod fetch;
 mod ids;
