@@ -12,8 +12,31 @@ use std::process::ExitCode;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+fn main() -> ExitCode {
+    disable_transparent_huge_pages();
+    run()
+}
+
+/// mimalloc asks the kernel for transparent huge pages (`MADV_HUGEPAGE`) on
+/// its arenas; the cache's small entries then sit in 2 MB pages that are
+/// resident as a whole. Measured with 100,000 cached tenants: 108 -> 95 MB
+/// RSS (17 -> 11 MB at start; the few MB mimalloc faulted in before `main`
+/// stay huge). The flag covers every thread and every later page fault.
+#[cfg(target_os = "linux")]
+fn disable_transparent_huge_pages() {
+    // SAFETY: PR_SET_THP_DISABLE takes integer arguments only and changes no
+    // memory the program can see; failure (old kernel) just keeps THP on.
+    let rc = unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
+    if rc != 0 {
+        eprintln!("peliqan-token-service: could not disable transparent huge pages; continuing");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn disable_transparent_huge_pages() {}
+
 #[actix_web::main]
-async fn main() -> ExitCode {
+async fn run() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let mut file = std::env::var_os(CONFIG_FILE_VAR).map(PathBuf::from);
     while let Some(arg) = args.next() {
