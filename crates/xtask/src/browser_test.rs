@@ -14,7 +14,6 @@ use crate::procs::Proc;
 use crate::wasm;
 use anyhow::Context;
 use std::net::TcpListener;
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
@@ -25,29 +24,16 @@ struct Emulator {
     partner_token: String,
 }
 
-/// Where `cargo build` (debug) put the workspace binaries.
-fn bin_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target"))
-        .join("debug")
-}
-
 /// Starts an emulator on a free port that allows exactly `origins`.
 fn start_emulator(name: &str, origins: &[String]) -> anyhow::Result<Emulator> {
-    let mut cmd = Command::new(bin_dir().join("peliqan-emulator"));
+    let mut cmd = Command::new(crate::cmd::debug_bin_dir().join("peliqan-emulator"));
     cmd.args(["--listen", "127.0.0.1:0"]);
     for o in origins {
         cmd.args(["--allowed-origin", o]);
     }
     let mut proc = Proc::spawn(name, cmd)?;
-    let (url, partner_token) = proc.wait_for(Duration::from_secs(30), |line| {
-        let v: serde_json::Value = serde_json::from_str(line).ok()?;
-        Some((
-            v["url"].as_str()?.to_owned(),
-            v["partner_token"].as_str()?.to_owned(),
-        ))
-    })?;
+    let (url, partner_token) =
+        proc.wait_for(Duration::from_secs(30), crate::procs::emulator_ready)?;
     Ok(Emulator {
         _proc: proc,
         url,
@@ -59,7 +45,7 @@ fn start_emulator(name: &str, origins: &[String]) -> anyhow::Result<Emulator> {
 /// `tokenUrl` mode, and signs a user JWT it accepts (the demo's first user).
 fn start_token_service(emulator: &Emulator, page: &str) -> anyhow::Result<(Proc, String, String)> {
     let secret = crate::demo_login::random_secret()?;
-    let mut cmd = Command::new(bin_dir().join("peliqan-token-service"));
+    let mut cmd = Command::new(crate::cmd::debug_bin_dir().join("peliqan-token-service"));
     cmd.env("PELIQAN_API_URL", &emulator.url)
         .env("PELIQAN_PARTNER_TOKEN", &emulator.partner_token)
         .env("TOKEN_SERVICE_LISTEN", "127.0.0.1:0")

@@ -13,6 +13,14 @@ pub fn root() -> PathBuf {
         .to_path_buf()
 }
 
+/// Where `cargo build` (debug profile) puts the workspace binaries.
+pub fn debug_bin_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
+        .join("debug")
+}
+
 /// The `cargo` that runs this xtask (rustup's), falling back to PATH.
 pub fn cargo() -> Command {
     let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));

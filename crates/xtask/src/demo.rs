@@ -123,14 +123,6 @@ pub fn build() -> anyhow::Result<()> {
     )
 }
 
-/// Where `cargo build` (debug profile) put the workspace binaries.
-fn bin_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| crate::cmd::root().join("target"))
-        .join("debug")
-}
-
 /// The npm package directory `cargo xtask npm` builds.
 pub fn package_dir() -> PathBuf {
     crate::cmd::root().join("target/npm/peliqan-embed")
@@ -156,7 +148,7 @@ pub fn start(args: &DemoArgs) -> anyhow::Result<Stack> {
         }
     };
     let jwt_secret = demo_login::random_secret()?;
-    let mut ts = Command::new(bin_dir().join("peliqan-token-service"));
+    let mut ts = Command::new(crate::cmd::debug_bin_dir().join("peliqan-token-service"));
     ts.env("PELIQAN_API_URL", &peliqan_url)
         .env("PELIQAN_PARTNER_TOKEN", &partner_token)
         .env("TOKEN_SERVICE_LISTEN", "127.0.0.1:0")
@@ -193,7 +185,7 @@ pub fn start(args: &DemoArgs) -> anyhow::Result<Stack> {
 }
 
 fn start_emulator(args: &DemoArgs, origins: &[String]) -> anyhow::Result<(Proc, (String, String))> {
-    let mut cmd = Command::new(bin_dir().join("peliqan-emulator"));
+    let mut cmd = Command::new(crate::cmd::debug_bin_dir().join("peliqan-emulator"));
     cmd.args(["--listen", "127.0.0.1:0"]).env("NO_COLOR", "1");
     for origin in origins {
         cmd.args(["--allowed-origin", origin]);
@@ -205,14 +197,7 @@ fn start_emulator(args: &DemoArgs, origins: &[String]) -> anyhow::Result<(Proc, 
         cmd.args(["--token-ttl", &ttl.to_string()]);
     }
     let mut emulator = Proc::spawn("emulator", cmd)?;
-    // The contract: the first stdout line is {"url": .., "partner_token": ..}.
-    let found = emulator.wait_for(READY_TIMEOUT, |line| {
-        let v: serde_json::Value = serde_json::from_str(line).ok()?;
-        Some((
-            v["url"].as_str()?.to_string(),
-            v["partner_token"].as_str()?.to_string(),
-        ))
-    })?;
+    let found = emulator.wait_for(READY_TIMEOUT, crate::procs::emulator_ready)?;
     Ok((emulator, found))
 }
 

@@ -167,6 +167,16 @@ pub fn strip_ansi(line: &str) -> String {
     out
 }
 
+/// The emulator's startup line (its contract: the first stdout line is
+/// `{"url": .., "partner_token": ..}`) as `(url, partner_token)`.
+pub fn emulator_ready(line: &str) -> Option<(String, String)> {
+    let v: serde_json::Value = serde_json::from_str(line).ok()?;
+    Some((
+        v["url"].as_str()?.to_owned(),
+        v["partner_token"].as_str()?.to_owned(),
+    ))
+}
+
 /// The `http://ADDR` of a "listening on http://ADDR" log line.
 pub fn listening_url(line: &str) -> Option<String> {
     let rest = &line[line.find("listening on http://")? + "listening on ".len()..];

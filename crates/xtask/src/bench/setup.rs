@@ -25,15 +25,8 @@ pub fn emulator(ttl: u32) -> anyhow::Result<(Proc, String, String)> {
     cmd.args(["--listen", "127.0.0.1:0", "--token-ttl", &ttl.to_string()])
         .env("RUST_LOG", "warn");
     let mut p = Proc::spawn("emulator", cmd)?;
-    let first: serde_json::Value =
-        p.wait_for(Duration::from_secs(30), |l| serde_json::from_str(l).ok())?;
-    let s = |k: &str| {
-        first[k]
-            .as_str()
-            .map(String::from)
-            .context("emulator startup line")
-    };
-    Ok((p, s("url")?, s("partner_token")?))
+    let (url, partner) = p.wait_for(Duration::from_secs(30), crate::procs::emulator_ready)?;
+    Ok((p, url, partner))
 }
 
 /// Starts the service; `sh` prints its pid first, then `exec`s it (same
