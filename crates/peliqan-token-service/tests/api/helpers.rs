@@ -186,16 +186,9 @@ impl TestApp {
 
     /// The emulator's request count for `"METHOD /path/template"`.
     pub async fn upstream_count(&self, key: &str) -> u64 {
-        let stats: Value = self
-            .http
-            .get(format!("{}/__emulator/stats", self.emulator.url()))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        stats["requests"][key].as_u64().unwrap_or(0)
+        upstream_stats(&self.http, &self.emulator).await["requests"][key]
+            .as_u64()
+            .unwrap_or(0)
     }
 
     /// Token calls to the emulator, by external id and by sub-account id.
@@ -225,6 +218,38 @@ impl TestApp {
 }
 
 /// Asserts a problem answer with `status` and `code`; returns its body.
+/// The emulator's `/__emulator/stats` document.
+pub async fn upstream_stats(http: &reqwest::Client, emulator: &Emulator) -> Value {
+    http.get(format!("{}/__emulator/stats", emulator.url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Waits until the emulator has received a request whose stats key starts
+/// with `key_prefix` (it counts a request before any injected delay or
+/// fault), i.e. until the service's call is really in flight upstream.
+pub async fn until_upstream_saw(http: &reqwest::Client, emulator: &Emulator, key_prefix: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let stats = upstream_stats(http, emulator).await;
+        let seen = stats["requests"]
+            .as_object()
+            .is_some_and(|m| m.keys().any(|k| k.starts_with(key_prefix)));
+        if seen {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no upstream request {key_prefix}* within 30 s: {stats}"
+        );
+        tokio::task::yield_now().await;
+    }
+}
+
 pub async fn assert_problem(res: reqwest::Response, status: u16, code: &str) -> Value {
     assert_eq!(res.status(), status);
     assert_eq!(res.headers()["content-type"], "application/problem+json");

@@ -5,7 +5,6 @@ use crate::helpers::*;
 use peliqan_emulator::{Config, Emulator};
 use peliqan_token_service::{Application, Settings};
 use serde_json::json;
-use std::time::Duration;
 
 #[tokio::test]
 async fn a_graceful_stop_finishes_the_request_in_flight() {
@@ -32,7 +31,8 @@ async fn a_graceful_stop_finishes_the_request_in_flight() {
                 .await
         }
     });
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Stop only once the request is inside the service, waiting on Peliqan.
+    until_upstream_saw(&http, &emulator, "GET /api/subaccount").await;
     handle.stop(true).await;
     let res = in_flight
         .await

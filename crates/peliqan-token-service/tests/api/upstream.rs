@@ -40,7 +40,8 @@ async fn an_upstream_429_is_retried_after_its_retry_after() {
                 .unwrap()
         }
     });
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    // Clear the fault once the first attempt has had its 429.
+    until_upstream_saw(&app.http, &app.emulator, "GET /api/subaccount").await;
     app.clear_faults().await;
     let res = pending.await.unwrap();
     // The emulator's 429 says `Retry-After: 1`; the client waited that long.
