@@ -53,10 +53,10 @@ impl TokenCache {
     pub async fn get(&self) -> Result<Token, EmbedError> {
         let shared = {
             let mut st = self.state.borrow_mut();
-            if let Some(t) = &st.current {
-                if !t.needs_refresh((self.clock)()) {
-                    return Ok(t.clone());
-                }
+            if let Some(t) = &st.current
+                && !t.needs_refresh((self.clock)())
+            {
+                return Ok(t.clone());
             }
             match &st.inflight {
                 Some(f) => f.clone(),

@@ -27,16 +27,16 @@ pub(crate) async fn count(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let key = format!("{} {}", req.method(), template(req.path()));
-    if !req.path().starts_with(CONTROL_PREFIX) {
-        if let Some(emu) = req.app_data::<web::Data<Emu>>() {
-            let mut state = emu.state.lock();
-            let key = if state.stats.len() >= MAX_KEYS && !state.stats.contains_key(&key) {
-                "other".to_owned()
-            } else {
-                key.clone()
-            };
-            *state.stats.entry(key).or_insert(0) += 1;
-        }
+    if !req.path().starts_with(CONTROL_PREFIX)
+        && let Some(emu) = req.app_data::<web::Data<Emu>>()
+    {
+        let mut state = emu.state.lock();
+        let key = if state.stats.len() >= MAX_KEYS && !state.stats.contains_key(&key) {
+            "other".to_owned()
+        } else {
+            key.clone()
+        };
+        *state.stats.entry(key).or_insert(0) += 1;
     }
     let started = Instant::now();
     let res = next.call(req).await?;

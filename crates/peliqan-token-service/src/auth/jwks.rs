@@ -57,10 +57,10 @@ impl JwksKeys {
     pub async fn key(&self, kid: Option<&str>) -> Result<FoundKey, ServiceError> {
         let stale = {
             let s = self.state.read();
-            if let Some(k) = pick(&s.keys, kid) {
-                if s.fetched_at.is_some_and(|t| t.elapsed() < self.ttl) {
-                    return Ok(k);
-                }
+            if let Some(k) = pick(&s.keys, kid)
+                && s.fetched_at.is_some_and(|t| t.elapsed() < self.ttl)
+            {
+                return Ok(k);
             }
             s.fetched_at.is_none_or(|t| t.elapsed() >= self.floor)
         };

@@ -48,10 +48,11 @@ impl TenantIds {
     /// Remembers the sub-account of `tenant`.
     pub fn insert(&self, tenant: &ExternalId, id: SubaccountId) {
         let mut map = self.shard(tenant).lock();
-        if map.len() >= self.per_shard && !map.contains_key(tenant.as_str()) {
-            if let Some(victim) = map.keys().next().cloned() {
-                map.remove(&victim);
-            }
+        if map.len() >= self.per_shard
+            && !map.contains_key(tenant.as_str())
+            && let Some(victim) = map.keys().next().cloned()
+        {
+            map.remove(&victim);
         }
         map.insert(tenant.as_str().into(), id);
     }
