@@ -73,7 +73,7 @@ impl AppState {
     pub async fn authenticate(
         &self,
         authorization: Option<&str>,
-    ) -> Result<VerifiedUser, ServiceError> {
+    ) -> Result<Arc<VerifiedUser>, ServiceError> {
         let user = self.verifier.verify(authorization).await?;
         if let Err(wait) = self.limiter.check(&user.subject) {
             self.metrics.rate_limited();

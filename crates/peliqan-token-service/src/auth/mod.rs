@@ -4,10 +4,12 @@
 //! the algorithm fixed by configuration (never chosen by the token, which is
 //! how `alg: none` and HS256-signed-with-the-public-key attacks work) -> the
 //! signature and `exp`/`nbf`/`iss`/`aud` are checked by `jsonwebtoken` -> the
-//! tenant is read from the verified claims only ([`claims`]).
+//! tenant is read from the verified claims only ([`claims`]). A JWT that
+//! passed is remembered by its exact text for a short while ([`verified`]).
 
 pub mod claims;
 mod jwks;
+mod verified;
 
 use crate::error::ServiceError;
 use crate::settings::{AuthSettings, JwtKey};
@@ -17,11 +19,14 @@ pub use claims::{Profile, VerifiedUser};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use jwks::JwksKeys;
+use std::sync::Arc;
+use verified::VerifiedJwts;
 
 /// Verifies user JWTs. Built once at startup; cheap to share.
 pub struct UserVerifier {
     keys: Keys,
     settings: AuthSettings,
+    verified: VerifiedJwts,
 }
 
 enum Keys {
@@ -68,12 +73,19 @@ impl UserVerifier {
         Ok(Self {
             keys,
             settings: settings.clone(),
+            verified: VerifiedJwts::default(),
         })
     }
 
     /// Checks the `Authorization` header and returns who the user is.
-    pub async fn verify(&self, authorization: Option<&str>) -> Result<VerifiedUser, ServiceError> {
+    pub async fn verify(
+        &self,
+        authorization: Option<&str>,
+    ) -> Result<Arc<VerifiedUser>, ServiceError> {
         let jwt = bearer(authorization)?;
+        if let Some(user) = self.verified.get(jwt) {
+            return Ok(user);
+        }
         let header = raw_header(jwt)?;
         let claims: serde_json::Map<String, serde_json::Value> = match &self.keys {
             Keys::Static {
@@ -94,7 +106,16 @@ impl UserVerifier {
                 )?
             }
         };
-        VerifiedUser::from_claims(&claims, &self.settings.tenant_claim)
+        let user = Arc::new(VerifiedUser::from_claims(
+            &claims,
+            &self.settings.tenant_claim,
+        )?);
+        // `exp` is a required claim, so `decode` has checked it is there.
+        if let Some(exp) = claims.get("exp").and_then(serde_json::Value::as_u64) {
+            let until = exp.saturating_add(self.settings.leeway_secs);
+            self.verified.insert(jwt, user.clone(), until);
+        }
+        Ok(user)
     }
 }
 
