@@ -51,6 +51,27 @@ async fn an_expired_jwt_gets_token_expired() {
 }
 
 #[tokio::test]
+async fn a_jwt_accepted_before_is_refused_once_it_expires() {
+    // Accepted JWTs are remembered by their text; expiry must still hold.
+    let app = spawn_app_with(Duration::from_secs(1800), |s| {
+        s.insert("TOKEN_SERVICE_JWT_LEEWAY_SECS".into(), "0".into());
+    })
+    .await;
+    let mut c = claims("acme");
+    let exp = now() + 2;
+    c["exp"] = exp.into();
+    let short = jwt(&c);
+    for _ in 0..3 {
+        assert_eq!(app.token(&short).await.status(), 200);
+    }
+    // `exp` has whole-second precision: wait until it is strictly past.
+    while now() <= exp {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_problem(app.token(&short).await, 401, "token_expired").await;
+}
+
+#[tokio::test]
 async fn a_jwt_for_another_audience_or_issuer_is_refused() {
     let app = spawn_app().await;
     let mut c = claims("acme");
