@@ -3,20 +3,24 @@
 //!
 //! Phases: (1) cached-path throughput and latency of `POST /v1/token`
 //! against a bare actix handler with a same-sized body, alternating runs so
-//! that background load hits both alike; (2) a burst of 1,000 connections
+//! that background load hits both alike, once with the cores split between
+//! server and wrk and once shared ([`cores`]); (2) a burst of 1,000 connections
 //! for one cold tenant, upstream slowed by 200 ms so they all miss together,
 //! counting upstream token calls; (3) RSS with 100,000 cached tenants;
 //! (4) 60 s of steady load on 100 tenants whose tokens live 30 s, counting
 //! upstream calls and requests that waited on Peliqan. `--quick` shortens
 //! every phase for a dry run.
 
+mod cached;
+mod cores;
 mod http;
 mod setup;
 mod wrk;
 
 use crate::cmd::{cargo, root, run};
+use cores::Layout;
 use serde_json::json;
-use setup::{bare, emulator, mint, provision, rss_mb, service, write_tokens};
+use setup::{emulator, mint, provision, rss_mb, service, write_tokens};
 use std::time::{Duration, Instant};
 
 /// What to benchmark.
@@ -76,47 +80,43 @@ fn cached_burst_memory(quick: bool, out: &mut Vec<String>) -> anyhow::Result<()>
     std::fs::create_dir_all(&dir)?;
     std::fs::write(dir.join("cycle.lua"), wrk::CYCLE_LUA)?;
     let (_emu, emu, partner) = emulator(1800)?;
-    let (_svc, svc, _) = service(&emu, &partner, &[])?;
-    let token_url = format!("{svc}/v1/token");
+    let shared = Layout::shared();
     let hot = mint("bench-hot");
-    let auth = format!("Bearer {hot}");
-    let (status, body) = http::request("POST", &token_url, &[("Authorization", &auth)], "")?;
-    anyhow::ensure!(status == 200, "warm-up answered {status}: {body}");
     let single = dir.join("single.lua");
     std::fs::write(&single, "wrk.method = \"POST\"\n")?;
-    let (_bare, bare) = bare(body.len())?;
-    let (mut s_rps, mut b_rps, mut p50, mut p99, mut errors) = (vec![], vec![], vec![], vec![], 0);
-    for _ in 0..rounds {
-        let s = wrk::wrk(&token_url, 64, secs, Some(&hot), &single, &[])?;
-        let b = wrk::wrk(
-            &format!("{bare}/v1/token"),
-            64,
-            secs,
-            Some(&hot),
-            &single,
-            &[],
-        )?;
-        s_rps.push(s.requests_per_sec);
-        b_rps.push(b.requests_per_sec);
-        p50.push(s.p50_ms);
-        p99.push(s.p99_ms);
-        errors += s.errors;
-    }
-    let (s, b) = (median(s_rps.clone()), median(b_rps.clone()));
-    out.push(format!("cached POST /v1/token, HS256 user JWT, 64 connections, {rounds} x {secs} s alternating, body {} bytes:", body.len()));
-    out.push(format!("  service {s:.0} req/s vs bare actix handler {b:.0} req/s (medians): ratio {:.2} (target >= 0.75)", s / b));
-    out.push(format!("  service latency p50 {:.3} ms, p99 {:.3} ms (median of rounds; target p99 < 2 ms); errors {errors}", median(p50), median(p99)));
+    let setup = cached::Setup {
+        emulator: &emu,
+        partner: &partner,
+        jwt: &hot,
+        lua: &single,
+        secs,
+        rounds,
+    };
     out.push(format!(
-        "  all rounds: service {s_rps:.0?} req/s, bare {b_rps:.0?} req/s"
+        "cached POST /v1/token, HS256 user JWT, 64 connections, {rounds} x {secs} s alternating with the bare handler:"
     ));
+    // Split first: it is the layout the targets are checked in (see cores.rs).
+    for layout in Layout::split().into_iter().chain([Layout::shared()]) {
+        out.extend(cached::measure(&setup, &layout)?);
+    }
 
+    let (_svc, svc, _) = service(&emu, &partner, &[], &shared)?;
+    let token_url = format!("{svc}/v1/token");
     let cold = "bench-burst-cold";
     provision(&emu, &partner, cold)?;
     let fault = json!({"path_prefix": "/api/subaccount", "delay_ms": 200}).to_string();
     http::request("POST", &format!("{emu}/__emulator/faults"), &[], &fault)?;
     let before = http::upstream_token_calls(&emu)?;
     let burst_url = token_url.clone();
-    let burst = wrk::wrk(&burst_url, 1000, 2, Some(&mint(cold)), &single, &[])?;
+    let burst = wrk::wrk(
+        &burst_url,
+        1000,
+        2,
+        Some(&mint(cold)),
+        &single,
+        &[],
+        &shared,
+    )?;
     let calls = http::upstream_token_calls(&emu)? - before;
     http::request("DELETE", &format!("{emu}/__emulator/faults"), &[], "")?;
     out.push(format!(
@@ -128,7 +128,7 @@ fn cached_burst_memory(quick: bool, out: &mut Vec<String>) -> anyhow::Result<()>
     // A fresh instance, so connection buffers of the load phases do not
     // count: this measures what the cached tenants cost.
     drop(_svc);
-    let (_svc, svc, pid) = service(&emu, &partner, &[])?;
+    let (_svc, svc, pid) = service(&emu, &partner, &[], &shared)?;
     let token_url = format!("{svc}/v1/token");
     let rss_before = rss_mb(pid)?;
     let file = dir.join("tenants.txt");
@@ -193,6 +193,7 @@ fn steady(quick: bool, out: &mut Vec<String>) -> anyhow::Result<()> {
         &env.iter()
             .map(|(k, v)| (*k, v.as_str()))
             .collect::<Vec<_>>(),
+        &Layout::shared(),
     )?;
     let dir = root().join("target/bench");
     let file = dir.join("steady.txt");
@@ -216,6 +217,7 @@ fn steady(quick: bool, out: &mut Vec<String>) -> anyhow::Result<()> {
         None,
         &dir.join("cycle.lua"),
         &[("BENCH_TOKENS", &file_env)],
+        &Layout::shared(),
     )?;
     let calls = http::upstream_token_calls(&emu)? - calls_before;
     let waits = http::metric(&svc, "token_service_token_cache_misses_total")? - misses_before;

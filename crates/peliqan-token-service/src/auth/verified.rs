@@ -19,9 +19,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// Longest time a verified JWT is trusted without verifying it again.
 pub const MAX_AGE_SECS: u64 = 60;
 
-/// How many distinct JWTs are remembered. Hot users are few; at about
-/// 0.5 KB an entry this bounds the cache near 2 MB.
-pub const CAPACITY: usize = 4096;
+/// How many distinct JWTs are remembered. Hot users are few (a JWT seen
+/// once is evicted first), and at about 0.5 KB an entry this bounds the
+/// cache near 1 MB.
+pub const CAPACITY: usize = 2048;
 
 /// See the module docs.
 pub struct VerifiedJwts {

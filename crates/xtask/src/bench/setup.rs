@@ -2,6 +2,7 @@
 //! release-built emulator, token service and bare handler, user JWTs, and
 //! sub-accounts.
 
+use super::cores::{Layout, pinned};
 use super::http;
 use crate::cmd::root;
 use crate::procs::Proc;
@@ -35,10 +36,17 @@ pub fn service(
     emulator: &str,
     partner: &str,
     extra: &[(&str, &str)],
+    layout: &Layout,
 ) -> anyhow::Result<(Proc, String, u32)> {
     let mut cmd = Command::new("sh");
-    cmd.args(["-c", "echo \"pid $$\"; exec \"$0\""])
-        .arg(bin("peliqan-token-service"));
+    cmd.args(["-c", "echo \"pid $$\"; exec \"$@\"", "sh"]);
+    if let Some(cpus) = &layout.server_cpus {
+        cmd.args(["taskset", "-c", cpus]);
+    }
+    cmd.arg(bin("peliqan-token-service"));
+    if let Some(n) = layout.workers {
+        cmd.env("TOKEN_SERVICE_WORKERS", n.to_string());
+    }
     cmd.env("PELIQAN_API_URL", emulator)
         .env("PELIQAN_PARTNER_TOKEN", partner)
         .env("TOKEN_SERVICE_LISTEN", "127.0.0.1:0")
@@ -64,9 +72,13 @@ pub fn service(
 }
 
 /// Starts the bare actix handler answering `body_bytes` of JSON.
-pub fn bare(body_bytes: usize) -> anyhow::Result<(Proc, String)> {
-    let mut cmd = Command::new(root().join("target/release/examples/bare"));
+pub fn bare(body_bytes: usize, layout: &Layout) -> anyhow::Result<(Proc, String)> {
+    let program = root().join("target/release/examples/bare");
+    let mut cmd = pinned(&program, layout.server_cpus.as_deref());
     cmd.args(["127.0.0.1:0", &body_bytes.to_string()]);
+    if let Some(n) = layout.workers {
+        cmd.arg(n.to_string());
+    }
     let mut p = Proc::spawn("bare", cmd)?;
     let url = p.wait_for(Duration::from_secs(30), listening)?;
     Ok((p, url))

@@ -1,6 +1,7 @@
 //! The load generator: `wrk` from Debian, installed when missing, and the
 //! parsing of its report.
 
+use super::cores::{Layout, pinned};
 use crate::cmd::run;
 use anyhow::{Context, bail};
 use std::path::Path;
@@ -79,7 +80,8 @@ pub struct Report {
     pub errors: u64,
 }
 
-/// Runs wrk (2 threads) with `connections` for `secs` against `url`.
+/// Runs wrk with `connections` for `secs` against `url`, with the threads
+/// and CPUs of `layout`.
 pub fn wrk(
     url: &str,
     connections: u32,
@@ -87,10 +89,12 @@ pub fn wrk(
     auth: Option<&str>,
     lua: &Path,
     env: &[(&str, &str)],
+    layout: &Layout,
 ) -> anyhow::Result<Report> {
-    let mut cmd = Command::new("wrk");
+    let threads = layout.wrk_threads.to_string();
+    let mut cmd = pinned(Path::new("wrk"), layout.wrk_cpus.as_deref());
     cmd.args([
-        "-t2",
+        &format!("-t{threads}"),
         &format!("-c{connections}"),
         &format!("-d{secs}s"),
         "--latency",
@@ -101,11 +105,11 @@ pub fn wrk(
     if let Some(jwt) = auth {
         cmd.args(["-H", &format!("Authorization: Bearer {jwt}")]);
     }
-    cmd.arg(url).env("BENCH_THREADS", "2");
+    cmd.arg(url).env("BENCH_THREADS", &threads);
     for (k, v) in env {
         cmd.env(k, v);
     }
-    eprintln!("xtask: wrk -c{connections} -d{secs}s {url}");
+    eprintln!("xtask: wrk -t{threads} -c{connections} -d{secs}s {url} ({layout:?})");
     let out = cmd.output().context("could not run wrk")?;
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     if !out.status.success() {
