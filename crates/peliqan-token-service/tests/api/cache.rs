@@ -72,12 +72,9 @@ async fn refresh_ahead_replaces_a_token_before_expiry_without_a_client_waiting()
         chrono::DateTime::parse_from_rfc3339(first["expires_at"].as_str().unwrap()).unwrap();
     let mut replaced = None;
     for _ in 0..60 {
-        let started = Instant::now();
+        // Whether a caller waited is read from the misses metric below,
+        // not from a clock.
         let body = app.token_for("hot_tenant").await;
-        assert!(
-            started.elapsed() < Duration::from_millis(500),
-            "a cached answer is immediate"
-        );
         if body["token"] != first["token"] {
             replaced = Some(chrono::Utc::now());
             break;
