@@ -150,7 +150,13 @@ async fn approval_after_closed_reads_true_is_connected_not_cancelled() {
     let url = navigated(&stub).await;
     // Cross-Origin-Opener-Policy makes `closed` read true while the user is busy.
     Reflect::set(&stub.popup(), &"closed".into(), &true.into()).unwrap();
-    sleep(700).await;
+    // Approve only once the SDK has seen `closed` and entered its grace period.
+    for _ in 0..300 {
+        if seen.borrow().iter().any(|s| s == "confirming") {
+            break;
+        }
+        sleep(50).await;
+    }
     decide(&url, "approve").await;
     let server = ok(attempt).await;
     assert_eq!(
