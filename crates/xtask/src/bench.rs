@@ -95,8 +95,8 @@ fn cached_burst_memory(quick: bool, out: &mut Vec<String>) -> anyhow::Result<()>
     out.push(format!(
         "cached POST /v1/token, HS256 user JWT, 64 connections, {rounds} x {secs} s alternating with the bare handler:"
     ));
-    // Split first: it is the layout the targets are checked in (see cores.rs).
-    for layout in Layout::split().into_iter().chain([Layout::shared()]) {
+    // Which target each layout checks: see cores.rs.
+    for layout in Layout::split().into_iter().chain([shared.clone()]) {
         out.extend(cached::measure(&setup, &layout)?);
     }
 
