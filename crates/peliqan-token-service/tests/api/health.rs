@@ -24,15 +24,7 @@ async fn health_readiness_and_metrics_answer_without_tenant_labels() {
         200
     );
     app.token_for("metered_tenant").await;
-    let text = app
-        .http
-        .get(format!("{}/metrics", app.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics_text().await;
     assert!(text.contains("token_service_http_requests_total{route=\"/v1/token\",method=\"POST\",status=\"200\"} 1"), "{text}");
     assert!(text.contains("token_service_http_request_duration_seconds_bucket"));
     assert!(text.contains("token_service_upstream_calls_total{operation=\"token\"}"));

@@ -184,6 +184,18 @@ impl TestApp {
         res.json().await.unwrap()
     }
 
+    /// The service's `/metrics` text.
+    pub async fn metrics_text(&self) -> String {
+        self.http
+            .get(format!("{}/metrics", self.url))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// The emulator's request count for `"METHOD /path/template"`.
     pub async fn upstream_count(&self, key: &str) -> u64 {
         upstream_stats(&self.http, &self.emulator).await["requests"][key]
