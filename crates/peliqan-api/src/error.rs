@@ -3,12 +3,22 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// An error answer: either `{"detail": "..."}` or field errors
-/// `{"field": ["message", ...], ...}` (DRF's two shapes), read tolerantly.
+/// An error answer: `{"detail": "..."}`, field errors
+/// `{"field": ["message", ...], ...}` (DRF's two shapes), or the `partner`
+/// dialect's `{"error": code, "detail": text or {type, message, ...}}`,
+/// read tolerantly.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct ApiErrorBody {
-    /// The general message, when given.
+    /// A machine-readable code, when given (`partner` dialect).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The general message, when given. An object detail
+    /// (`{type, operation, message, description}`) is joined into one line.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "detail_text"
+    )]
     pub detail: Option<String>,
     /// Messages per field (`non_field_errors` included), when given.
     #[serde(flatten)]
@@ -38,10 +48,34 @@ impl FieldMessages {
     }
 }
 
+/// Reads `detail` as text whatever its shape.
+fn detail_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let value = serde_json::Value::deserialize(d)?;
+    Ok(match value {
+        serde_json::Value::Null => None,
+        serde_json::Value::String(s) => Some(s),
+        serde_json::Value::Object(map) => {
+            let parts: Vec<String> = ["type", "operation", "message", "description"]
+                .iter()
+                .filter_map(|k| map.get(*k).and_then(|v| v.as_str()))
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect();
+            Some(if parts.is_empty() {
+                serde_json::Value::Object(map).to_string()
+            } else {
+                parts.join(": ")
+            })
+        }
+        other => Some(other.to_string()),
+    })
+}
+
 impl ApiErrorBody {
     /// A body with only a `detail`.
     pub fn detail(msg: impl Into<String>) -> Self {
         Self {
+            error: None,
             detail: Some(msg.into()),
             fields: BTreeMap::new(),
         }
@@ -52,6 +86,7 @@ impl ApiErrorBody {
         let mut fields = BTreeMap::new();
         fields.insert(name.into(), FieldMessages::Many(vec![msg.into()]));
         Self {
+            error: None,
             detail: None,
             fields,
         }
@@ -77,7 +112,13 @@ impl ApiErrorBody {
     /// One human-readable line: the detail, else the field errors.
     pub fn message(&self) -> String {
         if let Some(d) = &self.detail {
-            return d.clone();
+            return match &self.error {
+                Some(code) if !d.contains(code.as_str()) => format!("{d} ({code})"),
+                _ => d.clone(),
+            };
+        }
+        if let Some(code) = &self.error {
+            return code.clone();
         }
         let parts: Vec<String> = self
             .field_errors()
@@ -103,5 +144,17 @@ mod tests {
         assert_eq!(f.message(), "external_id: This field is required.");
         let html = ApiErrorBody::parse("<html>502 Bad Gateway</html>");
         assert_eq!(html.detail.as_deref(), Some("<html>502 Bad Gateway</html>"));
+    }
+
+    #[test]
+    fn reads_the_partner_dialects_error_envelope() {
+        let e = ApiErrorBody::parse(
+            r#"{"error": "not_found", "detail": {"type": "NotFound", "message": "No sub-account"}}"#,
+        );
+        assert_eq!(e.error.as_deref(), Some("not_found"));
+        assert_eq!(e.message(), "NotFound: No sub-account (not_found)");
+        assert_eq!(e.field_errors().count(), 0);
+        let e = ApiErrorBody::parse(r#"{"error": "throttled", "detail": "Slow down"}"#);
+        assert_eq!(e.message(), "Slow down (throttled)");
     }
 }

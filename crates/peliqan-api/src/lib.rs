@@ -11,6 +11,8 @@
 #![deny(missing_docs)]
 
 pub mod connection;
+pub mod dialect;
+pub mod embed;
 pub mod error;
 pub mod ids;
 pub mod paths;
@@ -22,6 +24,8 @@ mod tolerant;
 pub use connection::{
     ConnectionLogEntry, ConnectionStatus, CreatedConnection, LogLevel, NewConnection, Server,
 };
+pub use dialect::{Dialect, Operation, Route, Routes};
+pub use embed::{BrowserRouting, TokenAnswer};
 pub use error::ApiErrorBody;
 pub use ids::{ExternalId, InterfaceId, ServerId, ServertypeId, SubaccountId, TableId};
 pub use servertype::{AuthKind, ConnectForm, FieldKind, FormField, Servertype};

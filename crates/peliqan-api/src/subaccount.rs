@@ -4,8 +4,10 @@ use crate::ids::{ExternalId, SubaccountId};
 use serde::{Deserialize, Serialize};
 
 /// Body of `POST /api/subaccount` (create) and `PUT /api/subaccount/{id}`
-/// (update). Only `external_id` is required by Peliqan.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+/// (update). Only `external_id` is required by Peliqan. The fields after
+/// `company_name` are the `partner` dialect's additions (Peliqan's SDK sends
+/// them on creation); they are left out when unset.
+#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct SubaccountInput {
     /// The partner's unique id for this end-customer. Required.
     pub external_id: ExternalId,
@@ -24,6 +26,38 @@ pub struct SubaccountInput {
     /// The end-customer's company name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub company_name: Option<String>,
+    /// Initial password of the main user (`partner` dialect). Secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// Country of the company (`partner` dialect).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    /// Company size (`partner` dialect).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company_size: Option<String>,
+    /// Time zone, e.g. `UTC` (`partner` dialect).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// Whether the main user's e-mail counts as verified (`partner` dialect).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified: Option<bool>,
+    /// Licence, e.g. `free_trial` (`partner` dialect).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license: Option<String>,
+    /// End of the licence, a date (`partner` dialect).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_on: Option<String>,
+}
+
+impl std::fmt::Debug for SubaccountInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SubaccountInput")
+            .field("external_id", &self.external_id)
+            .field("email", &self.email)
+            .field("company_name", &self.company_name)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .finish_non_exhaustive()
+    }
 }
 
 /// An end-customer account as Peliqan returns it.

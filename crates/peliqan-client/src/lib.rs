@@ -47,6 +47,7 @@
 //!             email: Some("john@woodsolutions.com".into()),
 //!             language: Some("en".into()),
 //!             company_name: Some("Wood Solutions Ltd".into()),
+//!             ..Default::default()
 //!         })
 //!         .await?;
 //!

@@ -57,6 +57,7 @@ impl ApiError {
     fn body(&self) -> ApiErrorBody {
         match self {
             Self::Fields(fields) => ApiErrorBody {
+                error: None,
                 detail: None,
                 fields: fields
                     .iter()

@@ -51,6 +51,11 @@ pub struct Config {
     pub token_ttl: Duration,
     /// Send `Cross-Origin-Opener-Policy: same-origin` on the OAuth pages.
     pub coop: bool,
+    /// The API dialect served (`--dialect`); only its paths answer.
+    pub dialect: peliqan_api::Dialect,
+    /// Answer the wrong trailing-slash form as Django does
+    /// (`--strict-slashes`): 301 for GET/HEAD, an error otherwise.
+    pub strict_slashes: bool,
 }
 
 impl Default for Config {
@@ -60,6 +65,8 @@ impl Default for Config {
             allowed_origins: Vec::new(),
             token_ttl: Duration::from_secs(1800),
             coop: false,
+            dialect: peliqan_api::Dialect::default(),
+            strict_slashes: false,
         }
     }
 }

@@ -5,6 +5,7 @@
 //! is; human-readable logs go to stderr.
 
 use clap::Parser;
+use peliqan_api::Dialect;
 use peliqan_emulator::{Config, Emulator};
 use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
@@ -26,6 +27,14 @@ struct Args {
     /// Serve the OAuth pages with `Cross-Origin-Opener-Policy: same-origin`.
     #[arg(long)]
     coop: bool,
+    /// The API dialect to serve: seed, sub-account or partner. Only that
+    /// dialect's paths answer.
+    #[arg(long, default_value = "seed", value_parser = |s: &str| s.parse::<Dialect>())]
+    dialect: Dialect,
+    /// Answer the wrong trailing-slash form as Django does: 301 to the
+    /// right form for GET/HEAD, an error for other methods.
+    #[arg(long)]
+    strict_slashes: bool,
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -44,6 +53,8 @@ async fn main() -> std::io::Result<()> {
         allowed_origins: args.allowed_origins,
         token_ttl: Duration::from_secs(args.token_ttl),
         coop: args.coop,
+        dialect: args.dialect,
+        strict_slashes: args.strict_slashes,
     };
     let emulator = Emulator::start(config).await?;
     {

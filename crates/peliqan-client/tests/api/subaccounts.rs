@@ -16,6 +16,7 @@ async fn a_tenant_can_be_created_read_listed_updated_and_deleted() {
             email: Some("john@woodsolutions.com".into()),
             language: Some("en".into()),
             company_name: Some("Wood Solutions Ltd".into()),
+            ..Default::default()
         })
         .await
         .unwrap();

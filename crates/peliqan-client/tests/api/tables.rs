@@ -13,6 +13,7 @@ async fn a_query_table_and_a_scheduled_script_can_be_created() {
             name: "deals".into(),
             query: "SELECT * FROM pipedrive.deals".into(),
             database_id: None,
+            schema_id: None,
         })
         .await
         .unwrap();
@@ -42,6 +43,7 @@ async fn a_table_without_a_query_is_a_400_naming_the_field() {
             name: "deals".into(),
             query: " ".into(),
             database_id: None,
+            schema_id: None,
         })
         .await
         .unwrap_err();

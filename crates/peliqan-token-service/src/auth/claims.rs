@@ -46,6 +46,7 @@ impl Profile {
                 .as_ref()
                 .map(|l| l.split(['-', '_']).next().unwrap_or(l).to_owned()),
             company_name: self.company_name.clone(),
+            ..SubaccountInput::default()
         }
     }
 }
