@@ -203,7 +203,7 @@ impl PeliqanClient {
             status: status.as_u16(),
             method,
             path: call.path.clone(),
-            body,
+            body: Box::new(body),
             retry_after,
         })
     }

@@ -23,7 +23,7 @@ pub enum Error {
         /// Path of the call, without query string.
         path: String,
         /// The parsed error body (`detail` and/or field errors).
-        body: ApiErrorBody,
+        body: Box<ApiErrorBody>,
         /// The `Retry-After` the server asked for, in whole seconds.
         retry_after: Option<Duration>,
     },
@@ -179,7 +179,7 @@ mod tests {
             status: 400,
             method: "POST",
             path: "/api/servers".into(),
-            body: ApiErrorBody::field("api_token", "This field is required."),
+            body: Box::new(ApiErrorBody::field("api_token", "This field is required.")),
             retry_after: None,
         };
         assert_eq!(

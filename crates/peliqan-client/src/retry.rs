@@ -87,7 +87,7 @@ mod tests {
             status,
             method: "GET",
             path: "/api/servertypes".into(),
-            body: ApiErrorBody::default(),
+            body: Box::default(),
             retry_after,
         }
     }

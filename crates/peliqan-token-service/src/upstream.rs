@@ -126,7 +126,6 @@ pub fn to_service_error(e: &Error) -> ServiceError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use peliqan_api::ApiErrorBody;
     use std::time::Duration;
 
     fn api(status: u16, retry_after: Option<Duration>) -> Error {
@@ -134,7 +133,7 @@ mod tests {
             status,
             method: "GET",
             path: "/x".into(),
-            body: ApiErrorBody::default(),
+            body: Box::default(),
             retry_after,
         }
     }
