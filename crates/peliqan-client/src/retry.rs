@@ -80,7 +80,6 @@ impl RetryPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use peliqan_api::ApiErrorBody;
 
     fn api(status: u16, retry_after: Option<Duration>) -> Error {
         Error::Api {
