@@ -88,9 +88,11 @@ pub struct Servertype {
     /// Display name, e.g. `Pipedrive`.
     #[serde(default)]
     pub title: Option<String>,
-    /// How the connector authenticates.
-    #[serde(default = "default_auth")]
-    pub auth: AuthKind,
+    /// How the connector authenticates, when the definition says. Peliqan's
+    /// definitions may lack it: then only the answer to adding a connection
+    /// (an `oauth_url` or not) tells.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AuthKind>,
     /// Category, e.g. `CRM` or `Database`.
     #[serde(default)]
     pub category: Option<String>,
@@ -102,14 +104,20 @@ pub struct Servertype {
     pub connect_form: ConnectForm,
 }
 
-fn default_auth() -> AuthKind {
-    AuthKind::ApiKey
-}
-
 impl Servertype {
-    /// Whether adding a connection starts an OAuth flow.
+    /// Whether the definition says adding a connection starts an OAuth flow.
     pub fn is_oauth(&self) -> bool {
-        self.auth == AuthKind::Oauth2
+        self.auth == Some(AuthKind::Oauth2)
+    }
+
+    /// Whether adding a connection may start an OAuth flow: the definition
+    /// says so, or names no auth kind, or one this version does not know.
+    /// A browser must then open the popup inside the click, just in case.
+    pub fn may_be_oauth(&self) -> bool {
+        matches!(
+            self.auth,
+            None | Some(AuthKind::Oauth2 | AuthKind::Other(_))
+        )
     }
 }
 
@@ -124,7 +132,8 @@ mod tests {
                 "connect_form": {"fields": [{"name": "k", "type": "color", "required": true}]}}"#,
         )
         .unwrap();
-        assert_eq!(st.auth, AuthKind::Other("saml".into()));
+        assert_eq!(st.auth, Some(AuthKind::Other("saml".into())));
+        assert!(!st.is_oauth() && st.may_be_oauth());
         assert_eq!(
             st.connect_form.fields[0].kind,
             FieldKind::Other("color".into())
@@ -137,5 +146,10 @@ mod tests {
         let st: Servertype = serde_json::from_str(r#"{"id": 1, "name": "x"}"#).unwrap();
         assert!(st.connect_form.fields.is_empty());
         assert!(!st.is_oauth());
+        assert!(
+            st.may_be_oauth(),
+            "no auth kind: the popup opens just in case"
+        );
+        assert!(!serde_json::to_string(&st).unwrap().contains("\"auth\""));
     }
 }

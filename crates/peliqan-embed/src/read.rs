@@ -29,7 +29,7 @@ pub fn servertype(v: &Value) -> Option<Servertype> {
         id: ServertypeId(v.get("id")?.as_u64()?),
         name: text(v, "name")?,
         title: text(v, "title"),
-        auth: text(v, "auth").map_or(AuthKind::ApiKey, |s| AuthKind::from(s.as_str())),
+        auth: text(v, "auth").map(|s| AuthKind::from(s.as_str())),
         category: text(v, "category"),
         logo_url: text(v, "logo_url"),
         connect_form: ConnectForm { fields },
@@ -118,7 +118,7 @@ mod tests {
         assert!(servertype(&json!({"name": "no id"})).is_none());
         assert_eq!(
             servertypes(&json!([{"id": 1, "name": "a", "auth": "saml"}]))[0].auth,
-            AuthKind::Other("saml".into())
+            Some(AuthKind::Other("saml".into()))
         );
     }
 

@@ -94,7 +94,7 @@ impl FormValues {
     pub(crate) fn describe(&self, servertype: &Servertype) -> String {
         let title = servertype.title.as_deref().unwrap_or(&servertype.name);
         match (&servertype.auth, self.text("host")) {
-            (AuthKind::Database | AuthKind::Basic, Some(host)) => {
+            (Some(AuthKind::Database | AuthKind::Basic), Some(host)) => {
                 let port = self.text("port").unwrap_or_default();
                 let user = self
                     .text("user")
@@ -118,15 +118,15 @@ impl FormValues {
         let title = servertype.title.as_deref().unwrap_or(&servertype.name);
         Err(
             match (&servertype.auth, field.kind == FieldKind::Password) {
-                (AuthKind::Database, true) => format!(
+                (Some(AuthKind::Database), true) => format!(
                     "Authentication failed: password authentication failed for user \"{}\" ({title}, emulated)",
                     self.text("user").unwrap_or_default()
                 ),
-                (AuthKind::Database, false) => format!(
+                (Some(AuthKind::Database), false) => format!(
                     "Could not connect to {title}: the value of \"{}\" was refused (emulated)",
                     field.name
                 ),
-                (AuthKind::ApiKey, _) => {
+                (Some(AuthKind::ApiKey), _) => {
                     format!("Authentication failed: {title} refused the API token (401, emulated)")
                 }
                 _ => format!(

@@ -94,7 +94,7 @@ fn servertype(
         id: ServertypeId(id),
         name: name.to_owned(),
         title: Some(title.to_owned()),
-        auth,
+        auth: Some(auth),
         category: Some(category.to_owned()),
         logo_url: None,
         connect_form: ConnectForm { fields },
@@ -157,7 +157,7 @@ mod tests {
             AuthKind::Database,
             AuthKind::Oauth2,
         ] {
-            assert!(all.iter().any(|s| s.auth == kind), "{kind}");
+            assert!(all.iter().any(|s| s.auth.as_ref() == Some(&kind)), "{kind}");
         }
     }
 }
