@@ -8,6 +8,7 @@
 use crate::client::{Inner, PeliqanClient};
 use crate::error::Error;
 use crate::retry::RetryPolicy;
+use peliqan_api::{Dialect, Routes};
 use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
@@ -21,6 +22,7 @@ pub struct ClientBuilder {
     timeout: Duration,
     retry: RetryPolicy,
     user_agent: String,
+    routes: Routes,
 }
 
 impl ClientBuilder {
@@ -31,6 +33,7 @@ impl ClientBuilder {
             timeout: Duration::from_secs(15),
             retry: RetryPolicy::default(),
             user_agent: concat!("peliqan-client/", env!("CARGO_PKG_VERSION")).to_owned(),
+            routes: Dialect::default().routes(),
         }
     }
 
@@ -59,6 +62,19 @@ impl ClientBuilder {
         self
     }
 
+    /// The API dialect this Peliqan speaks. Default [`Dialect::Seed`].
+    pub fn dialect(mut self, dialect: Dialect) -> Self {
+        self.routes = dialect.routes();
+        self
+    }
+
+    /// The routes to call, for a dialect with some operations overridden
+    /// (see [`Routes::set_text`]). Replaces [`ClientBuilder::dialect`].
+    pub fn routes(mut self, routes: Routes) -> Self {
+        self.routes = routes;
+        self
+    }
+
     /// Builds the client. Fails with [`Error::InvalidUrl`] when the base URL
     /// is not an absolute `http`/`https` URL without query or fragment.
     pub fn build(self) -> Result<PeliqanClient, Error> {
@@ -74,6 +90,7 @@ impl ClientBuilder {
                 http,
                 base_url,
                 retry: self.retry,
+                routes: self.routes,
             }),
         })
     }

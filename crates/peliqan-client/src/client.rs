@@ -33,6 +33,7 @@ pub(crate) struct Inner {
     pub(crate) http: reqwest::Client,
     pub(crate) base_url: Url,
     pub(crate) retry: RetryPolicy,
+    pub(crate) routes: peliqan_api::Routes,
 }
 
 impl std::fmt::Debug for PeliqanClient {
@@ -56,10 +57,27 @@ impl PeliqanClient {
         &self.inner.base_url
     }
 
+    /// The routes (dialect and overrides) this client calls.
+    pub fn routes(&self) -> &peliqan_api::Routes {
+        &self.inner.routes
+    }
+
     /// Calls made with the partner token: sub-accounts, their tokens,
     /// servertypes.
     pub fn partner(&self, token: Secret) -> PartnerApi {
         PartnerApi::new(self.clone(), token)
+    }
+
+    /// Calls made with the partner's credentials: a partner token, or OAuth
+    /// client credentials exchanged (and renewed) for an access token.
+    pub fn partner_with(&self, credentials: crate::PartnerCredentials) -> PartnerApi {
+        match credentials {
+            crate::PartnerCredentials::Token(token) => PartnerApi::new(self.clone(), token),
+            // Not wired yet: the access-token exchange lands with the dialect-aware client.
+            crate::PartnerCredentials::ClientCredentials { client_secret, .. } => {
+                PartnerApi::new(self.clone(), client_secret)
+            }
+        }
     }
 
     /// Calls made inside one end-customer account, with its token:

@@ -90,6 +90,7 @@
 mod builder;
 mod call;
 mod client;
+mod credentials;
 mod error;
 mod partner;
 mod retry;
@@ -98,6 +99,7 @@ mod subaccount;
 
 pub use builder::ClientBuilder;
 pub use client::PeliqanClient;
+pub use credentials::PartnerCredentials;
 pub use error::Error;
 pub use partner::{Expiry, PartnerApi};
 pub use retry::RetryPolicy;
@@ -107,7 +109,8 @@ pub use subaccount::SubaccountApi;
 /// The API types and paths ([`peliqan_api`]).
 pub use peliqan_api as api;
 pub use peliqan_api::{
-    ApiErrorBody, ConnectionLogEntry, ConnectionStatus, CreatedConnection, ExternalId, Interface,
-    InterfaceId, NewConnection, NewInterface, NewTable, Server, ServerId, Servertype, ServertypeId,
-    Subaccount, SubaccountId, SubaccountInput, SubaccountToken, Table, TableId,
+    ApiErrorBody, ConnectionLogEntry, ConnectionStatus, CreatedConnection, Dialect, ExternalId,
+    Interface, InterfaceId, NewConnection, NewInterface, NewTable, Operation, Routes, Server,
+    ServerId, Servertype, ServertypeId, Subaccount, SubaccountId, SubaccountInput, SubaccountToken,
+    Table, TableId,
 };

@@ -46,7 +46,7 @@ impl AppState {
             .upstream
             .client()
             .context("Failed to build the Peliqan client")?;
-        let api = client.partner(settings.upstream.partner_token.clone());
+        let api = client.partner_with(settings.upstream.credentials.clone());
         let upstream = Upstream::new(api, metrics.clone(), health.clone());
         let verifier = UserVerifier::new(&settings.auth).context("Failed to set up JWT checks")?;
         let tokens = TokenCache::new(

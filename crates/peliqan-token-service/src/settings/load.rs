@@ -5,7 +5,7 @@
 //! wins over the file, so a container can override one value of a mounted
 //! file. The file is named by `--config PATH` or `TOKEN_SERVICE_CONFIG`.
 
-use super::{ConfigError, KEYS, Settings};
+use super::{ConfigError, Settings, is_key};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -32,7 +32,7 @@ pub fn raw(
         }
         None => BTreeMap::new(),
     };
-    map.extend(env.into_iter().filter(|(k, _)| KEYS.contains(&k.as_str())));
+    map.extend(env.into_iter().filter(|(k, _)| is_key(k)));
     Ok(map)
 }
 
@@ -44,7 +44,7 @@ pub fn from_toml(text: &str) -> Result<BTreeMap<String, String>, ConfigError> {
         .map_err(|e: toml::de::Error| ConfigError::new(CONFIG_FILE_VAR, e.message().to_owned()))?;
     let mut map = BTreeMap::new();
     for (key, value) in table {
-        if !KEYS.contains(&key.as_str()) {
+        if !is_key(&key) {
             return Err(ConfigError::new(
                 &key,
                 "is not a known setting (see the README)",

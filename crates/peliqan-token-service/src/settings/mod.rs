@@ -8,12 +8,13 @@
 
 pub mod load;
 mod parse;
+mod peliqan;
 
-use peliqan_client::{PeliqanClient, RetryPolicy, Secret};
+use peliqan_client::{PartnerCredentials, PeliqanClient, RetryPolicy, Routes, Secret};
 use std::net::SocketAddr;
 use std::time::Duration;
 
-pub use parse::KEYS;
+pub use parse::{KEYS, is_key};
 
 /// A configuration problem, naming the key at fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -113,8 +114,12 @@ impl std::fmt::Debug for JwtKey {
 pub struct UpstreamSettings {
     /// `PELIQAN_API_URL`.
     pub base_url: String,
-    /// `PELIQAN_PARTNER_TOKEN` or the content of `PELIQAN_PARTNER_TOKEN_FILE`.
-    pub partner_token: Secret,
+    /// `PELIQAN_API_DIALECT` (default `seed`) with the
+    /// `PELIQAN_API_ROUTE_<OPERATION>` overrides applied.
+    pub routes: Routes,
+    /// `PELIQAN_PARTNER_TOKEN` (or `_FILE`), or `PELIQAN_CLIENT_ID` with
+    /// `PELIQAN_CLIENT_SECRET` (or `_FILE`).
+    pub credentials: PartnerCredentials,
     /// `TOKEN_SERVICE_UPSTREAM_CONNECT_TIMEOUT_SECS`.
     pub connect_timeout: Duration,
     /// `TOKEN_SERVICE_UPSTREAM_TIMEOUT_SECS`: per attempt.
@@ -147,6 +152,7 @@ impl UpstreamSettings {
             .timeout(self.timeout)
             .retry(retry)
             .user_agent(concat!("peliqan-token-service/", env!("CARGO_PKG_VERSION")))
+            .routes(self.routes.clone())
             .build()
     }
 }

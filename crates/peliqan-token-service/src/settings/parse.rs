@@ -1,18 +1,23 @@
 //! [`Settings::from_map`]: every key read, checked and defaulted in one place.
 
-use super::{AuthSettings, CacheSettings, ConfigError, JwtKey, Settings, UpstreamSettings};
+use super::{AuthSettings, CacheSettings, ConfigError, JwtKey, Settings};
 use peliqan_client::Secret;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::str::FromStr;
 use std::time::Duration;
 
-/// Every key the service reads; a TOML file naming any other key is rejected
-/// (a typo must not silently fall back to a default).
+/// Every fixed key the service reads; with the per-operation route keys
+/// ([`is_key`]) they are all it knows. A TOML file naming any other key is
+/// rejected (a typo must not silently fall back to a default).
 pub const KEYS: &[&str] = &[
     "PELIQAN_API_URL",
+    "PELIQAN_API_DIALECT",
     "PELIQAN_PARTNER_TOKEN",
     "PELIQAN_PARTNER_TOKEN_FILE",
+    "PELIQAN_CLIENT_ID",
+    "PELIQAN_CLIENT_SECRET",
+    "PELIQAN_CLIENT_SECRET_FILE",
     "TOKEN_SERVICE_LISTEN",
     "TOKEN_SERVICE_WORKERS",
     "TOKEN_SERVICE_SHUTDOWN_TIMEOUT_SECS",
@@ -42,20 +47,26 @@ pub const KEYS: &[&str] = &[
     "TOKEN_SERVICE_READINESS_CACHE_SECS",
 ];
 
+/// Whether the service reads `key`: one of [`KEYS`] or a route override
+/// (`PELIQAN_API_ROUTE_<OPERATION>`).
+pub fn is_key(key: &str) -> bool {
+    KEYS.contains(&key) || super::peliqan::route_key(key).is_some()
+}
+
 /// Typed reads over the raw map, each error naming its key.
-struct Reader<'a>(&'a BTreeMap<String, String>);
+pub(super) struct Reader<'a>(pub(super) &'a BTreeMap<String, String>);
 
 impl Reader<'_> {
-    fn get(&self, key: &str) -> Option<&str> {
+    pub(super) fn get(&self, key: &str) -> Option<&str> {
         self.0.get(key).map(|v| v.trim()).filter(|v| !v.is_empty())
     }
 
-    fn required(&self, key: &str) -> Result<&str, ConfigError> {
+    pub(super) fn required(&self, key: &str) -> Result<&str, ConfigError> {
         self.get(key)
             .ok_or_else(|| ConfigError::new(key, "is required but not set"))
     }
 
-    fn parse<T: FromStr>(&self, key: &str, default: T) -> Result<T, ConfigError>
+    pub(super) fn parse<T: FromStr>(&self, key: &str, default: T) -> Result<T, ConfigError>
     where
         T::Err: std::fmt::Display,
     {
@@ -68,13 +79,13 @@ impl Reader<'_> {
     }
 
     /// Seconds, decimals allowed (`0.5`), so tests can use short times.
-    fn secs(&self, key: &str, default: f64) -> Result<Duration, ConfigError> {
+    pub(super) fn secs(&self, key: &str, default: f64) -> Result<Duration, ConfigError> {
         let v: f64 = self.parse(key, default)?;
         Duration::try_from_secs_f64(v)
             .map_err(|_| ConfigError::new(key, format!("`{v}` is not a number of seconds")))
     }
 
-    fn bool(&self, key: &str) -> Result<bool, ConfigError> {
+    pub(super) fn bool(&self, key: &str) -> Result<bool, ConfigError> {
         match self.get(key).map(str::to_ascii_lowercase).as_deref() {
             None | Some("false" | "0" | "no" | "off") => Ok(false),
             Some("true" | "1" | "yes" | "on") => Ok(true),
@@ -82,7 +93,7 @@ impl Reader<'_> {
         }
     }
 
-    fn list(&self, key: &str) -> Vec<String> {
+    pub(super) fn list(&self, key: &str) -> Vec<String> {
         self.get(key)
             .map(|v| {
                 v.split(',')
@@ -95,7 +106,7 @@ impl Reader<'_> {
             .collect()
     }
 
-    fn file(&self, key: &str) -> Result<Option<Vec<u8>>, ConfigError> {
+    pub(super) fn file(&self, key: &str) -> Result<Option<Vec<u8>>, ConfigError> {
         self.get(key)
             .map(|path| {
                 std::fs::read(path).map_err(|e| ConfigError::new(key, format!("`{path}`: {e}")))
@@ -131,7 +142,7 @@ impl Settings {
             max_body_bytes: r.parse("TOKEN_SERVICE_MAX_BODY_BYTES", 4096)?,
             rate_limit_per_minute: r.parse("TOKEN_SERVICE_RATE_LIMIT_PER_MINUTE", 120)?,
             auth: auth(&r)?,
-            upstream: upstream(&r)?,
+            upstream: super::peliqan::upstream(&r)?,
             cache: CacheSettings {
                 capacity: r.parse("TOKEN_SERVICE_CACHE_CAPACITY", 200_000)?,
                 safety_margin: r.secs("TOKEN_SERVICE_CACHE_SAFETY_MARGIN_SECS", 60.0)?,
@@ -232,45 +243,4 @@ fn pem_algorithm(pem: &[u8]) -> Option<jsonwebtoken::Algorithm> {
     } else {
         None
     }
-}
-
-fn upstream(r: &Reader<'_>) -> Result<UpstreamSettings, ConfigError> {
-    const URL: &str = "PELIQAN_API_URL";
-    const TOKEN: &str = "PELIQAN_PARTNER_TOKEN";
-    const TOKEN_FILE: &str = "PELIQAN_PARTNER_TOKEN_FILE";
-    let base_url = r.required(URL)?;
-    url::Url::parse(base_url).map_err(|e| ConfigError::new(URL, format!("`{base_url}`: {e}")))?;
-    let partner_token = match (r.get(TOKEN), r.file(TOKEN_FILE)?) {
-        (Some(_), Some(_)) => {
-            return Err(ConfigError::new(
-                TOKEN,
-                format!("set {TOKEN} or {TOKEN_FILE}, not both"),
-            ));
-        }
-        (Some(t), None) => Secret::new(t),
-        (None, Some(bytes)) => {
-            let text = String::from_utf8(bytes)
-                .map_err(|_| ConfigError::new(TOKEN_FILE, "is not UTF-8 text"))?;
-            Secret::new(text.trim())
-        }
-        (None, None) => {
-            return Err(ConfigError::new(
-                TOKEN,
-                format!("set {TOKEN} or {TOKEN_FILE}"),
-            ));
-        }
-    };
-    if partner_token.expose().is_empty() {
-        return Err(ConfigError::new(TOKEN_FILE, "the file is empty"));
-    }
-    Ok(UpstreamSettings {
-        base_url: base_url.to_owned(),
-        partner_token,
-        connect_timeout: r.secs("TOKEN_SERVICE_UPSTREAM_CONNECT_TIMEOUT_SECS", 2.0)?,
-        timeout: r.secs("TOKEN_SERVICE_UPSTREAM_TIMEOUT_SECS", 5.0)?,
-        max_retries: r.parse("TOKEN_SERVICE_UPSTREAM_MAX_RETRIES", 2)?,
-        retry_base_delay: r.secs("TOKEN_SERVICE_UPSTREAM_RETRY_BASE_SECS", 0.1)?,
-        max_retry_after: r.secs("TOKEN_SERVICE_UPSTREAM_MAX_RETRY_AFTER_SECS", 5.0)?,
-        readiness_cache: r.secs("TOKEN_SERVICE_READINESS_CACHE_SECS", 10.0)?,
-    })
 }
