@@ -17,16 +17,20 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const ARTIFACTS = process.env.E2E_ARTIFACTS ?? `${ROOT}target/e2e-artifacts`;
 mkdirSync(ARTIFACTS, { recursive: true });
 
+/** The Peliqan API dialect the stacks run in (`cargo xtask e2e` runs each). */
+export const DIALECT = process.env.E2E_DIALECT ?? 'seed';
+
 /** Starts a demo stack; `coop` serves the consent page with COOP. */
 export async function startDemo({ coop = false, name = 'demo' } = {}) {
-  const args = ['demo', '--no-build', '--port', '0', '--print-config', ...(coop ? ['--coop'] : [])];
+  const args = ['demo', '--no-build', '--port', '0', '--print-config', '--dialect', DIALECT,
+    ...(coop ? ['--coop'] : [])];
   // XTASK_BIN is set by `cargo xtask e2e`; run standalone, go through cargo.
   const [cmd, cmdArgs] = process.env.XTASK_BIN
     ? [process.env.XTASK_BIN, args]
     : ['cargo', ['run', '--quiet', '--package', 'xtask', '--', ...args]];
   const child = spawn(cmd, cmdArgs, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
   // The stack's logs go to a file per stack, kept as a test artefact.
-  const log = createWriteStream(`${ARTIFACTS}/${name}.log`);
+  const log = createWriteStream(`${ARTIFACTS}/${name}-${DIALECT}.log`);
   child.stderr.pipe(log);
   const exited = once(child, 'exit');
   const lines = createInterface({ input: child.stdout });

@@ -37,9 +37,15 @@ pub struct DemoArgs {
     #[arg(long)]
     token_ttl: Option<u64>,
     /// Use a real Peliqan (e.g. https://app.eu.peliqan.io) instead of the
-    /// emulator; the partner token is read from PELIQAN_PARTNER_TOKEN.
+    /// emulator; the partner's credentials are read from PELIQAN_PARTNER_TOKEN,
+    /// or PELIQAN_CLIENT_ID and PELIQAN_CLIENT_SECRET.
     #[arg(long, value_name = "URL")]
     peliqan_url: Option<String>,
+    /// The Peliqan API dialect: seed (the default), sub-account or partner.
+    /// The emulator serves only that dialect, with Django's strict trailing
+    /// slashes, and the token service is configured with the same one.
+    #[arg(long, env = "PELIQAN_API_DIALECT", default_value = "seed")]
+    dialect: String,
     /// Skip building the binaries and the npm package (already built).
     #[arg(long)]
     no_build: bool,
@@ -131,26 +137,46 @@ pub fn package_dir() -> PathBuf {
 /// Starts the emulator (unless a real Peliqan is named), the token service
 /// and the demo server.
 pub fn start(args: &DemoArgs) -> anyhow::Result<Stack> {
+    let dialect: peliqan_api::Dialect = args
+        .dialect
+        .parse()
+        .map_err(|e: String| anyhow::anyhow!("--dialect: {e}"))?;
     let (listener, url) = demo_server::bind(args.port)?;
     // The page may be opened as localhost too; both are the same demo.
     let origins = [url.clone(), url.replace("127.0.0.1", "localhost")];
     let mut procs = Vec::new();
-    let (peliqan_url, partner_token) = match &args.peliqan_url {
+    let mut ts = Command::new(crate::cmd::debug_bin_dir().join("peliqan-token-service"));
+    let peliqan_url = match &args.peliqan_url {
+        // The partner's credentials reach the token service from this
+        // environment as they are: a partner token, or client credentials.
         Some(real) => {
-            let token = std::env::var("PELIQAN_PARTNER_TOKEN")
-                .context("--peliqan-url needs the partner token in PELIQAN_PARTNER_TOKEN")?;
-            (real.trim_end_matches('/').to_string(), token)
+            let has = |k: &str| std::env::var_os(k).is_some();
+            if !has("PELIQAN_PARTNER_TOKEN") && !has("PELIQAN_CLIENT_ID") {
+                bail!(
+                    "--peliqan-url needs the partner's credentials: PELIQAN_PARTNER_TOKEN, or \
+                     PELIQAN_CLIENT_ID and PELIQAN_CLIENT_SECRET"
+                );
+            }
+            real.trim_end_matches('/').to_string()
         }
         None => {
-            let (emulator, found) = start_emulator(args, &origins)?;
+            let (emulator, (url, partner_token)) = start_emulator(args, dialect, &origins)?;
             procs.push(emulator);
-            found
+            ts.env("PELIQAN_PARTNER_TOKEN", &partner_token);
+            // A real account's client credentials must not meet the emulator's token.
+            for key in [
+                "PELIQAN_CLIENT_ID",
+                "PELIQAN_CLIENT_SECRET",
+                "PELIQAN_CLIENT_SECRET_FILE",
+            ] {
+                ts.env_remove(key);
+            }
+            url
         }
     };
     let jwt_secret = demo_login::random_secret()?;
-    let mut ts = Command::new(crate::cmd::debug_bin_dir().join("peliqan-token-service"));
     ts.env("PELIQAN_API_URL", &peliqan_url)
-        .env("PELIQAN_PARTNER_TOKEN", &partner_token)
+        .env("PELIQAN_API_DIALECT", dialect.name())
         .env("TOKEN_SERVICE_LISTEN", "127.0.0.1:0")
         .env("TOKEN_SERVICE_ALLOWED_ORIGINS", origins.join(","))
         .env("TOKEN_SERVICE_JWT_HS256_SECRET", &jwt_secret)
@@ -166,6 +192,7 @@ pub fn start(args: &DemoArgs) -> anyhow::Result<Stack> {
         "tokenUrl": format!("{token_service}/v1/token"),
         "connectorsUrl": format!("{token_service}/v1/connectors"),
         "peliqanUrl": peliqan_url,
+        "dialect": dialect.name(),
         "emulated": args.peliqan_url.is_none(),
         "coop": args.coop,
         "users": USERS,
@@ -184,9 +211,22 @@ pub fn start(args: &DemoArgs) -> anyhow::Result<Stack> {
     })
 }
 
-fn start_emulator(args: &DemoArgs, origins: &[String]) -> anyhow::Result<(Proc, (String, String))> {
+fn start_emulator(
+    args: &DemoArgs,
+    dialect: peliqan_api::Dialect,
+    origins: &[String],
+) -> anyhow::Result<(Proc, (String, String))> {
     let mut cmd = Command::new(crate::cmd::debug_bin_dir().join("peliqan-emulator"));
-    cmd.args(["--listen", "127.0.0.1:0"]).env("NO_COLOR", "1");
+    // Strict slashes: a path our own parts get wrong fails here as it would
+    // against Peliqan, instead of being forgiven.
+    cmd.args([
+        "--listen",
+        "127.0.0.1:0",
+        "--dialect",
+        dialect.name(),
+        "--strict-slashes",
+    ])
+    .env("NO_COLOR", "1");
     for origin in origins {
         cmd.args(["--allowed-origin", origin]);
     }

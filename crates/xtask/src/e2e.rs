@@ -29,14 +29,24 @@ pub fn run_all() -> anyhow::Result<()> {
     let artifacts = root().join("target/e2e-artifacts");
     std::fs::create_dir_all(&artifacts)?;
     let me = std::env::current_exe().context("where is the xtask binary?")?;
-    run(Command::new("node")
-        // One file at a time: each starts a stack and a browser, on 2 cores.
-        .args(["--test", "--test-concurrency=1", "--test-timeout=120000"])
-        .args(["demo.test.mjs", "coop.test.mjs"])
-        .current_dir(&dir)
-        .env("XTASK_BIN", me)
-        .env("CHROMIUM", CHROMIUM)
-        .env("E2E_ARTIFACTS", &artifacts))?;
+    // The whole demo in every API dialect (strict slashes); the COOP popup
+    // case is about browsers, not dialects, so it runs once.
+    for dialect in peliqan_api::Dialect::ALL {
+        let mut files = vec!["demo.test.mjs"];
+        if *dialect == peliqan_api::Dialect::Seed {
+            files.push("coop.test.mjs");
+        }
+        eprintln!("xtask: e2e tests, `{dialect}` dialect");
+        run(Command::new("node")
+            // One file at a time: each starts a stack and a browser, on 2 cores.
+            .args(["--test", "--test-concurrency=1", "--test-timeout=120000"])
+            .args(&files)
+            .current_dir(&dir)
+            .env("XTASK_BIN", &me)
+            .env("E2E_DIALECT", dialect.name())
+            .env("CHROMIUM", CHROMIUM)
+            .env("E2E_ARTIFACTS", &artifacts))?;
+    }
     eprintln!(
         "xtask: e2e artefacts (screenshots, stack logs) in {}",
         artifacts.display()

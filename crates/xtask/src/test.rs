@@ -1,14 +1,44 @@
 //! `cargo xtask test`: every test of the project, in one command.
 
 use crate::cmd::{cargo, run};
+use peliqan_api::Dialect;
+use std::time::Instant;
 
-/// Runs the native test suite of the whole workspace, then the browser SDK's
-/// tests in headless Chromium (wasm-bindgen-test and the npm package), then
-/// the demo's end-to-end browser tests.
+/// Runs the native test suite of the whole workspace, the client's and the
+/// token service's integration suites again in every API dialect, then the
+/// browser SDK's tests in headless Chromium (wasm-bindgen-test and the npm
+/// package), then the demo's end-to-end browser tests.
 pub fn all() -> anyhow::Result<()> {
+    let started = Instant::now();
     run(cargo().args(["test", "--workspace", "--all-targets"]))?;
     run(cargo().args(["test", "--workspace", "--doc"]))?;
+    dialects()?;
     crate::browser_test::all()?;
     crate::e2e::run_all()?;
+    eprintln!(
+        "xtask: every test passed in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// The suites that talk to Peliqan, once per dialect against an emulator
+/// speaking only that dialect with Django's strict trailing slashes (the
+/// workspace run above covers the lenient default). The test binaries are
+/// already built, so each run costs only its own time.
+fn dialects() -> anyhow::Result<()> {
+    for dialect in Dialect::ALL {
+        eprintln!("xtask: client and token-service suites, `{dialect}` dialect, strict slashes");
+        run(cargo()
+            .args([
+                "test",
+                "-p",
+                "peliqan-client",
+                "-p",
+                "peliqan-token-service",
+            ])
+            .args(["--test", "api"])
+            .env("PELIQAN_TEST_DIALECT", dialect.name()))?;
+    }
     Ok(())
 }
