@@ -14,6 +14,7 @@ pub mod connection;
 pub mod dialect;
 pub mod embed;
 pub mod error;
+pub mod group;
 pub mod ids;
 pub mod paths;
 pub mod servertype;
@@ -27,7 +28,8 @@ pub use connection::{
 pub use dialect::{Dialect, Operation, Route, Routes};
 pub use embed::{BrowserRouting, TokenAnswer};
 pub use error::ApiErrorBody;
+pub use group::{Group, GroupId};
 pub use ids::{ExternalId, InterfaceId, ServerId, ServertypeId, SubaccountId, TableId};
 pub use servertype::{AuthKind, ConnectForm, FieldKind, FormField, Servertype};
-pub use subaccount::{Subaccount, SubaccountInput, SubaccountToken, TokenQuery};
+pub use subaccount::{Subaccount, SubaccountInfo, SubaccountInput, SubaccountToken, TokenQuery};
 pub use table::{Interface, NewInterface, NewTable, Table};

@@ -84,6 +84,19 @@ pub struct Subaccount {
     pub company_name: Option<String>,
 }
 
+/// A sub-account's data-warehouse info (`partner` dialect:
+/// `GET /api/partner/sub-accounts/{id}/info/`). Peliqan's SDK reads these
+/// two fields; both are optional here so other answers still read.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SubaccountInfo {
+    /// Id of the account's default data warehouse (a connection).
+    #[serde(default)]
+    pub default_dw_id: Option<u64>,
+    /// Name of the account's default data warehouse.
+    #[serde(default)]
+    pub default_dw_name: Option<String>,
+}
+
 /// Query of the token endpoints: `?external_id=..` (by external id only)
 /// and `expire=false` for a non-expiring, server-side-only token.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]

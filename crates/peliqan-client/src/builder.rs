@@ -3,7 +3,11 @@
 //!
 //! reqwest has no timeout by default, so a hung Peliqan would hang the
 //! caller (e.g. every page load of the token service) forever. The builder
-//! always sets a connect timeout and a total timeout per attempt.
+//! always sets a connect timeout and a total timeout per attempt. It also
+//! turns redirects off: Peliqan (Django) redirects only a route called
+//! without its trailing slash, which means the client speaks another API
+//! dialect, and a followed redirect would hide that (and turn a `POST` into
+//! a `GET`).
 
 use crate::client::{Inner, PeliqanClient};
 use crate::error::Error;
@@ -62,7 +66,9 @@ impl ClientBuilder {
         self
     }
 
-    /// The API dialect this Peliqan speaks. Default [`Dialect::Seed`].
+    /// The API dialect this Peliqan speaks: which route (method, path,
+    /// trailing slash, query) each operation calls and how table and script
+    /// bodies are shaped. Default [`Dialect::Seed`].
     pub fn dialect(mut self, dialect: Dialect) -> Self {
         self.routes = dialect.routes();
         self
@@ -83,6 +89,7 @@ impl ClientBuilder {
             .connect_timeout(self.connect_timeout)
             .timeout(self.timeout)
             .user_agent(self.user_agent)
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|source| Error::Build { source })?;
         Ok(PeliqanClient {
@@ -151,8 +158,11 @@ mod tests {
             .build()
             .unwrap();
         assert_eq!(
-            bare.endpoint("/api/subaccount/token", &[("external_id", "a b&c")])
-                .as_str(),
+            bare.endpoint(
+                "/api/subaccount/token",
+                &[("external_id".to_owned(), "a b&c".to_owned())]
+            )
+            .as_str(),
             "http://127.0.0.1:9/api/subaccount/token?external_id=a+b%26c"
         );
     }

@@ -2,11 +2,15 @@
 //!
 //! Peliqan's own answers ([`Error::Api`]) are kept apart from failures to get
 //! an answer at all ([`Error::Timeout`], [`Error::Transport`]) and from
-//! answers this crate could not read ([`Error::Decode`]). Every variant names
-//! the method and the path of the call, never its query string and never a
-//! token, so errors can be logged as they are.
+//! answers this crate could not read ([`Error::Decode`]). An answer that
+//! says the route itself does not exist there is [`Error::RouteMismatch`]:
+//! the configured API dialect is then likely not the one this Peliqan
+//! speaks. Every variant names the method and the path of the call, never
+//! its query string and never a token or client secret, so errors can be
+//! logged as they are.
 
-use peliqan_api::ApiErrorBody;
+use peliqan_api::dialect::RouteError;
+use peliqan_api::{ApiErrorBody, Dialect, Operation};
 use std::time::Duration;
 
 /// Everything a call to Peliqan can fail with.
@@ -26,6 +30,60 @@ pub enum Error {
         body: Box<ApiErrorBody>,
         /// The `Retry-After` the server asked for, in whole seconds.
         retry_after: Option<Duration>,
+    },
+    /// Peliqan's answer says the route does not exist there: a 404 whose
+    /// body is not a JSON object (Django's HTML page for an unknown URL), a
+    /// 405, a redirect (never followed; Django redirects a GET without its
+    /// trailing slash), or Django's 500 page for a POST without it. The
+    /// client's API dialect is likely not the one this Peliqan speaks.
+    #[error(
+        "Peliqan answered {status} to {method} {path} ({why}): the route does not exist there, \
+         so the API dialect `{dialect}` is likely not the one this Peliqan speaks; \
+         configure the dialect it speaks, or override this operation's route"
+    )]
+    RouteMismatch {
+        /// The client's API dialect.
+        dialect: Dialect,
+        /// HTTP status code.
+        status: u16,
+        /// HTTP method of the call.
+        method: &'static str,
+        /// Path of the call, without query string.
+        path: String,
+        /// What in the answer showed it, e.g. `redirected to /api/servertypes/`.
+        why: String,
+    },
+    /// The client's routes have no route for an operation (the dialect
+    /// lacks it), or the route needs a value the call does not have. No
+    /// request was sent.
+    #[error("cannot call `{operation}`: {source}")]
+    Route {
+        /// The operation asked for.
+        operation: Operation,
+        /// What is missing; names the dialect and the override key.
+        #[source]
+        source: RouteError,
+    },
+    /// The OAuth client credentials could not be exchanged for an access
+    /// token (refused, a route mismatch, no answer, an unreadable answer).
+    #[error("could not get a partner access token for OAuth client `{client_id}`: {source}")]
+    ClientCredentials {
+        /// The OAuth application's client id (not a secret).
+        client_id: String,
+        /// Why: the error of the exchange call, naming its route and status.
+        #[source]
+        source: Box<Error>,
+    },
+    /// A script must be created inside a group, and the account has none.
+    #[error(
+        "cannot create a script: {method} {path} listed no script groups; \
+         create a group in the Peliqan account first"
+    )]
+    NoScriptGroup {
+        /// HTTP method of the group listing.
+        method: &'static str,
+        /// Path of the group listing.
+        path: String,
     },
     /// No complete answer within the connect or total timeout.
     #[error("{method} {path} timed out")]
@@ -86,20 +144,36 @@ pub enum Error {
 }
 
 impl Error {
-    /// The HTTP status Peliqan answered, for [`Error::Api`].
+    /// The HTTP status Peliqan answered, for [`Error::Api`],
+    /// [`Error::RouteMismatch`] and a failed [`Error::ClientCredentials`]
+    /// exchange.
     pub fn status(&self) -> Option<u16> {
         match self {
-            Self::Api { status, .. } => Some(*status),
+            Self::Api { status, .. } | Self::RouteMismatch { status, .. } => Some(*status),
+            Self::ClientCredentials { source, .. } => source.status(),
+            _ => None,
+        }
+    }
+
+    /// `Some(the client's dialect)` when Peliqan's answer says the route does
+    /// not exist there (see [`Error::RouteMismatch`]), also when that
+    /// happened to the client-credentials exchange.
+    pub fn route_mismatch(&self) -> Option<Dialect> {
+        match self {
+            Self::RouteMismatch { dialect, .. } => Some(*dialect),
+            Self::ClientCredentials { source, .. } => source.route_mismatch(),
             _ => None,
         }
     }
 
     /// Whether trying the same idempotent call again may succeed: timeouts,
     /// transport errors, `429` and `502`/`503`/`504`. Other 4xx never are.
+    /// (A failed client-credentials exchange has had its own retries.)
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Api { status, .. } => matches!(status, 429 | 502 | 503 | 504),
             Self::Timeout { .. } | Self::Transport { .. } => true,
+            Self::ClientCredentials { source, .. } => source.is_retryable(),
             _ => false,
         }
     }
@@ -108,6 +182,7 @@ impl Error {
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Self::Api { retry_after, .. } => *retry_after,
+            Self::ClientCredentials { source, .. } => source.retry_after(),
             _ => None,
         }
     }
@@ -135,6 +210,11 @@ impl Error {
                 source: err.without_url(),
             }
         }
+    }
+
+    /// Builds the error for a route the client's routes cannot give.
+    pub(crate) fn route(operation: Operation, source: RouteError) -> Self {
+        Self::Route { operation, source }
     }
 
     /// Builds the error for a body that did not deserialize.
@@ -189,6 +269,40 @@ mod tests {
         assert_eq!(err.status(), Some(400));
         assert!(!err.is_retryable());
         assert!(err.api_body().unwrap().fields.contains_key("api_token"));
+    }
+
+    #[test]
+    fn a_route_mismatch_names_the_dialect_and_keeps_its_status() {
+        let err = Error::RouteMismatch {
+            dialect: Dialect::Seed,
+            status: 404,
+            method: "GET",
+            path: "/api/subaccount".into(),
+            why: "an HTML page, not a JSON error".into(),
+        };
+        assert_eq!(err.route_mismatch(), Some(Dialect::Seed));
+        assert_eq!(err.status(), Some(404));
+        assert!(!err.is_retryable());
+        let text = err.to_string();
+        assert!(
+            text.contains("API dialect `seed` is likely not the one this Peliqan speaks")
+                && text.contains("404 to GET /api/subaccount"),
+            "{text}"
+        );
+        let wrapped = Error::ClientCredentials {
+            client_id: "app".into(),
+            source: Box::new(err),
+        };
+        assert_eq!(wrapped.route_mismatch(), Some(Dialect::Seed));
+        assert_eq!(wrapped.status(), Some(404));
+        let api = Error::Api {
+            status: 404,
+            method: "GET",
+            path: "/x".into(),
+            body: Box::default(),
+            retry_after: None,
+        };
+        assert_eq!(api.route_mismatch(), None);
     }
 
     #[test]
