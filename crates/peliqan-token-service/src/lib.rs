@@ -11,6 +11,7 @@
 
 pub mod auth;
 pub mod connectors;
+pub mod doctor;
 pub mod error;
 pub mod http;
 pub mod metrics;

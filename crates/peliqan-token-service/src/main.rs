@@ -1,8 +1,13 @@
-//! `peliqan-token-service [--config FILE]`: configuration from the
-//! environment and an optional TOML file (also `TOKEN_SERVICE_CONFIG`).
+//! `peliqan-token-service [--config FILE] [doctor [--tenant NAME] [--json]]`.
+//!
+//! Without a subcommand it serves; `doctor` checks the Peliqan the same
+//! configuration points at and exits non-zero when a check fails. The
+//! configuration comes from the environment and an optional TOML file
+//! (`--config FILE` or `TOKEN_SERVICE_CONFIG`).
 
+use clap::{Parser, Subcommand};
 use peliqan_token_service::settings::load::{CONFIG_FILE_VAR, from_env_and_file};
-use peliqan_token_service::{Application, telemetry};
+use peliqan_token_service::{Application, doctor, telemetry};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -35,26 +40,55 @@ fn disable_transparent_huge_pages() {
 #[cfg(not(target_os = "linux"))]
 fn disable_transparent_huge_pages() {}
 
+/// The token service: hands a logged-in user's browser a short-lived
+/// Peliqan token for that user's tenant. Settings come from the environment
+/// (see the README); a TOML file with the same keys is optional.
+#[derive(Parser)]
+#[command(name = "peliqan-token-service", version)]
+struct Cli {
+    /// A TOML file with the same keys as the environment (the environment wins).
+    #[arg(long, value_name = "FILE", env = CONFIG_FILE_VAR, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check the Peliqan this configuration points at: one line per check,
+    /// the fix under each failure; exits 1 when a check fails.
+    Doctor {
+        /// Also get a short-lived token for this tenant (external id); its
+        /// sub-account is created only if TOKEN_SERVICE_AUTO_PROVISION is on.
+        #[arg(long, value_name = "NAME")]
+        tenant: Option<String>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
 #[actix_web::main]
 async fn run() -> ExitCode {
-    let mut args = std::env::args().skip(1);
-    let mut file = std::env::var_os(CONFIG_FILE_VAR).map(PathBuf::from);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--config" => file = args.next().map(PathBuf::from),
-            "-h" | "--help" => {
-                println!(
-                    "usage: peliqan-token-service [--config FILE]\nsee the README for the settings"
-                );
-                return ExitCode::SUCCESS;
-            }
-            other => {
-                eprintln!("peliqan-token-service: unknown argument `{other}` (try --help)");
-                return ExitCode::from(2);
-            }
+    let cli = Cli::parse();
+    let settings = from_env_and_file(cli.config.as_deref());
+    if let Some(Command::Doctor { tenant, json }) = cli.command {
+        let report = match &settings {
+            Ok(settings) => doctor::run(settings, &doctor::Options { tenant }).await,
+            Err(e) => doctor::configuration_failed(e),
+        };
+        if json {
+            println!("{}", report.to_json());
+        } else {
+            print!("{}", report.to_text());
         }
+        return if report.failed() {
+            ExitCode::FAILURE
+        } else {
+            ExitCode::SUCCESS
+        };
     }
-    let settings = match from_env_and_file(file.as_deref()) {
+    let settings = match settings {
         Ok(s) => s,
         Err(e) => {
             // Before logging is set up (its format is a setting): plain stderr.

@@ -4,6 +4,7 @@
 mod auth;
 mod cache;
 mod cors;
+mod doctor;
 mod health;
 mod helpers;
 mod jwks;
