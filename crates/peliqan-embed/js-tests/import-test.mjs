@@ -19,7 +19,7 @@ const EMU = ${JSON.stringify(EMU)}, AUTH = 'JWT ' + ${JSON.stringify(PARTNER)};
 const out = {};
 try {
   await init();
-  try { new PeliqanEmbed({ tokenUrl: '/t' }); } catch (e) {
+  try { new PeliqanEmbed({ tokenUrl: '/t', dialect: 'v9' }); } catch (e) {
     out.invalid = [e instanceof PeliqanError, e instanceof Error, e.code];
   }
   const tenant = 'npm' + Math.random().toString(36).slice(2);

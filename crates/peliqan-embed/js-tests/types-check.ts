@@ -8,6 +8,8 @@ import init, {
   type ConnectStatus,
   type Connector,
   type PeliqanErrorCode,
+  type TokenAnswer,
+  type TokenServiceAnswer,
 } from 'peliqan-embed';
 
 export async function partnerCode(button: HTMLButtonElement): Promise<Connection[]> {
@@ -24,6 +26,21 @@ export async function partnerCode(button: HTMLButtonElement): Promise<Connection
     connectorsUrl: '/connectors',
     poweredByNotice: false,
   });
+  // The token service's answer carries peliqan_url and dialect: no second copy here.
+  const routed = new PeliqanEmbed({ tokenUrl: '/peliqan/v1/token', credentials: 'include' });
+  const pinned = new PeliqanEmbed({
+    tokenUrl: '/peliqan/v1/token',
+    dialect: 'partner',
+    routes: { get_connection: 'GET /api/v2/servers/{id}/' },
+  });
+  const passedThrough = new PeliqanEmbed({
+    getToken: async (): Promise<TokenAnswer> => {
+      const answer: TokenServiceAnswer = await (await fetch('/peliqan/v1/token', { method: 'POST' })).json();
+      return { token: answer.token, expiresAt: answer.expires_at, peliqanUrl: answer.peliqan_url, dialect: answer.dialect, routes: answer.routes };
+    },
+  });
+  // @ts-expect-error: not an API dialect
+  new PeliqanEmbed({ tokenUrl: '/t', dialect: 'v9' });
   const connectors: Connector[] = await embed.connectors();
   const first = connectors[0];
   const fields = first?.connect_form?.fields.map((f) => f.name) ?? [];
@@ -46,8 +63,13 @@ export async function partnerCode(button: HTMLButtonElement): Promise<Connection
   const logs = await embed.connectionLogs(1);
   console.log(logs.map((l) => `${l.timestamp} ${l.level} ${l.message}`));
   await embed.createTable({ name: 'deals', query: 'select 1' });
+  await embed.createTable({ name: 'deals', query: 'select 1', schemaId: 7 });
   const script = await embed.addScheduledScript({ name: 'Sync', rawCode: 'print(1)', schedule: 3600 });
+  await embed.addScheduledScript({ name: 'Sync', rawCode: 'print(1)', schedule: 3600, groupName: 'Embedded' });
   console.log(script.id, (await embed.connection(1)).status);
   withCallback.free();
+  routed.free();
+  pinned.free();
+  passedThrough.free();
   return embed.connections();
 }

@@ -62,17 +62,80 @@ export class PeliqanError extends Error {
   readonly details: PeliqanErrorDetails | undefined;
 }
 
+/** The API dialects Peliqan has described its API in; `seed` is the default. */
+export type ApiDialect = 'seed' | 'sub-account' | 'partner';
+
+/**
+ * Names of the Peliqan operations the browser calls, for `routes`
+ * overrides (the token service's `PELIQAN_API_ROUTE_<OPERATION>` keys,
+ * lower-cased).
+ */
+export type BrowserOperation =
+  | 'list_connections'
+  | 'add_connection'
+  | 'get_connection'
+  | 'connection_logs'
+  | 'create_table'
+  | 'list_scripts'
+  | 'list_groups'
+  | 'create_script';
+
+/**
+ * Single operations routed differently from their dialect, as route text:
+ * `METHOD /path/?name={placeholder}`, e.g. `'GET /api/v2/servers/{id}/'`.
+ */
+export type RouteOverrides = Partial<Record<BrowserOperation, string>>;
+
 /** A sub-account token as your `getToken` callback returns it. */
 export interface TokenAnswer {
   /** The short-lived Peliqan JWT of the signed-in end-customer. */
   token: string;
   /** RFC 3339 text, a Date, or a number: milliseconds since the epoch (values below 1e11 are read as seconds, like a JWT `exp`). Defaults to the JWT's `exp`. */
   expiresAt?: string | number | Date;
+  /** The Peliqan to call with this token, used when the `peliqanUrl` option is not given. */
+  peliqanUrl?: string;
+  /** The same, as the token service writes it (pass its answer through unchanged). */
+  peliqan_url?: string;
+  /** That Peliqan's API dialect, used when the `dialect` option is not given. Default `seed`. */
+  dialect?: ApiDialect;
+  /** Operations that Peliqan routes differently from `dialect`. */
+  routes?: RouteOverrides;
+}
+
+/**
+ * What your token service's `POST tokenUrl` answers (snake_case, as the
+ * project's token service writes it). Only `token` is required.
+ */
+export interface TokenServiceAnswer {
+  token: string;
+  /** RFC 3339 expiry of the token. */
+  expires_at?: string;
+  subaccount_id?: number;
+  external_id?: string;
+  /** The Peliqan base URL the browser calls; used when the `peliqanUrl` option is not given. */
+  peliqan_url?: string;
+  /** The API dialect of that Peliqan (`PELIQAN_API_DIALECT`); default `seed`. */
+  dialect?: ApiDialect;
+  /** Sub-account-side operations the operator overrode (`PELIQAN_API_ROUTE_<OPERATION>`). */
+  routes?: RouteOverrides;
 }
 
 interface CommonOptions {
-  /** Peliqan's base URL, e.g. `https://app.eu.peliqan.io`. */
-  peliqanUrl: string;
+  /**
+   * Peliqan's base URL, e.g. `https://app.eu.peliqan.io`. Optional: when
+   * absent, the token answer's `peliqan_url` (`peliqanUrl` from `getToken`)
+   * is used; when given, it wins. With neither, Peliqan calls reject with
+   * `invalid_config`.
+   */
+  peliqanUrl?: string;
+  /**
+   * Peliqan's API dialect. Optional: when absent, the token answer's
+   * `dialect` (and its `routes`) is used, else `seed`. When given, it wins
+   * over the answer's dialect and route overrides.
+   */
+  dialect?: ApiDialect;
+  /** Operations routed differently from the dialect; applied last, over the answer's. */
+  routes?: RouteOverrides;
   /** Your token service's connectors endpoint. Default: `tokenUrl` with its last segment `token` replaced by `connectors`. */
   connectorsUrl?: string;
   /** Cookie mode of requests to your token service. Default `same-origin`. */
@@ -86,7 +149,7 @@ interface CommonOptions {
 /** Options of `new PeliqanEmbed(...)`: a token URL, or your own token callback. */
 export type PeliqanEmbedOptions = CommonOptions &
   (
-    | { /** Your token service: `POST` answers `{token, expires_at}`. */ tokenUrl: string; getToken?: undefined }
+    | { /** Your token service: `POST` answers a `TokenServiceAnswer`. */ tokenUrl: string; getToken?: undefined }
     | { /** Fetches a token yourself. */ getToken: () => TokenAnswer | Promise<TokenAnswer>; tokenUrl?: string }
   );
 
@@ -112,6 +175,7 @@ export interface Connector {
   id: number;
   name: string;
   title?: string | null;
+  /** How the connector authenticates; absent in some definitions (then `connect()` prepares for OAuth). */
   auth?: AuthKind;
   category?: string | null;
   logo_url?: string | null;
@@ -161,6 +225,8 @@ export interface NewTable {
   name: string;
   query: string;
   databaseId?: number;
+  /** Schema to create the table in (the `partner` dialect's `schema_id`). */
+  schemaId?: number;
 }
 
 export interface Table {
@@ -175,6 +241,12 @@ export interface NewScheduledScript {
   rawCode: string;
   /** Run interval in seconds. */
   schedule: number;
+  /**
+   * Script group (dialects that create scripts inside a group, such as
+   * `partner`): its id, or its name. Default: the account's first group.
+   */
+  groupId?: number;
+  groupName?: string;
 }
 
 export interface ScheduledScript {
@@ -194,8 +266,9 @@ export class PeliqanEmbed {
   /**
    * Adds a connection and resolves once it is live. Pass a connector from
    * `connectors()` or its id (after `connectors()` resolved). Call it
-   * directly in a click handler: OAuth connectors open their popup
-   * synchronously. Rejects with `validation`, `popup_blocked`, `cancelled`,
+   * directly in a click handler: a connector that is or may be OAuth (its
+   * `auth` is `oauth2`, missing or unknown) opens its popup synchronously;
+   * the popup closes at once if Peliqan answers without an OAuth URL. Rejects with `validation`, `popup_blocked`, `cancelled`,
    * `timeout`, `connection_failed` and the transport codes.
    */
   connect(connector: number | Connector, fields?: ConnectFields, options?: ConnectOptions): Promise<Connection>;

@@ -3,9 +3,11 @@
 //! JavaScript functions in the options (`getToken`) are read by the wasm
 //! layer; everything else is plain data, deserialised here from camelCase
 //! and validated so a wrong setup fails at once with `invalid_config`
-//! rather than at the first click.
+//! rather than at the first click. Which Peliqan to call and in which API
+//! dialect may also come later, with each token: see [`crate::routing`].
 
 use crate::error::{EmbedError, ErrorCode};
+use crate::routing::RoutingOptions;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -38,9 +40,17 @@ impl Credentials {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RawOptions {
-    /// Base URL of Peliqan's API, e.g. `https://app.eu.peliqan.io`.
+    /// Base URL of Peliqan's API, e.g. `https://app.eu.peliqan.io`; else
+    /// the token answer's.
     #[serde(default)]
     pub peliqan_url: Option<String>,
+    /// Peliqan's API dialect (`seed`, `sub-account`, `partner`); else the
+    /// token answer's.
+    #[serde(default)]
+    pub dialect: Option<String>,
+    /// Single operations routed differently: operation name -> route text.
+    #[serde(default)]
+    pub routes: BTreeMap<String, String>,
     /// The partner's token endpoint (`POST`, answers `{token, expires_at}`).
     #[serde(default)]
     pub token_url: Option<String>,
@@ -61,8 +71,8 @@ pub struct RawOptions {
 /// Validated options.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
-    /// Peliqan base URL without a trailing slash.
-    pub peliqan_url: String,
+    /// Peliqan's base URL and API dialect, as far as the options say.
+    pub routing: RoutingOptions,
     /// Token endpoint, unless a `getToken` callback is used.
     pub token_url: Option<String>,
     /// Connectors endpoint, when known.
@@ -82,12 +92,11 @@ fn invalid(msg: &str) -> EmbedError {
 impl Config {
     /// Validates `raw`; `has_callback` says whether `getToken` was given.
     pub fn from_raw(raw: RawOptions, has_callback: bool) -> Result<Self, EmbedError> {
-        let peliqan_url = raw
-            .peliqan_url
-            .ok_or_else(|| invalid("peliqanUrl is required"))?;
-        if !(peliqan_url.starts_with("https://") || peliqan_url.starts_with("http://")) {
-            return Err(invalid("peliqanUrl must be an absolute http(s) URL"));
-        }
+        let routing = RoutingOptions::new(
+            raw.peliqan_url,
+            raw.dialect,
+            raw.routes.into_iter().collect(),
+        )?;
         if raw.token_url.is_none() && !has_callback {
             return Err(invalid(
                 "give tokenUrl (your token service) or a getToken callback",
@@ -97,18 +106,13 @@ impl Config {
             .connectors_url
             .or_else(|| raw.token_url.as_deref().and_then(derive_connectors_url));
         Ok(Self {
-            peliqan_url: peliqan_url.trim_end_matches('/').to_owned(),
+            routing,
             token_url: raw.token_url,
             connectors_url,
             credentials: raw.credentials,
             headers: raw.headers,
             powered_by_notice: raw.powered_by_notice.unwrap_or(true),
         })
-    }
-
-    /// The full URL of a Peliqan API path.
-    pub fn peliqan(&self, path: &str) -> String {
-        [self.peliqan_url.as_str(), path].concat()
     }
 }
 
@@ -145,33 +149,44 @@ mod tests {
         let c = Config::from_raw(
             raw(serde_json::json!({
                 "peliqanUrl": "https://app.eu.peliqan.io/", "tokenUrl": "/v1/token",
-                "credentials": "include", "headers": {"Authorization": "Bearer u"}
+                "credentials": "include", "headers": {"Authorization": "Bearer u"},
+                "dialect": "partner", "routes": {"get_connection": "GET /api/v2/servers/{id}/"}
             })),
             false,
         )
         .unwrap();
         assert_eq!(
-            c.peliqan("/api/servers"),
-            "https://app.eu.peliqan.io/api/servers"
+            c.routing.peliqan_url.as_deref(),
+            Some("https://app.eu.peliqan.io")
         );
+        assert_eq!(c.routing.dialect, Some(peliqan_api::Dialect::Partner));
+        assert_eq!(c.routing.routes.len(), 1);
         assert_eq!(c.connectors_url.as_deref(), Some("/v1/connectors"));
         assert_eq!(c.credentials, Credentials::Include);
         assert!(c.powered_by_notice);
     }
 
     #[test]
+    fn peliqan_url_and_dialect_may_come_with_the_token() {
+        let c = Config::from_raw(raw(serde_json::json!({"tokenUrl": "/t"})), false).unwrap();
+        assert_eq!(c.routing, RoutingOptions::default());
+    }
+
+    #[test]
     fn wrong_setups_fail_with_invalid_config() {
-        let e = Config::from_raw(raw(serde_json::json!({"tokenUrl": "/t"})), false).unwrap_err();
+        let e = Config::from_raw(raw(serde_json::json!({})), false).unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidConfig);
+        assert!(e.message.contains("getToken"));
         let e = Config::from_raw(
             raw(serde_json::json!({"peliqanUrl": "app.peliqan.io"})),
             true,
         );
         assert!(e.is_err());
-        let e = Config::from_raw(raw(serde_json::json!({"peliqanUrl": "https://p"})), false);
-        assert!(e.unwrap_err().message.contains("getToken"));
-        assert!(
-            Config::from_raw(raw(serde_json::json!({"peliqanUrl": "https://p"})), true).is_ok()
+        let e = Config::from_raw(
+            raw(serde_json::json!({"tokenUrl": "/t", "dialect": "v2"})),
+            false,
         );
+        assert_eq!(e.unwrap_err().code, ErrorCode::InvalidConfig);
+        assert!(Config::from_raw(raw(serde_json::json!({})), true).is_ok());
     }
 }

@@ -8,10 +8,11 @@
 //! unknown fields are ignored, unknown enum strings are kept.
 
 use peliqan_api::{
-    AuthKind, ConnectForm, ConnectionLogEntry, ConnectionStatus, FieldKind, FormField, LogLevel,
-    Servertype, ServertypeId,
+    AuthKind, BrowserRouting, ConnectForm, ConnectionLogEntry, ConnectionStatus, FieldKind,
+    FormField, LogLevel, Servertype, ServertypeId,
 };
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 fn text(v: &Value, key: &str) -> Option<String> {
     v.get(key).and_then(Value::as_str).map(str::to_owned)
@@ -69,7 +70,7 @@ pub fn status(v: &Value) -> (ConnectionStatus, Option<String>) {
     (status, text(v, "status_message"))
 }
 
-/// `POST /api/servers`' answer: the connection id and the OAuth URL, if any.
+/// The answer of adding a connection: its id and the OAuth URL, if any.
 pub fn created(v: &Value) -> Option<(u64, Option<String>)> {
     Some((v.get("id")?.as_u64()?, text(v, "oauth_url")))
 }
@@ -87,6 +88,52 @@ pub fn logs(v: &Value) -> Vec<ConnectionLogEntry> {
             })
         })
         .collect()
+}
+
+/// The routing fields of a token answer: `peliqan_url` (or `peliqanUrl`,
+/// as a `getToken` callback writes it), `dialect`, `routes`. `null` counts
+/// as absent; a field of the wrong type is an error naming it.
+pub fn routing(v: &Value) -> Result<BrowserRouting, String> {
+    let text = |names: &[&str]| -> Result<Option<String>, String> {
+        let found = names
+            .iter()
+            .find_map(|n| v.get(*n).filter(|x| !x.is_null()).map(|x| (n, x)));
+        match found {
+            None => Ok(None),
+            Some((_, Value::String(s))) => Ok(Some(s.clone())),
+            Some((name, _)) => Err(["`", name, "` is not a string"].concat()),
+        }
+    };
+    let routes = match v.get("routes") {
+        None | Some(Value::Null) => BTreeMap::new(),
+        Some(Value::Object(map)) => map
+            .iter()
+            .map(|(op, route)| match route {
+                Value::String(r) => Ok((op.clone(), r.clone())),
+                _ => Err(["`routes.", op, "` is not route text"].concat()),
+            })
+            .collect::<Result<_, String>>()?,
+        Some(_) => return Err("`routes` is not an object".into()),
+    };
+    Ok(BrowserRouting {
+        peliqan_url: text(&["peliqan_url", "peliqanUrl"])?,
+        dialect: text(&["dialect"])?,
+        routes,
+    })
+}
+
+/// The id of the script group named `name` (else the first group) in a
+/// group list: an array, or a page `{"results": [...]}`.
+pub fn group_id(v: &Value, name: Option<&str>) -> Option<u64> {
+    let list = v.get("results").unwrap_or(v).as_array()?;
+    let mut groups = list
+        .iter()
+        .filter(|g| g.get("id").is_some_and(Value::is_u64));
+    let found = match name {
+        Some(name) => groups.find(|g| g.get("name").and_then(Value::as_str) == Some(name)),
+        None => groups.next(),
+    };
+    found?.get("id")?.as_u64()
 }
 
 #[cfg(test)]
@@ -139,5 +186,48 @@ mod tests {
             logs(&json!([{"timestamp": "t", "level": "error", "message": "m"}, {"level": "info"}]));
         assert_eq!(l.len(), 1);
         assert_eq!(l[0].level, LogLevel::Error);
+    }
+
+    #[test]
+    fn reads_the_routing_of_a_token_answer() {
+        let r = routing(&json!({
+            "token": "t", "peliqan_url": "https://p", "dialect": "partner",
+            "routes": {"get_connection": "GET /x/{id}/"}
+        }))
+        .unwrap();
+        assert_eq!(r.peliqan_url.as_deref(), Some("https://p"));
+        assert_eq!(r.dialect.as_deref(), Some("partner"));
+        assert_eq!(r.routes["get_connection"], "GET /x/{id}/");
+        let r = routing(&json!({"peliqanUrl": "https://q", "dialect": null})).unwrap();
+        assert_eq!(
+            (r.peliqan_url.as_deref(), r.dialect),
+            (Some("https://q"), None)
+        );
+        assert_eq!(
+            routing(&json!({"token": "t"})).unwrap(),
+            BrowserRouting::default()
+        );
+        for (bad, part) in [
+            (json!({"dialect": 2}), "dialect"),
+            (json!({"routes": ["x"]}), "routes"),
+            (
+                json!({"routes": {"get_connection": 1}}),
+                "routes.get_connection",
+            ),
+            (json!({"peliqanUrl": true}), "peliqanUrl"),
+        ] {
+            let e = routing(&bad).unwrap_err();
+            assert!(e.contains(part), "{e}");
+        }
+    }
+
+    #[test]
+    fn picks_the_named_or_first_script_group() {
+        let list = json!([{"id": 4, "name": "Default"}, {"id": 9, "name": "Embedded"}]);
+        assert_eq!(group_id(&list, None), Some(4));
+        assert_eq!(group_id(&list, Some("Embedded")), Some(9));
+        assert_eq!(group_id(&list, Some("Other")), None);
+        assert_eq!(group_id(&json!({"results": [{"id": 2}]}), None), Some(2));
+        assert_eq!(group_id(&json!([]), None), None);
     }
 }

@@ -5,6 +5,9 @@
 //! the way; short-lived tokens use half their lifetime as the margin so they
 //! are not refreshed on every call.
 
+use crate::routing::Endpoint;
+use std::rc::Rc;
+
 /// Refresh this long before `expires_at` (milliseconds).
 pub const REFRESH_MARGIN_MS: f64 = 30_000.0;
 
@@ -30,6 +33,9 @@ pub struct Token {
     pub expires_at_ms: Option<f64>,
     /// When the SDK received it (ms since epoch), to size the margin.
     pub received_at_ms: f64,
+    /// Where calls made with it go (base URL and API dialect), resolved
+    /// when it arrived; set by the token source.
+    pub endpoint: Option<Rc<Endpoint>>,
 }
 
 impl std::fmt::Debug for Token {
@@ -38,6 +44,7 @@ impl std::fmt::Debug for Token {
         f.debug_struct("Token")
             .field("value", &"***")
             .field("expires_at_ms", &self.expires_at_ms)
+            .field("peliqan_url", &self.endpoint.as_ref().map(|e| &e.base_url))
             .finish()
     }
 }
@@ -52,7 +59,14 @@ impl Token {
             value,
             expires_at_ms,
             received_at_ms: now_ms,
+            endpoint: None,
         }
+    }
+
+    /// The token, to be used with `endpoint`.
+    pub fn for_endpoint(mut self, endpoint: Endpoint) -> Self {
+        self.endpoint = Some(Rc::new(endpoint));
+        self
     }
 
     /// Whether the token should be replaced before use at `now_ms`.

@@ -1,11 +1,18 @@
-//! The SDK's browser tests, run by `cargo xtask test` after the native ones.
+//! The SDK's browser tests: run by `cargo xtask test` after the native
+//! ones, and alone by `cargo xtask browser-test [--dialect NAME]... [--no-npm]`.
 //!
-//! 1. `wasm-bindgen-test` tests (`crates/peliqan-embed/tests/browser.rs`) in
-//!    headless Chromium through chromedriver, against two real emulator
-//!    processes: one allowing the test page's origin, one refusing it (for
-//!    the `cors` error). The test page's address is fixed up front
-//!    (`WASM_BINDGEN_TEST_ADDRESS`) so the emulator can allow it, and the
-//!    emulator's URL and partner token reach the tests at compile time.
+//! 1. `wasm-bindgen-test` tests (`crates/peliqan-embed/tests/browser/`) in
+//!    headless Chromium through chromedriver, once per API dialect, each
+//!    time against fresh emulator processes speaking that dialect (strictly,
+//!    with Django's trailing-slash answers, for every dialect but the
+//!    default `seed`, which runs lenient as users get it): one allowing the
+//!    test page's origin, one refusing it (for the `cors` error), and the
+//!    project's token service in front of the first, configured with the
+//!    same `PELIQAN_API_DIALECT`. The test page's address is fixed up front
+//!    (`WASM_BINDGEN_TEST_ADDRESS`) so the emulator can allow it; the
+//!    emulator's URL and partner token reach the tests at compile time (so
+//!    each dialect rebuilds only the test crate), its dialect at run time
+//!    (`GET /__emulator/info`).
 //! 2. The packed npm tarball installed into a scratch folder and imported
 //!    from a page in headless Chromium (`crates/peliqan-embed/js-tests`).
 
@@ -13,9 +20,22 @@ use crate::cmd::{cargo, root, run};
 use crate::procs::Proc;
 use crate::wasm;
 use anyhow::Context;
+use peliqan_api::Dialect;
 use std::net::TcpListener;
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// Options of `cargo xtask browser-test`.
+#[derive(clap::Args, Default)]
+pub struct Args {
+    /// Run the wasm-bindgen tests only in this API dialect (repeatable;
+    /// default: seed, sub-account and partner).
+    #[arg(long = "dialect", value_name = "NAME")]
+    dialects: Vec<Dialect>,
+    /// Skip the npm package's type check and import test.
+    #[arg(long)]
+    no_npm: bool,
+}
 
 /// A running emulator and what its first stdout line said.
 struct Emulator {
@@ -24,10 +44,21 @@ struct Emulator {
     partner_token: String,
 }
 
-/// Starts an emulator on a free port that allows exactly `origins`.
-fn start_emulator(name: &str, origins: &[String]) -> anyhow::Result<Emulator> {
+/// The emulator flags of `dialect`: the default `seed` runs lenient, as a
+/// user starting the emulator gets it; every other dialect strictly, so a
+/// wrong trailing slash fails the test that sent it.
+fn dialect_args(dialect: Dialect) -> Vec<&'static str> {
+    match dialect {
+        Dialect::Seed => Vec::new(),
+        d => vec!["--dialect", d.name(), "--strict-slashes"],
+    }
+}
+
+/// Starts an emulator in `dialect` on a free port that allows exactly `origins`.
+fn start_emulator(name: &str, dialect: Dialect, origins: &[String]) -> anyhow::Result<Emulator> {
     let mut cmd = Command::new(crate::cmd::debug_bin_dir().join("peliqan-emulator"));
-    cmd.args(["--listen", "127.0.0.1:0"]);
+    cmd.args(["--listen", "127.0.0.1:0"])
+        .args(dialect_args(dialect));
     for o in origins {
         cmd.args(["--allowed-origin", o]);
     }
@@ -41,9 +72,14 @@ fn start_emulator(name: &str, origins: &[String]) -> anyhow::Result<Emulator> {
     })
 }
 
-/// Starts the project's token service in front of `emulator`, for the SDK's
-/// `tokenUrl` mode, and signs a user JWT it accepts (the demo's first user).
-fn start_token_service(emulator: &Emulator, page: &str) -> anyhow::Result<(Proc, String, String)> {
+/// Starts the project's token service in front of `emulator`, in the
+/// emulator's dialect, for the SDK's `tokenUrl` mode, and signs a user JWT
+/// it accepts (the demo's first user).
+fn start_token_service(
+    emulator: &Emulator,
+    dialect: Dialect,
+    page: &str,
+) -> anyhow::Result<(Proc, String, String)> {
     let secret = crate::demo_login::random_secret()?;
     let mut cmd = Command::new(crate::cmd::debug_bin_dir().join("peliqan-token-service"));
     cmd.env("PELIQAN_API_URL", &emulator.url)
@@ -53,6 +89,9 @@ fn start_token_service(emulator: &Emulator, page: &str) -> anyhow::Result<(Proc,
         .env("TOKEN_SERVICE_JWT_HS256_SECRET", &secret)
         .env("TOKEN_SERVICE_AUTO_PROVISION", "true")
         .env("NO_COLOR", "1");
+    if dialect != Dialect::Seed {
+        cmd.env("PELIQAN_API_DIALECT", dialect.name());
+    }
     let mut proc = Proc::spawn("token-service", cmd)?;
     let url = proc.wait_for(Duration::from_secs(30), crate::procs::listening_url)?;
     let user = crate::demo_login::USERS[0].user;
@@ -65,13 +104,19 @@ fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-/// Runs all browser tests of the SDK.
+/// Runs all browser tests of the SDK (`cargo xtask test`).
 pub fn all() -> anyhow::Result<()> {
-    wasm_bindgen_tests()?;
-    npm_import_test()
+    run_tests(Args::default())
 }
 
-fn wasm_bindgen_tests() -> anyhow::Result<()> {
+/// Runs the browser tests `args` select, timing each stage.
+pub fn run_tests(args: Args) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let dialects = if args.dialects.is_empty() {
+        Dialect::ALL.to_vec()
+    } else {
+        args.dialects
+    };
     let tc = wasm::ensure()?;
     let bindgen_dir = wasm::ensure_bindgen()?;
     wasm::ensure_browser()?;
@@ -83,11 +128,53 @@ fn wasm_bindgen_tests() -> anyhow::Result<()> {
         "--bins",
     ];
     run(cargo().arg("build").args(bins))?;
+    for dialect in dialects {
+        let t = Instant::now();
+        wasm_bindgen_tests(&tc, &bindgen_dir, dialect)
+            .with_context(|| format!("SDK browser tests failed in the `{dialect}` dialect"))?;
+        eprintln!(
+            "xtask: SDK browser tests passed in the `{dialect}` dialect ({:.0} s)",
+            t.elapsed().as_secs_f64()
+        );
+    }
+    if !args.no_npm {
+        let t = Instant::now();
+        npm_import_test()?;
+        eprintln!(
+            "xtask: npm package tests passed ({:.0} s)",
+            t.elapsed().as_secs_f64()
+        );
+    }
+    eprintln!(
+        "xtask: browser stage passed in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn wasm_bindgen_tests(
+    tc: &wasm::Toolchain,
+    bindgen_dir: &std::path::Path,
+    dialect: Dialect,
+) -> anyhow::Result<()> {
+    eprintln!(
+        "xtask: SDK browser tests, `{dialect}` dialect{}",
+        if dialect == Dialect::Seed {
+            ""
+        } else {
+            ", strict slashes"
+        }
+    );
     let port = free_port()?;
     let page = format!("http://127.0.0.1:{port}");
-    let allowing = start_emulator("emulator", std::slice::from_ref(&page))?;
-    let refusing = start_emulator("emulator-nocors", &["http://127.0.0.1:1".to_owned()])?;
-    let (_token_service, token_service_url, user_jwt) = start_token_service(&allowing, &page)?;
+    let allowing = start_emulator("emulator", dialect, std::slice::from_ref(&page))?;
+    let refusing = start_emulator(
+        "emulator-nocors",
+        dialect,
+        &["http://127.0.0.1:1".to_owned()],
+    )?;
+    let (_token_service, token_service_url, user_jwt) =
+        start_token_service(&allowing, dialect, &page)?;
     let mut test = tc.cargo("test");
     test.args(["-p", "peliqan-embed", "--test", "browser"])
         .env(
@@ -104,7 +191,7 @@ fn wasm_bindgen_tests() -> anyhow::Result<()> {
         .env("PELIQAN_USER_JWT", &user_jwt)
         // webdriver.json (Chromium flags) is read from the crate directory.
         .current_dir(root().join("crates/peliqan-embed"));
-    run(&mut test).context("SDK browser tests failed")
+    run(&mut test)
 }
 
 fn npm_import_test() -> anyhow::Result<()> {
@@ -164,7 +251,7 @@ fn npm_import_test() -> anyhow::Result<()> {
     .context("index.d.ts does not type-check typical partner code")?;
     let port = free_port()?;
     let page = format!("http://127.0.0.1:{port}");
-    let emulator = start_emulator("emulator-npm", std::slice::from_ref(&page))?;
+    let emulator = start_emulator("emulator-npm", Dialect::Seed, std::slice::from_ref(&page))?;
     run(Command::new("node")
         .arg("import-test.mjs")
         .current_dir(&scratch)

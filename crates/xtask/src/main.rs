@@ -39,6 +39,8 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Run the end-to-end browser tests of the demo (tests/e2e).
     E2e,
+    /// Run the SDK's browser tests (every API dialect) and the npm package test.
+    BrowserTest(browser_test::Args),
     /// Build the npm package `peliqan-embed` into target/npm/peliqan-embed.
     Npm {
         /// Also run `npm pack` (tarball in target/npm).
@@ -53,6 +55,7 @@ fn main() -> anyhow::Result<()> {
         Command::Bench(target) => bench::run_target(target),
         Command::Demo(args) => demo::run(args),
         Command::E2e => e2e::run_all(),
+        Command::BrowserTest(args) => browser_test::run_tests(args),
         Command::Npm { pack } => npm::build(pack).map(drop),
     }
 }

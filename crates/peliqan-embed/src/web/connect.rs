@@ -3,11 +3,17 @@
 //! Order matters. Everything that can fail without the network (resolving
 //! the connector, validating the form, opening the OAuth popup) happens in
 //! [`start`], synchronously, inside the caller's click handler; only then
-//! is the async part ([`run`]) started: `POST /api/servers`, navigate the
-//! popup to `oauth_url`, and poll `GET /api/server/{id}` as [`Poller`]
-//! decides, reporting progress to `onStatus`.
+//! is the async part ([`run`]) started: add the connection, navigate the
+//! popup to `oauth_url`, and poll the connection as [`Poller`] decides,
+//! reporting progress to `onStatus`. Paths come from the dialect's routes
+//! (`add_connection`, `get_connection`, `connection_logs`).
+//!
+//! Whether a connector is OAuth is not trusted to its definition's `auth`
+//! field, which some definitions lack: unless it names a known non-OAuth
+//! kind ([`Servertype::may_be_oauth`]), the popup is opened in the click
+//! anyway, and closed at once when Peliqan answers without an `oauth_url`.
 
-use super::embed::{Inner, call};
+use super::embed::{Inner, call, with_id};
 use super::js::{self, invalid};
 use super::popup::Popup;
 use super::{now_ms, sleep};
@@ -15,19 +21,21 @@ use crate::error::{EmbedError, ErrorCode};
 use crate::form::validate;
 use crate::poll::{Observation, Outcome, PollPolicy, Poller, Step};
 use crate::read;
-use gloo_net::http::Method;
-use peliqan_api::{ServerId, Servertype, paths};
+use peliqan_api::dialect::Vars;
+use peliqan_api::{Operation, Servertype};
 use serde_json::{Map, Value};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 struct Attempt {
     inner: Rc<Inner>,
-    /// The `POST /api/servers` body (peliqan_api::NewConnection's shape).
+    /// The `add_connection` body (peliqan_api::NewConnection's shape).
     body: Map<String, Value>,
     popup: Option<Popup>,
     on_status: Option<js_sys::Function>,
     policy: PollPolicy,
+    /// The caller's `timeoutMs`; else the default once OAuth or not is known.
+    timeout_ms: Option<f64>,
 }
 
 impl Attempt {
@@ -95,18 +103,12 @@ fn prepare(
         _ => Map::new(),
     };
     let fields = validate(&servertype.connect_form, &fields).map_err(EmbedError::validation)?;
-    let oauth = servertype.is_oauth();
     let policy = PollPolicy {
-        timeout_ms: js::number(options, "timeoutMs").unwrap_or(if oauth {
-            300_000.0
-        } else {
-            60_000.0
-        }),
         grace_ms: js::number(options, "graceMs").unwrap_or(PollPolicy::default().grace_ms),
         ..PollPolicy::default()
     };
     // Before any await, so the browser still sees the user's click.
-    let popup = if oauth {
+    let popup = if servertype.may_be_oauth() {
         let title = servertype.title.as_deref().unwrap_or(&servertype.name);
         Some(Popup::open(
             inner.config.powered_by_notice.then_some(title),
@@ -126,6 +128,7 @@ fn prepare(
         popup,
         on_status: js::function(options, "onStatus"),
         policy,
+        timeout_ms: js::number(options, "timeoutMs"),
     })
 }
 
@@ -134,7 +137,7 @@ async fn run(mut a: Attempt) -> Result<JsValue, EmbedError> {
     let body = js::stringify(&js::from_json(&Value::Object(a.body.clone())));
     let created = a
         .inner
-        .peliqan(Method::POST, paths::SERVERS, Some(body))
+        .peliqan(Operation::AddConnection, Vars::default(), Some(body))
         .await;
     let created = created.and_then(|text| {
         read::created(&js::json_value(&text)).ok_or_else(|| {
@@ -156,12 +159,18 @@ async fn run(mut a: Attempt) -> Result<JsValue, EmbedError> {
             p.navigate(url);
             a.popup = Some(p);
         }
+        // Not OAuth after all (the connector named no auth kind, or one we
+        // do not know): the popup opened just in case goes away at once.
         (None, Some(p)) => {
             p.close();
             a.popup = None;
         }
         (None, None) => {}
     }
+    let oauth = oauth_url.is_some();
+    a.policy.timeout_ms = a
+        .timeout_ms
+        .unwrap_or(if oauth { 300_000.0 } else { 60_000.0 });
     a.status(
         if a.popup.is_some() {
             "authorizing"
@@ -178,9 +187,9 @@ async fn run(mut a: Attempt) -> Result<JsValue, EmbedError> {
 
 async fn wait_until_done(a: &Attempt, id: u64) -> Result<JsValue, EmbedError> {
     let mut poller = Poller::new(a.policy.clone(), now_ms());
-    let path = paths::server(ServerId(id));
     loop {
-        let (obs, server) = match a.inner.peliqan(Method::GET, &path, None).await {
+        let got = a.inner.peliqan(Operation::GetConnection, with_id(id), None);
+        let (obs, server) = match got.await {
             Ok(text) => {
                 let server = js::parse_json(&text)?;
                 let (status, message) = read::status(&js::to_json(&server));
@@ -209,7 +218,7 @@ async fn wait_until_done(a: &Attempt, id: u64) -> Result<JsValue, EmbedError> {
             (Outcome::Failed(msg), _) => {
                 let logs = a
                     .inner
-                    .peliqan(Method::GET, &paths::server_logs(ServerId(id)), None)
+                    .peliqan(Operation::ConnectionLogs, with_id(id), None)
                     .await;
                 let logs = logs
                     .map(|t| read::logs(&js::json_value(&t)))

@@ -2,21 +2,25 @@
 //!
 //! Each method returns a Promise at once; the work runs on a clone of the
 //! shared [`Inner`]. Peliqan calls go through [`Inner::peliqan`], which
-//! adds the sub-account token and replays a call once after a 401 with a
-//! refreshed token. Answers reach JavaScript as Peliqan sent them.
+//! routes an [`Operation`] by the token's endpoint (base URL and API
+//! dialect, see [`crate::routing`]), adds the sub-account token and
+//! replays a call once after a 401 with a refreshed token. Answers reach
+//! JavaScript as Peliqan sent them.
 
-use super::http::{Auth, send};
+use super::http::{Auth, method, send};
 use super::js::{self, invalid};
 use super::js_error::to_js;
 use super::{connect, token_source};
 use crate::config::{Config, Credentials, RawOptions};
-use crate::error::{EmbedError, from_peliqan, from_token_service};
+use crate::error::{EmbedError, ErrorCode, from_peliqan, from_token_service};
 use crate::read;
+use crate::token::Token;
 use crate::token_cache::TokenCache;
 use futures::FutureExt;
 use futures::future::LocalBoxFuture;
 use gloo_net::http::Method;
-use peliqan_api::{ServerId, Servertype, paths};
+use peliqan_api::dialect::Vars;
+use peliqan_api::{NewInterface, NewTable, Operation, Servertype};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -42,28 +46,30 @@ pub(crate) fn call(
     future_to_promise(async move { fut.await.map_err(|e| to_js(&e)) })
 }
 
+/// `Vars` with only `{id}` set.
+pub(crate) fn with_id(id: u64) -> Vars<'static> {
+    Vars {
+        id: Some(id),
+        ..Vars::default()
+    }
+}
+
 impl Inner {
-    /// Calls Peliqan with the sub-account token and answers the body text;
-    /// after a 401, refreshes the token once and replays the call once.
+    /// Calls Peliqan's `op` with the sub-account token and answers the body
+    /// text; after a 401, refreshes the token once and replays the call once
+    /// (routed anew: the new token may come with another endpoint).
     pub async fn peliqan(
         &self,
-        method: Method,
-        path: &str,
+        op: Operation,
+        vars: Vars<'_>,
         body: Option<String>,
     ) -> Result<String, EmbedError> {
-        let url = self.config.peliqan(path);
         let mut token = self.tokens.get().await?;
-        let mut answer = send(
-            method.clone(),
-            &url,
-            Auth::Jwt(&token.value),
-            body.as_deref(),
-        )
-        .await?;
+        let mut answer = send_with(&token, op, &vars, body.as_deref()).await?;
         if answer.0 == 401 {
             self.tokens.invalidate(&token);
             token = self.tokens.get().await?;
-            answer = send(method, &url, Auth::Jwt(&token.value), body.as_deref()).await?;
+            answer = send_with(&token, op, &vars, body.as_deref()).await?;
         }
         match answer {
             (200..=299, text) => Ok(text),
@@ -74,11 +80,51 @@ impl Inner {
     /// A Peliqan call whose answer goes to JavaScript as is.
     async fn peliqan_js(
         &self,
-        method: Method,
-        path: &str,
+        op: Operation,
+        vars: Vars<'_>,
         body: Option<String>,
     ) -> Result<JsValue, EmbedError> {
-        js::parse_json(&self.peliqan(method, path, body).await?)
+        js::parse_json(&self.peliqan(op, vars, body).await?)
+    }
+
+    /// Where the current token's calls go (fetching a token if needed).
+    async fn endpoint(&self) -> Result<std::rc::Rc<crate::routing::Endpoint>, EmbedError> {
+        let token = self.tokens.get().await?;
+        token
+            .endpoint
+            .clone()
+            .ok_or_else(|| invalid("no Peliqan endpoint for this token"))
+    }
+
+    /// The script group a new script goes in, for dialects whose route
+    /// names one (`partner`: `POST /api/interfaces/group/{group_id}/`):
+    /// `groupId`, else the group named `groupName`, else the first group,
+    /// as Peliqan's own SDK chooses.
+    async fn script_group(&self, input: &JsValue) -> Result<Option<u64>, EmbedError> {
+        let endpoint = self.endpoint().await?;
+        let needs_group = endpoint
+            .routes
+            .route(Operation::CreateScript)
+            .is_ok_and(|r| r.uses("group_id"));
+        if !needs_group {
+            return Ok(None);
+        }
+        if let Some(id) = js::number(input, "groupId").filter(|n| n.fract() == 0.0 && *n >= 0.0) {
+            return Ok(Some(id as u64));
+        }
+        let name = js::string(input, "groupName");
+        let list = self
+            .peliqan(Operation::ListGroups, Vars::default(), None)
+            .await?;
+        read::group_id(&js::json_value(&list), name.as_deref())
+            .map(Some)
+            .ok_or_else(|| {
+                let msg = match &name {
+                    Some(n) => ["this Peliqan account has no script group named `", n, "`"].concat(),
+                    None => "this Peliqan account has no script group to add the script to; create one in Peliqan first".into(),
+                };
+                EmbedError::new(ErrorCode::NotFound, msg)
+            })
     }
 
     async fn connectors(&self) -> Result<JsValue, EmbedError> {
@@ -97,6 +143,21 @@ impl Inner {
     }
 }
 
+/// Sends `op` with `token`, routed by the token's endpoint.
+async fn send_with(
+    token: &Token,
+    op: Operation,
+    vars: &Vars<'_>,
+    body: Option<&str>,
+) -> Result<(u16, String), EmbedError> {
+    let endpoint = token
+        .endpoint
+        .as_deref()
+        .ok_or_else(|| invalid("no Peliqan endpoint for this token"))?;
+    let (m, url) = endpoint.url(op, vars)?;
+    send(method(m), &url, Auth::Jwt(&token.value), body).await
+}
+
 fn required(errs: &mut BTreeMap<String, String>, name: &str, value: &Option<String>) {
     if value.as_deref().is_none_or(|v| v.trim().is_empty()) {
         errs.insert(name.to_owned(), "This field is required.".to_owned());
@@ -111,10 +172,26 @@ fn checked(errs: BTreeMap<String, String>) -> Result<(), EmbedError> {
     }
 }
 
-fn server_id(id: &JsValue) -> Result<ServerId, EmbedError> {
+fn server_id(id: &JsValue) -> Result<Vars<'static>, EmbedError> {
     match id.as_f64() {
-        Some(n) if n.fract() == 0.0 && (0.0..9e15).contains(&n) => Ok(ServerId(n as u64)),
+        Some(n) if n.fract() == 0.0 && (0.0..9e15).contains(&n) => Ok(with_id(n as u64)),
         _ => Err(invalid("a connection id is a non-negative whole number")),
+    }
+}
+
+/// An optional whole-number input such as `databaseId`; a wrong one is a
+/// field error.
+fn whole(errs: &mut BTreeMap<String, String>, input: &JsValue, name: &str) -> Option<u64> {
+    let v = js::get(input, name);
+    if v.is_undefined() || v.is_null() {
+        return None;
+    }
+    match v.as_f64() {
+        Some(n) if n.fract() == 0.0 && (0.0..9e15).contains(&n) => Some(n as u64),
+        _ => {
+            errs.insert(name.into(), "Must be a non-negative whole number.".into());
+            None
+        }
     }
 }
 
@@ -138,6 +215,8 @@ impl PeliqanEmbed {
             .ok_or_else(|| to_js(&invalid("credentials must be omit, same-origin or include")))?;
         let raw = RawOptions {
             peliqan_url: js::string(&options, "peliqanUrl"),
+            dialect: js::string(&options, "dialect"),
+            routes: js::string_entries(&options, "routes").into_iter().collect(),
             token_url: js::string(&options, "tokenUrl"),
             connectors_url: js::string(&options, "connectorsUrl"),
             credentials,
@@ -166,7 +245,11 @@ impl PeliqanEmbed {
     /// The end-customer's connections.
     pub fn connections(&self) -> js_sys::Promise {
         let inner = Rc::clone(&self.inner);
-        call(async move { inner.peliqan_js(Method::GET, paths::SERVERS, None).await })
+        call(async move {
+            inner
+                .peliqan_js(Operation::ListConnections, Vars::default(), None)
+                .await
+        })
     }
 
     /// One connection with its current status.
@@ -174,7 +257,7 @@ impl PeliqanEmbed {
         let inner = Rc::clone(&self.inner);
         call(async move {
             inner
-                .peliqan_js(Method::GET, &paths::server(server_id(&id)?), None)
+                .peliqan_js(Operation::GetConnection, server_id(&id)?, None)
                 .await
         })
     }
@@ -185,12 +268,12 @@ impl PeliqanEmbed {
         let inner = Rc::clone(&self.inner);
         call(async move {
             inner
-                .peliqan_js(Method::GET, &paths::server_logs(server_id(&id)?), None)
+                .peliqan_js(Operation::ConnectionLogs, server_id(&id)?, None)
                 .await
         })
     }
 
-    /// Creates a query table: `{name, query, databaseId?}`.
+    /// Creates a query table: `{name, query, databaseId?, schemaId?}`.
     #[wasm_bindgen(js_name = createTable)]
     pub fn create_table(&self, input: JsValue) -> js_sys::Promise {
         let inner = Rc::clone(&self.inner);
@@ -199,19 +282,25 @@ impl PeliqanEmbed {
             let mut errs = BTreeMap::new();
             required(&mut errs, "name", &name);
             required(&mut errs, "query", &query);
+            let database_id = whole(&mut errs, &input, "databaseId");
+            let schema_id = whole(&mut errs, &input, "schemaId");
             checked(errs)?;
-            // The body of peliqan_api::NewTable, written by the browser.
-            let body = js::object(&[
-                ("name", name.into()),
-                ("query", query.into()),
-                ("database_id", js::get(&input, "databaseId")),
-            ]);
-            let body = Some(js::stringify(&body));
-            inner.peliqan_js(Method::POST, paths::TABLE, body).await
+            let table = NewTable {
+                name: name.unwrap_or_default(),
+                query: query.unwrap_or_default(),
+                database_id,
+                schema_id,
+            };
+            let shape = inner.endpoint().await?.routes.body_shape();
+            let body = Some(js::stringify(&js::from_json(&table.body(shape))));
+            inner
+                .peliqan_js(Operation::CreateTable, Vars::default(), body)
+                .await
         })
     }
 
-    /// Adds a scheduled Python script: `{name, rawCode, schedule}` (seconds).
+    /// Adds a scheduled Python script: `{name, rawCode, schedule}` (seconds),
+    /// and `groupId` or `groupName` in dialects that put scripts in groups.
     #[wasm_bindgen(js_name = addScheduledScript)]
     pub fn add_scheduled_script(&self, input: JsValue) -> js_sys::Promise {
         let inner = Rc::clone(&self.inner);
@@ -228,19 +317,24 @@ impl PeliqanEmbed {
                 );
             }
             checked(errs)?;
-            // The body of peliqan_api::NewInterface, written by the browser.
-            let body = js::object(&[
-                ("name", name.into()),
-                ("raw_code", raw_code.into()),
-                ("schedule", schedule.into()),
-            ]);
-            let body = Some(js::stringify(&body));
-            inner.peliqan_js(Method::POST, paths::INTERFACE, body).await
+            let script = NewInterface {
+                name: name.unwrap_or_default(),
+                raw_code: raw_code.unwrap_or_default(),
+                schedule: schedule.unwrap_or_default() as u64,
+            };
+            let vars = Vars {
+                group_id: inner.script_group(&input).await?,
+                ..Vars::default()
+            };
+            let shape = inner.endpoint().await?.routes.body_shape();
+            let body = Some(js::stringify(&js::from_json(&script.body(shape))));
+            inner.peliqan_js(Operation::CreateScript, vars, body).await
         })
     }
 
-    /// Adds a connection; for OAuth connectors opens the popup synchronously
-    /// (call it straight from a click handler) and waits until it is live.
+    /// Adds a connection and waits until it is live. For connectors that are
+    /// or may be OAuth it opens the popup synchronously (call it straight
+    /// from a click handler).
     pub fn connect(
         &self,
         connector: JsValue,

@@ -23,6 +23,18 @@ pub enum Auth<'a> {
     Partner(Credentials, &'a BTreeMap<String, String>),
 }
 
+/// The Fetch method of a dialect route's method.
+pub fn method(m: peliqan_api::dialect::Method) -> Method {
+    use peliqan_api::dialect::Method as M;
+    match m {
+        M::Get => Method::GET,
+        M::Post => Method::POST,
+        M::Put => Method::PUT,
+        M::Patch => Method::PATCH,
+        M::Delete => Method::DELETE,
+    }
+}
+
 /// Sends one request; answers the status and body text of any HTTP answer.
 pub async fn send(
     method: Method,

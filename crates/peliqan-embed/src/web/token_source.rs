@@ -1,6 +1,8 @@
 //! Where new sub-account tokens come from: the partner's token service
 //! (`POST tokenUrl`) or the partner's own `getToken` callback. Either way
-//! the result goes into the in-memory [`TokenCache`], never to storage.
+//! the answer's routing fields (`peliqan_url`, `dialect`, `routes`) are
+//! merged with the options into the token's [`Endpoint`], and the result
+//! goes into the in-memory [`TokenCache`], never to storage.
 
 use super::http::{Auth, send};
 use super::js;
@@ -8,6 +10,8 @@ use super::js_error::describe;
 use super::now_ms;
 use crate::config::Config;
 use crate::error::{EmbedError, ErrorCode, from_token_service};
+use crate::read;
+use crate::routing::{Endpoint, RoutingOptions};
 use crate::token::{Token, expiry_ms};
 use crate::token_cache::TokenCache;
 use futures::FutureExt;
@@ -33,11 +37,26 @@ pub fn cache(config: &Config, callback: Option<js_sys::Function>) -> TokenCache 
     let config = Rc::new(config.clone());
     TokenCache::new(
         move || match &callback {
-            Some(f) => from_callback(f.clone()).boxed_local(),
+            Some(f) => from_callback(f.clone(), Rc::clone(&config)).boxed_local(),
             None => from_service(Rc::clone(&config)).boxed_local(),
         },
         now_ms,
     )
+}
+
+/// The endpoint of a token `source` answered with `answer` (its JSON).
+fn endpoint(
+    options: &RoutingOptions,
+    answer: &serde_json::Value,
+    source: &str,
+) -> Result<Endpoint, EmbedError> {
+    let routing = read::routing(answer).map_err(|what| {
+        EmbedError::new(
+            ErrorCode::TokenService,
+            [source, "'s answer is unusable: ", &what].concat(),
+        )
+    })?;
+    Endpoint::resolve(options, &routing, source)
 }
 
 async fn from_service(config: Rc<Config>) -> Result<Token, EmbedError> {
@@ -55,12 +74,14 @@ async fn from_service(config: Rc<Config>) -> Result<Token, EmbedError> {
         .get("expires_at")
         .and_then(|t| t.as_str())
         .and_then(parse_time);
-    Ok(Token::new(token.to_owned(), exp, now_ms()))
+    let endpoint = endpoint(&config.routing, &answer, "the token service")?;
+    Ok(Token::new(token.to_owned(), exp, now_ms()).for_endpoint(endpoint))
 }
 
-/// Calls `getToken()`; it answers (a Promise of) `{token, expiresAt?}` where
-/// `expiresAt` is RFC 3339 text, milliseconds since the epoch or a `Date`.
-async fn from_callback(f: js_sys::Function) -> Result<Token, EmbedError> {
+/// Calls `getToken()`; it answers (a Promise of) `{token, expiresAt?,
+/// peliqanUrl?, dialect?, routes?}` where `expiresAt` is RFC 3339 text,
+/// milliseconds since the epoch or a `Date`.
+async fn from_callback(f: js_sys::Function, config: Rc<Config>) -> Result<Token, EmbedError> {
     let failed = |e: JsValue| {
         EmbedError::new(
             ErrorCode::TokenService,
@@ -80,5 +101,7 @@ async fn from_callback(f: js_sys::Function) -> Result<Token, EmbedError> {
             .and_then(expiry_ms)
             .or_else(|| exp.as_string().as_deref().and_then(parse_time)),
     };
-    Ok(Token::new(token, exp.filter(|ms| ms.is_finite()), now_ms()))
+    let endpoint = endpoint(&config.routing, &js::to_json(&value), "getToken")?;
+    let token = Token::new(token, exp.filter(|ms| ms.is_finite()), now_ms());
+    Ok(token.for_endpoint(endpoint))
 }

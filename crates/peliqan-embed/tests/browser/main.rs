@@ -3,6 +3,7 @@
 #![cfg(target_arch = "wasm32")]
 
 mod popup;
+mod routing;
 mod support;
 mod token_service;
 
@@ -15,7 +16,7 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 #[wasm_bindgen_test]
 async fn concurrent_calls_share_one_token_fetch() {
-    let (embed, calls) = embed(&new_tenant());
+    let (embed, calls) = embed(&new_tenant()).await;
     let (a, b, c) = (
         embed.connections(),
         embed.connections(),
@@ -35,7 +36,8 @@ async fn a_token_at_its_expiry_is_refreshed_before_use() {
         emulator(),
         &tenant,
         Rc::new(|_, t| (t, js_sys::Date::now())),
-    );
+    )
+    .await;
     ok(embed.connections()).await;
     ok(embed.connections()).await;
     assert_eq!(calls.get(), 2);
@@ -51,7 +53,7 @@ async fn a_401_triggers_one_refresh_and_one_replay() {
             (real, far)
         }
     });
-    let (embed, calls) = embed_at(emulator(), &new_tenant(), answers);
+    let (embed, calls) = embed_at(emulator(), &new_tenant(), answers).await;
     ok(embed.connections()).await;
     assert_eq!(calls.get(), 2);
 }
@@ -63,7 +65,8 @@ async fn a_token_peliqan_keeps_refusing_is_unauthorized_after_one_replay() {
         emulator(),
         &new_tenant(),
         Rc::new(move |_, _| ("bad.bad.bad".into(), far)),
-    );
+    )
+    .await;
     let e = err(embed.connections()).await;
     assert_eq!(code(&e), "unauthorized");
     assert_eq!(calls.get(), 2);
@@ -71,7 +74,7 @@ async fn a_token_peliqan_keeps_refusing_is_unauthorized_after_one_replay() {
 
 #[wasm_bindgen_test]
 async fn connectors_are_listed_with_their_connect_forms() {
-    let (embed, _) = embed(&new_tenant());
+    let (embed, _) = embed(&new_tenant()).await;
     let list = ok(embed.connectors()).await;
     assert!(len(&list) >= 2);
     let first = js_sys::Array::from(&list).get(0);
@@ -80,7 +83,7 @@ async fn connectors_are_listed_with_their_connect_forms() {
 
 #[wasm_bindgen_test]
 async fn an_api_key_connection_is_added_live_and_listed() {
-    let (embed, _) = embed(&new_tenant());
+    let (embed, _) = embed(&new_tenant()).await;
     ok(embed.connectors()).await;
     let (on_status, seen) = status_recorder();
     let fields = obj(&[("api_token", "secret-token".into())]);
@@ -100,7 +103,7 @@ async fn an_api_key_connection_is_added_live_and_listed() {
 
 #[wasm_bindgen_test]
 async fn refused_credentials_fail_with_the_reason() {
-    let (embed, _) = embed(&new_tenant());
+    let (embed, _) = embed(&new_tenant()).await;
     ok(embed.connectors()).await;
     let fields = obj(&[("api_token", "wrong".into())]);
     let e = err(embed.connect(123.into(), fields, JsValue::UNDEFINED)).await;
@@ -112,7 +115,7 @@ async fn refused_credentials_fail_with_the_reason() {
 
 #[wasm_bindgen_test]
 async fn missing_fields_fail_in_the_browser_before_any_request() {
-    let (embed, calls) = embed(&new_tenant());
+    let (embed, calls) = embed(&new_tenant()).await;
     ok(embed.connectors()).await;
     let e = err(embed.connect(123.into(), obj(&[]), JsValue::UNDEFINED)).await;
     assert_eq!(code(&e), "validation");
@@ -122,7 +125,7 @@ async fn missing_fields_fail_in_the_browser_before_any_request() {
 
 #[wasm_bindgen_test]
 async fn peliqan_field_errors_are_surfaced_per_field() {
-    let (embed, _) = embed(&new_tenant());
+    let (embed, _) = embed(&new_tenant()).await;
     // A connector object without a form: browser validation passes, Peliqan refuses.
     let bare: JsValue =
         js_sys::JSON::parse(r#"{"id":123,"name":"pipedrive","auth":"api_key"}"#).unwrap();
@@ -138,7 +141,8 @@ async fn a_server_that_refuses_this_origin_is_a_cors_or_network_error() {
         emulator_without_cors(),
         &new_tenant(),
         Rc::new(|_, t| (t, 4e12)),
-    );
+    )
+    .await;
     let e = err(embed.connections()).await;
     // Browsers hide why a cross-origin request failed; Chromium's Opaque
     // Response Blocking also fails the SDK's no-cors probe, so `network`
@@ -150,7 +154,7 @@ async fn a_server_that_refuses_this_origin_is_a_cors_or_network_error() {
 
 #[wasm_bindgen_test]
 async fn table_and_script_are_created_and_checked() {
-    let (embed, _) = embed(&new_tenant());
+    let (embed, _) = embed(&new_tenant()).await;
     let table = obj(&[("name", "deals".into()), ("query", "select 1".into())]);
     assert!(
         get(&ok(embed.create_table(table)).await, "id")
@@ -179,8 +183,21 @@ async fn table_and_script_are_created_and_checked() {
 
 #[wasm_bindgen_test]
 fn wrong_options_throw_invalid_config() {
-    let e = peliqan_embed::PeliqanEmbed::new(obj(&[("tokenUrl", "/v1/token".into())]))
-        .err()
-        .expect("no peliqanUrl");
-    assert_eq!(code(&e), "invalid_config");
+    for options in [
+        obj(&[]),
+        obj(&[("tokenUrl", "/v1/token".into()), ("dialect", "v2".into())]),
+        obj(&[
+            ("tokenUrl", "/v1/token".into()),
+            ("routes", obj(&[("get_connection", "FETCH /x".into())])),
+        ]),
+        obj(&[
+            ("tokenUrl", "/v1/token".into()),
+            ("peliqanUrl", "app.peliqan.io".into()),
+        ]),
+    ] {
+        let e = peliqan_embed::PeliqanEmbed::new(options)
+            .err()
+            .expect("wrong options");
+        assert_eq!(code(&e), "invalid_config", "{}", message(&e));
+    }
 }

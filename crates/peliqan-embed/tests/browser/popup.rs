@@ -99,7 +99,7 @@ async fn decide(oauth_url: &str, decision: &str) {
 
 #[wasm_bindgen_test]
 async fn popup_opens_synchronously_before_any_request_with_the_notice() {
-    let (embed, calls) = embed(&new_tenant());
+    let (embed, calls) = embed(&new_tenant()).await;
     ok(embed.connectors()).await;
     let stub = OpenStub::install(false);
     let attempt = embed.connect(124.into(), obj(&[]), obj(&[("graceMs", 300.into())]));
@@ -130,7 +130,7 @@ async fn popup_opens_synchronously_before_any_request_with_the_notice() {
 
 #[wasm_bindgen_test]
 async fn a_blocked_popup_is_popup_blocked_and_nothing_is_created() {
-    let (embed, calls) = embed(&new_tenant());
+    let (embed, calls) = embed(&new_tenant()).await;
     ok(embed.connectors()).await;
     let _stub = OpenStub::install(true);
     let e = err(embed.connect(124.into(), obj(&[]), JsValue::UNDEFINED)).await;
@@ -141,7 +141,7 @@ async fn a_blocked_popup_is_popup_blocked_and_nothing_is_created() {
 
 #[wasm_bindgen_test]
 async fn approval_after_closed_reads_true_is_connected_not_cancelled() {
-    let (embed, _) = embed(&new_tenant());
+    let (embed, _) = embed(&new_tenant()).await;
     ok(embed.connectors()).await;
     let stub = OpenStub::install(false);
     let (on_status, seen) = status_recorder();
@@ -171,7 +171,7 @@ async fn approval_after_closed_reads_true_is_connected_not_cancelled() {
 
 #[wasm_bindgen_test]
 async fn a_denied_grant_fails_with_the_providers_reason() {
-    let (embed, _) = embed(&new_tenant());
+    let (embed, _) = embed(&new_tenant()).await;
     ok(embed.connectors()).await;
     let stub = OpenStub::install(false);
     let attempt = embed.connect(124.into(), obj(&[]), JsValue::UNDEFINED);
@@ -184,4 +184,79 @@ async fn a_denied_grant_fails_with_the_providers_reason() {
             .unwrap()
             .contains("access_denied")
     );
+}
+
+#[wasm_bindgen_test]
+async fn a_connector_without_auth_that_is_oauth_gets_its_popup_inside_the_click() {
+    let (embed, calls) = embed(&new_tenant()).await;
+    let zoho = connector(&ok(embed.connectors()).await, "zoho_crm");
+    assert!(
+        get(&zoho, "auth").is_undefined(),
+        "zoho_crm has no auth field"
+    );
+    let stub = OpenStub::install(false);
+    let (on_status, seen) = status_recorder();
+    let opts = obj(&[("onStatus", on_status.into())]);
+    let attempt = embed.connect(zoho, obj(&[]), opts);
+    // Opened in the click, before the token or Peliqan were asked anything.
+    assert_eq!(stub.opened(), ["about:blank"]);
+    assert_eq!(calls.get(), 0);
+    let doc = get(&stub.popup(), "document");
+    assert_eq!(
+        get(&doc, "title").as_string().as_deref(),
+        Some("Powered by Peliqan")
+    );
+    let url = navigated(&stub).await;
+    assert!(
+        url.starts_with(&[emulator(), "/oauth/authorize?"].concat()),
+        "{url}"
+    );
+    decide(&url, "approve").await;
+    let server = ok(attempt).await;
+    assert_eq!(
+        get(&server, "status").as_string().as_deref(),
+        Some("connected")
+    );
+    assert!(seen.borrow().contains(&"authorizing".to_owned()));
+}
+
+#[wasm_bindgen_test]
+async fn a_connector_without_auth_that_is_not_oauth_closes_its_popup_at_once() {
+    let (embed, calls) = embed(&new_tenant()).await;
+    let airtable = connector(&ok(embed.connectors()).await, "airtable");
+    assert!(
+        get(&airtable, "auth").is_undefined(),
+        "airtable has no auth field"
+    );
+    let stub = OpenStub::install(false);
+    let (on_status, seen) = status_recorder();
+    let fields = obj(&[("api_key", "key-from-the-browser-test".into())]);
+    let attempt = embed.connect(airtable, fields, obj(&[("onStatus", on_status.into())]));
+    assert_eq!(stub.opened(), ["about:blank"], "opened inside the click");
+    assert_eq!(calls.get(), 0);
+    let server = ok(attempt).await;
+    assert_eq!(
+        get(&server, "status").as_string().as_deref(),
+        Some("connected")
+    );
+    assert_eq!(get(&stub.popup(), "closed").as_bool(), Some(true));
+    let href = get(&get(&stub.popup(), "location"), "href");
+    assert_eq!(href.as_string().as_deref(), Some(""), "never navigated");
+    assert_eq!(*seen.borrow(), ["creating", "checking", "connected"]);
+    let live = ok(embed.connection(get(&server, "id"))).await;
+    assert_eq!(
+        get(&live, "status").as_string().as_deref(),
+        Some("connected")
+    );
+    assert_eq!(len(&ok(embed.connections()).await), 1);
+}
+
+#[wasm_bindgen_test]
+async fn a_known_api_key_connector_opens_no_popup() {
+    let (embed, _) = embed(&new_tenant()).await;
+    ok(embed.connectors()).await;
+    let stub = OpenStub::install(false);
+    let fields = obj(&[("api_token", "secret-token".into())]);
+    ok(embed.connect(123.into(), fields, JsValue::UNDEFINED)).await;
+    assert!(stub.opened().is_empty());
 }

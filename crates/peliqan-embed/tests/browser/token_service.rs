@@ -1,9 +1,10 @@
 //! The SDK's `tokenUrl` mode against the project's real token service
-//! (started by `cargo xtask test` in front of the emulator): tokens and
+//! (started by `cargo xtask browser-test` in front of the emulator): tokens and
 //! connectors come from it, with the signed-in user's bearer JWT.
 
 use super::support::*;
 use peliqan_embed::PeliqanEmbed;
+use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
 
 fn token_service() -> &'static str {
@@ -11,8 +12,9 @@ fn token_service() -> &'static str {
 }
 
 fn embed_with_bearer(jwt: &str) -> PeliqanEmbed {
+    // No peliqanUrl and no dialect: the token service's answer carries
+    // both (`peliqan_url`, `dialect`).
     let options = obj(&[
-        ("peliqanUrl", emulator().into()),
         ("tokenUrl", [token_service(), "/v1/token"].concat().into()),
         (
             "headers",
@@ -29,6 +31,21 @@ async fn tokens_and_connectors_come_from_the_token_service() {
     let connectors = ok(embed.connectors()).await;
     assert!(len(&connectors) >= 2);
     ok(embed.connections()).await;
+}
+
+#[wasm_bindgen_test]
+async fn the_token_answers_url_and_dialect_carry_a_whole_connection() {
+    let embed = embed_with_bearer(given(option_env!("PELIQAN_USER_JWT")));
+    let pipedrive = connector(&ok(embed.connectors()).await, "pipedrive");
+    let fields = obj(&[("api_token", "token-via-the-token-service".into())]);
+    let server = ok(embed.connect(pipedrive, fields, JsValue::UNDEFINED)).await;
+    let id = get(&server, "id");
+    let one = ok(embed.connection(id.clone())).await;
+    assert_eq!(
+        get(&one, "status").as_string().as_deref(),
+        Some("connected")
+    );
+    ok(embed.connection_logs(id)).await;
 }
 
 #[wasm_bindgen_test]
