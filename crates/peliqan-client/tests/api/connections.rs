@@ -1,7 +1,7 @@
 //! Adding connections with credentials, and the connect-form validation.
 
 use crate::helpers::{connection, spawn_app};
-use peliqan_client::{ConnectionStatus, Error};
+use peliqan_client::{ConnectionStatus, Error, Operation};
 use serde_json::json;
 
 #[tokio::test]
@@ -158,7 +158,7 @@ async fn a_wrongly_typed_field_is_a_400_naming_the_field() {
         "{body:?}"
     );
     // A 400 on a POST is final: one attempt.
-    assert_eq!(app.count("POST /api/servers").await, 1);
+    assert_eq!(app.count(Operation::AddConnection).await, 1);
 }
 
 #[tokio::test]
@@ -172,5 +172,7 @@ async fn an_unknown_connection_is_a_404() {
         .unwrap_err();
 
     assert_eq!(err.status(), Some(404), "{err}");
-    assert!(err.to_string().contains("GET /api/server/777"), "{err}");
+    let call = format!("GET {}", app.path(Operation::GetConnection, 777));
+    assert!(err.to_string().contains(&call), "{err}");
+    assert_eq!(err.route_mismatch(), None, "{err}");
 }

@@ -1,16 +1,20 @@
-//! Injected faults: what is retried, how often, how long the client waits,
+//! Injected faults: what is retried (by the route's method, so the same
+//! operation may differ per dialect), how often, how long the client waits,
 //! and the emulator's request counting the assertions rely on.
 
 use crate::helpers::{connection, fast_retries, input, spawn_app};
-use peliqan_client::{Error, RetryPolicy};
+use peliqan_client::{Error, Expiry, Operation, RetryPolicy};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
 #[tokio::test]
 async fn an_injected_503_on_a_get_is_retried_until_max_retries_plus_one_attempts() {
     let app = spawn_app().await;
-    app.inject_fault(json!({"path_prefix": "/api/servertypes", "status": 503, "probability": 1.0, "delay_ms": 0}))
-        .await;
+    let prefix = app.prefix(Operation::Servertypes);
+    app.inject_fault(
+        json!({"path_prefix": prefix, "status": 503, "probability": 1.0, "delay_ms": 0}),
+    )
+    .await;
 
     let err = app.partner.servertypes().await.unwrap_err();
 
@@ -27,18 +31,18 @@ async fn an_injected_503_on_a_get_is_retried_until_max_retries_plus_one_attempts
     );
     assert!(err.is_retryable());
     assert_eq!(
-        app.count("GET /api/servertypes").await,
+        app.count(Operation::Servertypes).await,
         3,
         "max_retries 2 = 3 attempts"
     );
 
     let patient = app.partner_with(|b| b.retry(fast_retries(4)));
     patient.servertypes().await.unwrap_err();
-    assert_eq!(app.count("GET /api/servertypes").await, 3 + 5);
+    assert_eq!(app.count(Operation::Servertypes).await, 3 + 5);
 
     let impatient = app.partner_with(|b| b.retry(RetryPolicy::none()));
     impatient.servertypes().await.unwrap_err();
-    assert_eq!(app.count("GET /api/servertypes").await, 3 + 5 + 1);
+    assert_eq!(app.count(Operation::Servertypes).await, 3 + 5 + 1);
 
     app.clear_faults().await;
     assert!(!app.partner.servertypes().await.unwrap().is_empty());
@@ -48,39 +52,77 @@ async fn an_injected_503_on_a_get_is_retried_until_max_retries_plus_one_attempts
 async fn an_injected_503_on_a_post_is_attempted_only_once_but_a_put_is_retried() {
     let app = spawn_app().await;
     let account = app.partner.create_subaccount(&input("wood")).await.unwrap();
-    app.inject_fault(json!({"path_prefix": "/api/subaccount", "status": 503, "probability": 1.0}))
-        .await;
+    for op in [
+        Operation::CreateSubaccount,
+        Operation::UpdateSubaccount,
+        Operation::DeleteSubaccount,
+    ] {
+        if app.has(op) {
+            let prefix = app.prefix(op);
+            app.inject_fault(json!({"path_prefix": prefix, "status": 503, "probability": 1.0}))
+                .await;
+        }
+    }
 
     let post = app
         .partner
         .create_subaccount(&input("acme"))
         .await
         .unwrap_err();
-    let put = app
-        .partner
-        .update_subaccount(account.id, &input("wood"))
-        .await
-        .unwrap_err();
-    let delete = app.partner.delete_subaccount(account.id).await.unwrap_err();
-
     assert_eq!(post.status(), Some(503), "{post}");
-    assert_eq!(put.status(), Some(503), "{put}");
-    assert_eq!(delete.status(), Some(503), "{delete}");
     assert_eq!(
-        app.count("POST /api/subaccount").await,
+        app.count(Operation::CreateSubaccount).await,
         1 + 1,
         "one setup call, one attempt"
     );
-    assert_eq!(app.count("PUT /api/subaccount/{id}").await, 3);
-    assert_eq!(app.count("DELETE /api/subaccount/{id}").await, 3);
+    if app.has(Operation::UpdateSubaccount) {
+        let put = app
+            .partner
+            .update_subaccount(account.id, &input("wood"))
+            .await
+            .unwrap_err();
+        assert_eq!(put.status(), Some(503), "{put}");
+        assert_eq!(app.count(Operation::UpdateSubaccount).await, 3);
+    }
+    if app.has(Operation::DeleteSubaccount) {
+        let delete = app.partner.delete_subaccount(account.id).await.unwrap_err();
+        assert_eq!(delete.status(), Some(503), "{delete}");
+        assert_eq!(app.count(Operation::DeleteSubaccount).await, 3);
+    }
+}
+
+#[tokio::test]
+async fn a_token_call_is_retried_only_when_its_routes_method_is_idempotent() {
+    let app = spawn_app().await;
+    let account = app.partner.create_subaccount(&input("wood")).await.unwrap();
+    let prefix = app.prefix(Operation::TokenById);
+    app.inject_fault(json!({"path_prefix": prefix, "status": 503}))
+        .await;
+
+    let err = app
+        .partner
+        .subaccount_token(account.id, Expiry::ShortLived)
+        .await
+        .unwrap_err();
+
+    assert_eq!(err.status(), Some(503), "{err}");
+    // The seed mints tokens with a GET, `partner` and `sub-account` with a POST.
+    let attempts = if app.idempotent(Operation::TokenById) {
+        3
+    } else {
+        1
+    };
+    assert_eq!(app.count(Operation::TokenById).await, attempts);
 }
 
 #[tokio::test]
 async fn an_injected_500_or_404_surfaces_with_its_status_and_is_not_retried() {
     let app = spawn_app().await;
-    app.inject_fault(json!({"path_prefix": "/api/servertypes", "status": 500}))
+    let servertypes_prefix = app.prefix(Operation::Servertypes);
+    let list_prefix = app.prefix(Operation::ListSubaccounts);
+    app.inject_fault(json!({"path_prefix": servertypes_prefix, "status": 500}))
         .await;
-    app.inject_fault(json!({"path_prefix": "/api/subaccount", "status": 404}))
+    app.inject_fault(json!({"path_prefix": list_prefix, "status": 404}))
         .await;
 
     let servertypes = app.partner.servertypes().await.unwrap_err();
@@ -91,14 +133,15 @@ async fn an_injected_500_or_404_surfaces_with_its_status_and_is_not_retried() {
         "{servertypes:?}"
     );
     assert!(matches!(list, Error::Api { status: 404, .. }), "{list:?}");
-    assert_eq!(app.count("GET /api/servertypes").await, 1);
-    assert_eq!(app.count("GET /api/subaccount").await, 1);
+    assert_eq!(app.count(Operation::Servertypes).await, 1);
+    assert_eq!(app.count(Operation::ListSubaccounts).await, 1);
 }
 
 #[tokio::test]
 async fn a_429_is_retried_after_the_servers_retry_after() {
     let app = spawn_app().await;
-    app.inject_fault(json!({"path_prefix": "/api/servertypes", "status": 429}))
+    let prefix = app.prefix(Operation::Servertypes);
+    app.inject_fault(json!({"path_prefix": prefix, "status": 429}))
         .await;
     let partner = app.partner_with(|b| {
         b.retry(RetryPolicy {
@@ -113,7 +156,7 @@ async fn a_429_is_retried_after_the_servers_retry_after() {
 
     assert_eq!(err.status(), Some(429), "{err}");
     assert_eq!(err.retry_after(), Some(Duration::from_secs(1)));
-    assert_eq!(app.count("GET /api/servertypes").await, 2);
+    assert_eq!(app.count(Operation::Servertypes).await, 2);
     // The jittered backoff would be at most 5 ms; Retry-After asked for 1 s.
     assert!(elapsed >= Duration::from_secs(1), "waited only {elapsed:?}");
     assert!(elapsed < Duration::from_secs(3), "waited {elapsed:?}");
@@ -122,7 +165,8 @@ async fn a_429_is_retried_after_the_servers_retry_after() {
 #[tokio::test]
 async fn a_retry_after_beyond_max_retry_after_is_cut_short() {
     let app = spawn_app().await;
-    app.inject_fault(json!({"path_prefix": "/api/subaccount/token", "status": 429}))
+    let prefix = app.prefix(Operation::Servertypes);
+    app.inject_fault(json!({"path_prefix": prefix, "status": 429}))
         .await;
     let partner = app.partner_with(|b| {
         b.retry(RetryPolicy {
@@ -132,13 +176,10 @@ async fn a_retry_after_beyond_max_retry_after_is_cut_short() {
     });
 
     let started = Instant::now();
-    let err = partner
-        .subaccount_token_by_external_id(&"wood".into(), peliqan_client::Expiry::ShortLived)
-        .await
-        .unwrap_err();
+    let err = partner.servertypes().await.unwrap_err();
 
     assert_eq!(err.status(), Some(429), "{err}");
-    assert_eq!(app.count("GET /api/subaccount/token").await, 3);
+    assert_eq!(app.count(Operation::Servertypes).await, 3);
     assert!(
         started.elapsed() < Duration::from_millis(900),
         "{:?}",
@@ -149,7 +190,8 @@ async fn a_retry_after_beyond_max_retry_after_is_cut_short() {
 #[tokio::test]
 async fn a_delay_beyond_the_client_timeout_is_a_timeout_and_is_retried_for_a_get() {
     let app = spawn_app().await;
-    app.inject_fault(json!({"path_prefix": "/api/servertypes", "delay_ms": 5000}))
+    let prefix = app.prefix(Operation::Servertypes);
+    app.inject_fault(json!({"path_prefix": prefix, "delay_ms": 5000}))
         .await;
     let partner =
         app.partner_with(|b| b.timeout(Duration::from_millis(300)).retry(fast_retries(1)));
@@ -160,14 +202,17 @@ async fn a_delay_beyond_the_client_timeout_is_a_timeout_and_is_retried_for_a_get
     let Error::Timeout { method, ref path } = err else {
         panic!("expected a timeout, got {err:?}")
     };
-    assert_eq!((method, path.as_str()), ("GET", "/api/servertypes"));
+    assert_eq!(
+        (method, path.clone()),
+        ("GET", app.path(Operation::Servertypes, 0))
+    );
     assert!(err.is_retryable() && err.status().is_none());
     assert!(
         started.elapsed() < Duration::from_secs(2),
         "{:?}",
         started.elapsed()
     );
-    assert_eq!(app.count("GET /api/servertypes").await, 2);
+    assert_eq!(app.count(Operation::Servertypes).await, 2);
 }
 
 #[tokio::test]
@@ -190,18 +235,11 @@ async fn stats_count_requests_per_method_and_path_template() {
     tenant.connection_logs(b.id).await.unwrap();
 
     let stats = app.stats().await;
-    assert_eq!(stats.get("GET /api/server/{id}"), Some(&3), "{stats:?}");
-    assert_eq!(
-        stats.get("GET /api/server/{id}/logs"),
-        Some(&1),
-        "{stats:?}"
-    );
-    assert_eq!(stats.get("POST /api/servers"), Some(&2), "{stats:?}");
-    assert_eq!(
-        stats.get("GET /api/subaccount/{id}/token"),
-        Some(&1),
-        "{stats:?}"
-    );
+    let count = |op| stats.get(&app.key(op)).copied();
+    assert_eq!(count(Operation::GetConnection), Some(3), "{stats:?}");
+    assert_eq!(count(Operation::ConnectionLogs), Some(1), "{stats:?}");
+    assert_eq!(count(Operation::AddConnection), Some(2), "{stats:?}");
+    assert_eq!(count(Operation::TokenById), Some(1), "{stats:?}");
     assert!(
         stats
             .keys()

@@ -1,17 +1,25 @@
 //! Shared set-up: an emulator per test, a client pointed at it, and small
 //! helpers to read the emulator's stats, inject faults and decode JWTs.
+//!
+//! `PELIQAN_TEST_DIALECT` picks the API dialect the suite runs in: unset,
+//! the emulator and the client speak the seed's API with lenient slashes
+//! (as before dialects existed); set (`seed`, `sub-account`, `partner`),
+//! both speak that dialect and the emulator answers the wrong trailing-slash
+//! form as Django does (`strict_slashes`). Assertions name operations, not
+//! paths: [`TestApp::count`] and [`TestApp::path`] look the route up.
 
 use base64::Engine;
+use peliqan_client::api::dialect::Vars;
 use peliqan_client::{
-    ClientBuilder, Expiry, ExternalId, NewConnection, PartnerApi, PeliqanClient, RetryPolicy,
-    Secret, Servertype, Subaccount, SubaccountApi, SubaccountInput,
+    ClientBuilder, Dialect, Expiry, ExternalId, NewConnection, Operation, PartnerApi,
+    PeliqanClient, RetryPolicy, Secret, Servertype, Subaccount, SubaccountApi, SubaccountInput,
 };
 use peliqan_emulator::{Config, Emulator};
 use serde_json::Value;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+pub use crate::raw::{RawAnswer, spawn_raw_server, spawn_raw_server_seq};
 
 /// A running emulator and a client for it.
 pub struct TestApp {
@@ -32,13 +40,42 @@ pub fn fast_retries(max_retries: u32) -> RetryPolicy {
     }
 }
 
-pub async fn spawn_app() -> TestApp {
-    spawn_app_with(Config::default()).await
+/// The dialect named by `PELIQAN_TEST_DIALECT`, or `None` when unset.
+fn dialect_from_env() -> Option<Dialect> {
+    let raw = std::env::var("PELIQAN_TEST_DIALECT").ok()?;
+    if raw.trim().is_empty() {
+        return None;
+    }
+    Some(
+        raw.parse()
+            .unwrap_or_else(|e| panic!("PELIQAN_TEST_DIALECT: {e}")),
+    )
 }
 
+/// The emulator configuration of this run: the seed, lenient, when
+/// `PELIQAN_TEST_DIALECT` is unset; that dialect with strict slashes when set.
+pub fn test_config() -> Config {
+    match dialect_from_env() {
+        None => Config::default(),
+        Some(dialect) => Config {
+            dialect,
+            strict_slashes: true,
+            ..Config::default()
+        },
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(test_config()).await
+}
+
+/// An emulator with `config`, and a client speaking `config.dialect`.
 pub async fn spawn_app_with(config: Config) -> TestApp {
+    let dialect = config.dialect;
     let emulator = Emulator::start(config).await.expect("emulator starts");
-    let client = client_for(emulator.url(), |b| b.retry(fast_retries(2)));
+    let client = client_for(emulator.url(), |b| {
+        b.dialect(dialect).retry(fast_retries(2))
+    });
     let partner = client.partner(Secret::new(emulator.partner_token()));
     TestApp {
         emulator,
@@ -48,7 +85,8 @@ pub async fn spawn_app_with(config: Config) -> TestApp {
     }
 }
 
-/// A client for `url`, configured by `configure`.
+/// A client for `url`, configured by `configure` (the seed dialect unless
+/// `configure` says otherwise).
 pub fn client_for(
     url: &str,
     configure: impl FnOnce(ClientBuilder) -> ClientBuilder,
@@ -88,13 +126,67 @@ pub fn connection(servertype: &Servertype, fields: Value) -> NewConnection {
     }
 }
 
+/// Values for any route: an id and an external id.
+pub fn vars(id: u64) -> Vars<'static> {
+    Vars {
+        id: Some(id),
+        external_id: Some("x"),
+        group_id: Some(1),
+        page: Some(1),
+        per_page: Some(1),
+    }
+}
+
 impl TestApp {
-    /// The same emulator through a differently configured client.
+    /// The dialect this app's emulator and client speak.
+    pub fn dialect(&self) -> Dialect {
+        self.client.routes().dialect()
+    }
+
+    /// Whether the dialect has a route for `op`.
+    pub fn has(&self, op: Operation) -> bool {
+        self.client.routes().has(op)
+    }
+
+    /// Whether `op`'s route has an idempotent method (so it is retried).
+    pub fn idempotent(&self, op: Operation) -> bool {
+        self.route(op).method.is_idempotent()
+    }
+
+    fn route(&self, op: Operation) -> &peliqan_client::api::Route {
+        self.client
+            .routes()
+            .route(op)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// The emulator's stats key of `op`: `METHOD <path template>`.
+    pub fn key(&self, op: Operation) -> String {
+        let route = self.route(op);
+        format!("{} {}", route.method, route.path_template())
+    }
+
+    /// The path the client calls for `op` with id `id` (what errors name).
+    pub fn path(&self, op: Operation, id: u64) -> String {
+        self.route(op).target(&vars(id)).expect("route fills").path
+    }
+
+    /// A fault-injection prefix covering `op`'s path: its path up to the
+    /// first placeholder, without a trailing slash.
+    pub fn prefix(&self, op: Operation) -> String {
+        let path = &self.route(op).path;
+        let cut = path.find('{').unwrap_or(path.len());
+        path[..cut].trim_end_matches('/').to_owned()
+    }
+
+    /// The same emulator through a differently configured client (in this
+    /// app's dialect unless `configure` says otherwise).
     pub fn partner_with(
         &self,
         configure: impl FnOnce(ClientBuilder) -> ClientBuilder,
     ) -> PartnerApi {
-        client_for(self.emulator.url(), configure)
+        let dialect = self.dialect();
+        client_for(self.emulator.url(), |b| configure(b.dialect(dialect)))
             .partner(Secret::new(self.emulator.partner_token()))
     }
 
@@ -122,7 +214,7 @@ impl TestApp {
             .unwrap_or_else(|| panic!("no servertype {name}"))
     }
 
-    fn control(&self, path: &str) -> String {
+    pub fn control(&self, path: &str) -> String {
         format!(
             "{}/__emulator/{path}",
             self.emulator.url().trim_end_matches('/')
@@ -142,9 +234,25 @@ impl TestApp {
         serde_json::from_value(body["requests"].clone()).expect("stats map")
     }
 
-    /// How often `key` (e.g. `GET /api/servertypes`) was requested.
-    pub async fn count(&self, key: &str) -> u64 {
+    /// How often `key` (e.g. `POST /api/oauth2/token/`) was requested.
+    pub async fn count_key(&self, key: &str) -> u64 {
         self.stats().await.get(key).copied().unwrap_or(0)
+    }
+
+    /// How often `op`'s route was requested. Operations of one route (the
+    /// `partner` dialect's token routes differ only in their query) share
+    /// one count: see [`TestApp::count_all`].
+    pub async fn count(&self, op: Operation) -> u64 {
+        self.count_key(&self.key(op)).await
+    }
+
+    /// Requests of all `ops`' routes, each route counted once.
+    pub async fn count_all(&self, ops: &[Operation]) -> u64 {
+        let keys: BTreeSet<String> = ops.iter().map(|op| self.key(*op)).collect();
+        let stats = self.stats().await;
+        keys.iter()
+            .map(|k| stats.get(k).copied().unwrap_or(0))
+            .sum()
     }
 
     pub async fn inject_fault(&self, rule: Value) {
@@ -201,46 +309,4 @@ impl TestApp {
             res.status()
         );
     }
-}
-
-/// A one-trick HTTP server answering every request with `response` (a full
-/// HTTP/1.1 answer), recording each request's head. For answers the
-/// emulator never gives: malformed JSON, other list shapes.
-pub struct RawServer {
-    pub url: String,
-    pub requests: Arc<Mutex<Vec<String>>>,
-}
-
-pub async fn spawn_raw_server(status: u16, body: &'static str) -> RawServer {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    let requests = Arc::new(Mutex::new(Vec::new()));
-    let seen = requests.clone();
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            let seen = seen.clone();
-            tokio::spawn(async move {
-                let mut head = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match stream.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => head.extend_from_slice(&buf[..n]),
-                    }
-                }
-                seen.lock()
-                    .unwrap()
-                    .push(String::from_utf8_lossy(&head).into_owned());
-                let answer = format!(
-                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = stream.write_all(answer.as_bytes()).await;
-                let _ = stream.shutdown().await;
-            });
-        }
-    });
-    RawServer { url, requests }
 }

@@ -1,7 +1,7 @@
 //! Query tables and scheduled scripts inside an end-customer account.
 
 use crate::helpers::spawn_app;
-use peliqan_client::{NewInterface, NewTable};
+use peliqan_client::{Error, NewInterface, NewTable, Operation};
 
 #[tokio::test]
 async fn a_query_table_and_a_scheduled_script_can_be_created() {
@@ -29,8 +29,47 @@ async fn a_query_table_and_a_scheduled_script_can_be_created() {
     assert_eq!(table.name.as_deref(), Some("deals"));
     assert_eq!(script.name.as_deref(), Some("Sync script"));
     assert_eq!(script.schedule, Some(3600));
-    assert_eq!(app.count("POST /table").await, 1);
-    assert_eq!(app.count("POST /interface").await, 1);
+    assert_eq!(app.count(Operation::CreateTable).await, 1);
+    assert_eq!(app.count(Operation::CreateScript).await, 1);
+    // Where a script goes in a group, the first group was listed for it.
+    let needs_group = app
+        .client
+        .routes()
+        .route(Operation::CreateScript)
+        .unwrap()
+        .uses("group_id");
+    if needs_group {
+        assert_eq!(app.count(Operation::ListGroups).await, 1);
+    }
+    let scripts = tenant.list_scripts().await;
+    if app.has(Operation::ListScripts) {
+        let ids: Vec<_> = scripts.unwrap().iter().map(|s| s.id).collect();
+        assert!(ids.contains(&script.id), "{ids:?}");
+    } else {
+        let err = scripts.unwrap_err();
+        assert!(matches!(err, Error::Route { .. }), "{err:?}");
+    }
+}
+
+#[tokio::test]
+async fn script_groups_are_listed_where_the_dialect_has_them() {
+    let app = spawn_app().await;
+    let (_, tenant) = app.tenant("wood").await;
+
+    let groups = tenant.list_groups().await;
+
+    if app.has(Operation::ListGroups) {
+        assert!(
+            !groups.unwrap().is_empty(),
+            "an account starts with a group"
+        );
+    } else {
+        let err = groups.unwrap_err();
+        assert!(
+            err.to_string().contains("PELIQAN_API_ROUTE_LIST_GROUPS"),
+            "{err}"
+        );
+    }
 }
 
 #[tokio::test]
