@@ -1,19 +1,30 @@
 //! The whole HTTP surface in one place: routes, extractor error handlers
 //! and the middleware stack, and the actix server built from them.
 //!
-//! Middleware, from the outside in: request counting ([`crate::stats`]),
-//! CORS ([`crate::cors`]), fault injection ([`crate::faults`]), trailing
-//! slash trimming, then the routes. Every error on the way — an unknown
-//! route, a wrong method, a body that is not JSON or too large — is
-//! answered in DRF's `{"detail": ...}` envelope by [`ApiError`].
+//! The API routes are those of the served dialect's table
+//! ([`crate::routing`]): each path is one resource carrying its operations
+//! ([`PathOps`]), each method one handler chosen by [`family`]. Middleware,
+//! from the outside in: request counting ([`crate::stats`]), CORS
+//! ([`crate::cors`]), the partner error envelope ([`crate::error`]), fault
+//! injection ([`crate::faults`]), trailing slashes ([`crate::slashes`]),
+//! then the routes. An unknown path is Django's HTML 404; every other error
+//! on the way — a wrong method, a body that is not JSON or too large — is
+//! an [`ApiError`] in the dialect's JSON envelope.
 
-use crate::error::ApiError;
+use crate::error::{ApiError, partner_envelope};
+use crate::lookup::PathOps;
+use crate::routing::{self as paths, RouteTable};
 use crate::state::Emu;
-use crate::{control, cors, faults, oauth, scripts, servers, stats, subaccounts};
+use crate::{
+    control, cors, credentials, faults, oauth, partner, scripts, servers, slashes, stats,
+    subaccounts,
+};
 use actix_web::dev::Server;
 use actix_web::error::{JsonPayloadError, UrlencodedError};
-use actix_web::middleware::{NormalizePath, TrailingSlash, from_fn};
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, Resource, ResponseError, web};
+use actix_web::http::Method as HttpMethod;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpRequest, HttpServer, Resource, web};
+use peliqan_api::{Dialect, Operation};
 
 /// Largest JSON body accepted; real bodies here are a few hundred bytes.
 pub(crate) const BODY_LIMIT: usize = 256 * 1024;
@@ -38,14 +49,14 @@ pub(crate) fn server(
                     .limit(16 * 1024)
                     .error_handler(form_error),
             )
-            .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::not_found().into()))
             .app_data(web::QueryConfig::default().error_handler(|e, _| {
                 ApiError::BadRequest(format!("Invalid query string: {e}")).into()
             }))
-            .configure(routes)
-            .default_service(web::to(not_found))
-            .wrap(NormalizePath::new(TrailingSlash::Trim))
+            .configure(|cfg| routes(cfg, &emu.routes, emu.dialect))
+            .default_service(web::to(slashes::unknown_path))
+            .wrap(from_fn(slashes::slashes))
             .wrap(from_fn(faults::inject))
+            .wrap(from_fn(partner_envelope))
             .wrap(from_fn(cors::cors))
             .wrap(from_fn(stats::count))
     })
@@ -60,70 +71,124 @@ pub(crate) fn server(
     Ok(server)
 }
 
-/// Every route of the emulator.
-fn routes(cfg: &mut web::ServiceConfig) {
-    use web::{delete, get, post, put};
-    cfg.service(resource("/").route(get().to(control::index)))
-        // Partner token.
-        .service(
-            resource("/api/subaccount")
-                .route(post().to(subaccounts::create))
-                .route(get().to(subaccounts::list)),
-        )
-        // Before `{id}`, so "token" is not read as an id.
-        .service(
-            resource("/api/subaccount/token").route(get().to(subaccounts::token_by_external_id)),
-        )
-        .service(
-            resource("/api/subaccount/{id}")
-                .route(get().to(subaccounts::get))
-                .route(put().to(subaccounts::update))
-                .route(delete().to(subaccounts::delete)),
-        )
-        .service(resource("/api/subaccount/{id}/token").route(get().to(subaccounts::token_by_id)))
-        .service(resource("/api/servertypes").route(get().to(subaccounts::servertypes)))
-        // Sub-account token.
-        .service(
-            resource("/api/servers")
-                .route(post().to(servers::create))
-                .route(get().to(servers::list)),
-        )
-        .service(resource("/api/server/{id}").route(get().to(servers::get)))
-        .service(resource("/api/server/{id}/logs").route(get().to(servers::logs)))
-        .service(aliased(&["/table", "/api/table"]).route(post().to(scripts::create_table)))
-        .service(
-            aliased(&["/interface", "/api/interface"]).route(post().to(scripts::create_interface)),
-        )
+/// Every route of the emulator: the dialect's table, then our own pages.
+fn routes(cfg: &mut web::ServiceConfig, table: &RouteTable, dialect: Dialect) {
+    use web::{delete, get, post};
+    for entry in table.api() {
+        let mut res = resource(&entry.pattern).app_data(PathOps(entry.ops.clone()));
+        let mut methods = Vec::new();
+        for (op, route) in &entry.ops {
+            if methods.contains(&route.method) {
+                continue; // same family, tested in routing
+            }
+            methods.push(route.method);
+            let method = HttpMethod::from_bytes(route.method.as_str().as_bytes())
+                .expect("the table's methods are standard");
+            res = res.route(handler(family(*op), dialect).method(method));
+        }
+        cfg.service(res);
+    }
+    cfg.service(resource(paths::INDEX).route(get().to(control::index)))
         // The emulated OAuth provider (no token: it is a browser page).
-        .service(resource("/oauth/authorize").route(get().to(oauth::authorize)))
-        .service(resource("/oauth/decision").route(post().to(oauth::decide)))
+        .service(resource(paths::OAUTH_AUTHORIZE).route(get().to(oauth::authorize)))
+        .service(resource(paths::OAUTH_DECISION).route(post().to(oauth::decide)))
         // Control endpoints (no token).
-        .service(resource("/__emulator/stats").route(get().to(control::stats)))
+        .service(resource(paths::INFO).route(get().to(control::info)))
+        .service(resource(paths::STATS).route(get().to(control::stats)))
         .service(
-            resource("/__emulator/faults")
+            resource(paths::FAULTS)
                 .route(post().to(control::add_fault))
                 .route(get().to(control::list_faults))
                 .route(delete().to(control::clear_faults)),
         )
-        .service(resource("/__emulator/reset").route(post().to(control::reset)));
+        .service(resource(paths::RESET).route(post().to(control::reset)))
+        .service(resource(paths::REVOKE).route(post().to(credentials::revoke)));
+}
+
+/// Which handler serves an operation. Operations that share a path and a
+/// method (`integrate/?account_id=` and `?external_id=`) share a family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Family {
+    ListSubaccounts,
+    CreateSubaccount,
+    GetSubaccount,
+    UpdateSubaccount,
+    DeleteSubaccount,
+    SubaccountInfo,
+    Token,
+    OauthToken,
+    Servertypes,
+    ListConnections,
+    AddConnection,
+    GetConnection,
+    ConnectionLogs,
+    CreateTable,
+    ListScripts,
+    ListGroups,
+    CreateScript,
+}
+
+pub(crate) fn family(op: Operation) -> Family {
+    use Operation::*;
+    match op {
+        ListSubaccounts => Family::ListSubaccounts,
+        CreateSubaccount => Family::CreateSubaccount,
+        GetSubaccount | GetSubaccountByExternalId => Family::GetSubaccount,
+        UpdateSubaccount => Family::UpdateSubaccount,
+        DeleteSubaccount => Family::DeleteSubaccount,
+        SubaccountInfo => Family::SubaccountInfo,
+        TokenById | TokenByExternalId | NonExpiringTokenById | NonExpiringTokenByExternalId => {
+            Family::Token
+        }
+        OauthToken => Family::OauthToken,
+        Servertypes => Family::Servertypes,
+        ListConnections => Family::ListConnections,
+        AddConnection => Family::AddConnection,
+        GetConnection => Family::GetConnection,
+        ConnectionLogs => Family::ConnectionLogs,
+        CreateTable => Family::CreateTable,
+        ListScripts => Family::ListScripts,
+        ListGroups => Family::ListGroups,
+        CreateScript => Family::CreateScript,
+    }
+}
+
+fn handler(family: Family, dialect: Dialect) -> actix_web::Route {
+    let r = web::route();
+    match family {
+        Family::ListSubaccounts => r.to(subaccounts::list),
+        Family::CreateSubaccount => r.to(subaccounts::create),
+        Family::GetSubaccount => r.to(subaccounts::get),
+        Family::UpdateSubaccount => r.to(subaccounts::update),
+        Family::DeleteSubaccount => r.to(subaccounts::delete),
+        Family::SubaccountInfo => r.to(partner::info),
+        Family::Token => r.to(subaccounts::token),
+        Family::OauthToken => r.to(credentials::token),
+        Family::Servertypes => r.to(subaccounts::servertypes),
+        Family::ListConnections => r.to(servers::list),
+        Family::AddConnection => r.to(servers::create),
+        Family::GetConnection => r.to(servers::get),
+        Family::ConnectionLogs => r.to(servers::logs),
+        Family::CreateTable => r.to(scripts::create_table),
+        Family::ListScripts => r.to(partner::scripts),
+        Family::ListGroups => r.to(partner::groups),
+        Family::CreateScript => match dialect.body_shape() {
+            peliqan_api::dialect::BodyShape::Seed => r.to(scripts::create_interface),
+            peliqan_api::dialect::BodyShape::Partner => r.to(partner::create_script),
+        },
+    }
 }
 
 /// A resource whose unmatched methods answer DRF's JSON 405, not an empty one.
 fn resource(path: &str) -> Resource {
-    aliased(&[path])
+    web::resource(path).default_service(web::to(method_not_allowed))
 }
 
-/// [`resource`] under several paths.
-fn aliased(paths: &[&str]) -> Resource {
-    web::resource(paths.to_vec()).default_service(web::to(method_not_allowed))
-}
-
-async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
-    ApiError::MethodNotAllowed(format!("Method \"{}\" not allowed.", req.method())).error_response()
-}
-
-async fn not_found() -> HttpResponse {
-    ApiError::not_found().error_response()
+async fn method_not_allowed(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::MethodNotAllowed(format!(
+        "Method \"{}\" not allowed.",
+        req.method()
+    )))
 }
 
 fn json_error(err: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {

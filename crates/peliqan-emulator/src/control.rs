@@ -1,5 +1,6 @@
 //! The emulator's own endpoints, outside the Peliqan API: `GET /` (what
-//! this server is) and `/__emulator/*` (stats, faults, reset).
+//! this server is) and `/__emulator/*` (info, stats, faults, reset; the
+//! access-token revocation is in [`crate::credentials`]).
 //!
 //! They need no token, on purpose: tests drive them directly. They are
 //! never counted in stats nor affected by faults.
@@ -10,19 +11,40 @@ use crate::state::Emu;
 use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
 
-/// `GET /`: name and version, and where to start.
-pub(crate) async fn index() -> HttpResponse {
+/// `GET /`: name and version, the dialect, and every route it serves.
+pub(crate) async fn index(emu: web::Data<Emu>) -> HttpResponse {
+    let mut endpoints: Vec<String> = emu
+        .dialect
+        .routes()
+        .iter()
+        .map(|(_, route)| route.to_string())
+        .collect();
+    endpoints.extend(
+        [
+            "GET /__emulator/info",
+            "GET /__emulator/stats",
+            "POST/GET/DELETE /__emulator/faults",
+            "POST /__emulator/reset",
+            "POST /__emulator/access-tokens/revoke",
+        ]
+        .map(String::from),
+    );
     HttpResponse::Ok().json(json!({
         "name": "peliqan-emulator",
         "version": env!("CARGO_PKG_VERSION"),
         "description": "A local stand-in for the Peliqan Partner (Embed) API.",
-        "endpoints": [
-            "POST/GET /api/subaccount", "GET/PUT/DELETE /api/subaccount/{id}",
-            "GET /api/subaccount/{id}/token", "GET /api/subaccount/token?external_id=",
-            "GET /api/servertypes", "POST/GET /api/servers", "GET /api/server/{id}",
-            "GET /api/server/{id}/logs", "POST /table", "POST /interface",
-            "GET /__emulator/stats", "POST/GET/DELETE /__emulator/faults", "POST /__emulator/reset"
-        ]
+        "dialect": emu.dialect.name(),
+        "strict_slashes": emu.strict_slashes,
+        "endpoints": endpoints,
+    }))
+}
+
+/// `GET /__emulator/info`: the dialect and slash mode served, so a test or
+/// a tool can check what it talks to.
+pub(crate) async fn info(emu: web::Data<Emu>) -> HttpResponse {
+    HttpResponse::Ok().json(json!({
+        "dialect": emu.dialect.name(),
+        "strict_slashes": emu.strict_slashes,
     }))
 }
 

@@ -13,7 +13,7 @@ use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
-use actix_web::{Error, ResponseError, web};
+use actix_web::{Error, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -110,7 +110,9 @@ pub(crate) async fn inject(
                 status = status.as_u16(),
                 "injected fault"
             );
-            let res = ApiError::Injected(status).error_response();
+            // Kept as an error on the response, so the partner dialect's
+            // envelope applies to it too.
+            let res = HttpResponse::from_error(ApiError::Injected(status));
             return Ok(req.into_response(res));
         }
     }

@@ -8,6 +8,12 @@
 //! counts under `/__emulator`. All state is in memory behind one lock
 //! ([`state`]); the routes are listed in one function ([`app`]).
 //!
+//! It speaks one API dialect at a time ([`Config::dialect`]): exactly the
+//! routes of that dialect's table in `peliqan-api`, with its trailing-slash
+//! rule enforced the way Django does when [`Config::strict_slashes`] is set.
+//! The `partner` dialect also has OAuth client credentials
+//! ([`Emulator::client_id`], [`Emulator::client_secret`]).
+//!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
 //! let emulator = peliqan_emulator::Emulator::start(Default::default()).await?;
@@ -22,12 +28,17 @@ mod auth;
 mod connect;
 mod control;
 mod cors;
+mod credentials;
 mod error;
 mod faults;
+mod lookup;
 mod oauth;
+mod partner;
+mod routing;
 mod scripts;
 mod servers;
 mod servertypes;
+mod slashes;
 mod state;
 mod stats;
 mod subaccounts;
@@ -56,6 +67,9 @@ pub struct Config {
     /// Answer the wrong trailing-slash form as Django does
     /// (`--strict-slashes`): 301 for GET/HEAD, an error otherwise.
     pub strict_slashes: bool,
+    /// Lifetime of OAuth access tokens from `POST /api/oauth2/token/`
+    /// (`partner` dialect; `--access-token-ttl`).
+    pub access_token_ttl: Duration,
 }
 
 impl Default for Config {
@@ -67,6 +81,7 @@ impl Default for Config {
             coop: false,
             dialect: peliqan_api::Dialect::default(),
             strict_slashes: false,
+            access_token_ttl: Duration::from_secs(3600),
         }
     }
 }
@@ -76,6 +91,8 @@ pub struct Emulator {
     url: String,
     addr: SocketAddr,
     partner_token: String,
+    client_id: String,
+    client_secret: String,
     handle: ServerHandle,
     task: Option<JoinHandle<std::io::Result<()>>>,
 }
@@ -90,14 +107,18 @@ impl Emulator {
         let url = format!("http://{}", advertised(addr));
         let emu = web::Data::new(state::Emu::new(&config, url.clone()));
         let partner_token = emu.partner_token.clone();
+        let client_id = emu.credentials.client_id.clone();
+        let client_secret = emu.credentials.client_secret.clone();
         let server = app::server(emu, listener)?;
         let handle = server.handle();
         let task = tokio::spawn(server);
-        tracing::info!(%url, "peliqan-emulator listening");
+        tracing::info!(%url, dialect = %config.dialect, strict_slashes = config.strict_slashes, "peliqan-emulator listening");
         Ok(Emulator {
             url,
             addr,
             partner_token,
+            client_id,
+            client_secret,
             handle,
             task: Some(task),
         })
@@ -118,6 +139,17 @@ impl Emulator {
         &self.partner_token
     }
 
+    /// The OAuth client id that `POST /api/oauth2/token/` accepts
+    /// (`partner` dialect), valid for this process's lifetime.
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// The OAuth client secret that goes with [`Emulator::client_id`].
+    pub fn client_secret(&self) -> &str {
+        &self.client_secret
+    }
+
     /// Stops accepting, lets requests in flight finish, and waits.
     pub async fn stop(mut self) {
         self.handle.stop(true).await;
@@ -133,6 +165,8 @@ impl std::fmt::Debug for Emulator {
         f.debug_struct("Emulator")
             .field("url", &self.url)
             .field("partner_token", &"***")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"***")
             .finish_non_exhaustive()
     }
 }

@@ -1,8 +1,8 @@
 //! `peliqan-emulator`: runs the emulator until Ctrl-C or SIGTERM.
 //!
-//! The first stdout line is one JSON object with the URL and the partner
-//! token, so scripts and tests can start it on port 0 and read where it
-//! is; human-readable logs go to stderr.
+//! The first stdout line is one JSON object with the URL, the partner
+//! token and the OAuth client credentials, so scripts and tests can start
+//! it on port 0 and read where it is; human-readable logs go to stderr.
 
 use clap::Parser;
 use peliqan_api::Dialect;
@@ -35,6 +35,10 @@ struct Args {
     /// right form for GET/HEAD, an error for other methods.
     #[arg(long)]
     strict_slashes: bool,
+    /// Lifetime of OAuth access tokens from `POST /api/oauth2/token/`
+    /// (`partner` dialect), in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
+    access_token_ttl: u64,
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -55,14 +59,18 @@ async fn main() -> std::io::Result<()> {
         coop: args.coop,
         dialect: args.dialect,
         strict_slashes: args.strict_slashes,
+        access_token_ttl: Duration::from_secs(args.access_token_ttl),
     };
     let emulator = Emulator::start(config).await?;
     {
         // Written by hand so `url` comes first, as documented.
+        let text = serde_json::Value::from;
         let line = format!(
-            r#"{{"url":{},"partner_token":{}}}"#,
-            serde_json::Value::from(emulator.url()),
-            serde_json::Value::from(emulator.partner_token())
+            r#"{{"url":{},"partner_token":{},"client_id":{},"client_secret":{}}}"#,
+            text(emulator.url()),
+            text(emulator.partner_token()),
+            text(emulator.client_id()),
+            text(emulator.client_secret()),
         );
         let mut out = std::io::stdout().lock();
         writeln!(out, "{line}")?;

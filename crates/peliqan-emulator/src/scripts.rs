@@ -1,29 +1,44 @@
-//! `POST /table` (a query table) and `POST /interface` (a scheduled Python
-//! script) inside the caller's sub-account.
+//! Query tables and scheduled Python scripts inside the caller's
+//! sub-account: the seed's `POST /table` and `POST /interface` (also under
+//! `/api/table` and `/api/interface`), and the `partner` dialect's
+//! `POST /api/database/tables/create-sql-query/` body
+//! `{table_type: "query", schema_id, name, query}`. The `partner` script
+//! endpoints are in [`crate::partner`].
 //!
 //! The emulator stores them so a test can see they were accepted, but
-//! never runs a query or a script. `/api/table` and `/api/interface` are
-//! accepted as aliases.
+//! never runs a query or a script.
 
 use crate::auth::SubaccountAuth;
 use crate::error::ApiError;
-use crate::state::Emu;
+use crate::state::{Emu, ScriptRecord};
 use crate::validate::Body;
 use actix_web::{HttpResponse, web};
+use peliqan_api::dialect::BodyShape;
 use peliqan_api::{Interface, Table};
-use serde_json::Value;
-
-const POSITIVE: &str = "Ensure this value is a positive integer.";
+use serde_json::{Value, json};
 
 pub(crate) async fn create_table(
     emu: web::Data<Emu>,
     auth: SubaccountAuth,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
+    let shape = emu.dialect.body_shape();
     let mut body = Body::new(body.into_inner())?;
+    if shape == BodyShape::Partner {
+        match body.required_str("table_type").as_deref() {
+            Some("query") | None => {}
+            Some(other) => body.error("table_type", format!("\"{other}\" is not a valid choice.")),
+        }
+    }
     let name = body.required_str("name");
     let query = body.required_str("query");
     body.integer("database_id", false);
+    let schema_id = match shape {
+        BodyShape::Partner => body
+            .integer("schema_id", false)
+            .and_then(|i| u64::try_from(i).ok()),
+        BodyShape::Seed => None,
+    };
     body.finish()?;
 
     let mut state = emu.state.lock();
@@ -35,9 +50,20 @@ pub(crate) async fn create_table(
     state
         .tables
         .insert(table.id, (auth.subaccount_id, table.clone()));
-    Ok(HttpResponse::Created().json(table))
+    Ok(match shape {
+        BodyShape::Seed => HttpResponse::Created().json(table),
+        // Peliqan's SDK expects 200 from this endpoint.
+        BodyShape::Partner => HttpResponse::Ok().json(json!({
+            "id": table.id,
+            "name": table.name,
+            "query": table.query,
+            "table_type": "query",
+            "schema_id": schema_id,
+        })),
+    })
 }
 
+/// The seed's script body: `{name, raw_code, schedule}`.
 pub(crate) async fn create_interface(
     emu: web::Data<Emu>,
     auth: SubaccountAuth,
@@ -46,19 +72,7 @@ pub(crate) async fn create_interface(
     let mut body = Body::new(body.into_inner())?;
     let name = body.required_str("name");
     body.required_str("raw_code");
-    let schedule = match body.get("schedule") {
-        None => {
-            body.error("schedule", crate::validate::REQUIRED);
-            None
-        }
-        Some(v) => match crate::validate::as_integer(v).and_then(|s| u64::try_from(s).ok()) {
-            Some(s) if s > 0 => Some(s),
-            _ => {
-                body.error("schedule", POSITIVE);
-                None
-            }
-        },
-    };
+    let schedule = body.positive_integer("schedule", true);
     body.finish()?;
 
     let mut state = emu.state.lock();
@@ -67,8 +81,13 @@ pub(crate) async fn create_interface(
         name,
         schedule,
     };
-    state
-        .interfaces
-        .insert(interface.id, (auth.subaccount_id, interface.clone()));
+    let record = ScriptRecord {
+        owner: auth.subaccount_id,
+        interface: interface.clone(),
+        group_id: None,
+        run_mode: None,
+        kind: None,
+    };
+    state.interfaces.insert(interface.id, record);
     Ok(HttpResponse::Created().json(interface))
 }

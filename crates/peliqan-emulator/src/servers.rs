@@ -1,5 +1,6 @@
 //! Connections ("servers"): `POST /api/servers`, `GET /api/servers`,
-//! `GET /api/server/{id}` and `GET /api/server/{id}/logs`.
+//! `GET /api/server/{id}` and `GET /api/server/{id}/logs` in the seed's
+//! paths, and wherever the served dialect puts them.
 //!
 //! All take a sub-account token and see only that sub-account's
 //! connections; another account's id answers 404 exactly like an unknown
@@ -10,6 +11,7 @@
 use crate::auth::SubaccountAuth;
 use crate::connect;
 use crate::error::ApiError;
+use crate::lookup::Lookup;
 use crate::state::{ConnectionRecord, Emu, now_rfc3339};
 use crate::tokens::random_hex;
 use crate::validate::{self, Body};
@@ -75,7 +77,7 @@ pub(crate) async fn create(
     };
     record.log(LogLevel::Info, format!("Connection created for {title}"));
 
-    let oauth_url = if servertype.is_oauth() {
+    let oauth_url = if crate::servertypes::is_oauth(servertype) {
         let oauth_state = random_hex();
         state.oauth_states.insert(oauth_state.clone(), id);
         record.log(
@@ -123,20 +125,20 @@ pub(crate) async fn list(emu: web::Data<Emu>, auth: SubaccountAuth) -> HttpRespo
 pub(crate) async fn get(
     emu: web::Data<Emu>,
     auth: SubaccountAuth,
-    id: web::Path<u64>,
+    lookup: Lookup,
 ) -> Result<HttpResponse, ApiError> {
     let state = emu.state.lock();
-    let record = owned(&state.connections, auth, *id)?;
+    let record = owned(&state.connections, auth, lookup.id()?)?;
     Ok(HttpResponse::Ok().json(&record.server))
 }
 
 pub(crate) async fn logs(
     emu: web::Data<Emu>,
     auth: SubaccountAuth,
-    id: web::Path<u64>,
+    lookup: Lookup,
 ) -> Result<HttpResponse, ApiError> {
     let state = emu.state.lock();
-    let record = owned(&state.connections, auth, *id)?;
+    let record = owned(&state.connections, auth, lookup.id()?)?;
     Ok(HttpResponse::Ok().json(&record.logs))
 }
 

@@ -6,9 +6,23 @@
 //! (SFTP), database credentials (PostgreSQL, MySQL) and OAuth2 (HubSpot,
 //! Salesforce). Pipedrive has id 123, the id the seed document uses as its
 //! example.
+//!
+//! Two more connectors carry no `auth` field at all, as real definitions
+//! may not: Zoho CRM (OAuth: adding a connection answers an `oauth_url`)
+//! and Airtable (an API key). Clients must then decide from the answer,
+//! not from the definition; the emulator knows which is which by name
+//! ([`is_oauth`]).
 
 use peliqan_api::{AuthKind, ConnectForm, FieldKind, FormField, Servertype, ServertypeId};
 use serde_json::json;
+
+/// Connectors whose definition names no auth kind but which use OAuth.
+const OAUTH_WITHOUT_AUTH_FIELD: &[&str] = &["zoho_crm"];
+
+/// Whether adding a connection of this type starts an OAuth flow.
+pub(crate) fn is_oauth(servertype: &Servertype) -> bool {
+    servertype.is_oauth() || OAUTH_WITHOUT_AUTH_FIELD.contains(&servertype.name.as_str())
+}
 
 /// All servertypes, in id order.
 pub(crate) fn catalog() -> Vec<Servertype> {
@@ -69,7 +83,37 @@ pub(crate) fn catalog() -> Vec<Servertype> {
                 field("path", "Folder", FieldKind::String, false).placeholder("/exports"),
             ],
         ),
+        without_auth(servertype(
+            129,
+            "zoho_crm",
+            "Zoho CRM",
+            AuthKind::Oauth2,
+            "CRM",
+            vec![
+                field("data_center", "Data center", FieldKind::Select, false)
+                    .choices(&["com", "eu", "in", "com.au"])
+                    .with_default(json!("com")),
+            ],
+        )),
+        without_auth(servertype(
+            130,
+            "airtable",
+            "Airtable",
+            AuthKind::ApiKey,
+            "Spreadsheets",
+            vec![
+                field("api_key", "API key", FieldKind::Password, true)
+                    .help("Airtable: Builder hub > Personal access tokens."),
+            ],
+        )),
     ]
+}
+
+/// The definition as some of Peliqan's are: no `auth` field (the kind
+/// given to [`servertype`] only documents the intent).
+fn without_auth(mut s: Servertype) -> Servertype {
+    s.auth = None;
+    s
 }
 
 fn db_form(port: u16) -> Vec<FormField> {
@@ -159,5 +203,16 @@ mod tests {
         ] {
             assert!(all.iter().any(|s| s.auth.as_ref() == Some(&kind)), "{kind}");
         }
+    }
+
+    #[test]
+    fn two_connectors_have_no_auth_field_and_only_zoho_is_oauth() {
+        let all = catalog();
+        let bare: Vec<&Servertype> = all.iter().filter(|s| s.auth.is_none()).collect();
+        let names: Vec<&str> = bare.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["zoho_crm", "airtable"]);
+        assert!(is_oauth(bare[0]) && !is_oauth(bare[1]));
+        let json = serde_json::to_value(bare[1]).unwrap();
+        assert!(json.get("auth").is_none(), "{json}");
     }
 }

@@ -7,14 +7,18 @@
 //! shared with every actix worker as `web::Data<Emu>`.
 
 use crate::Config;
+use crate::credentials::ClientCredentials;
+use crate::error::Envelope;
 use crate::faults::FaultRule;
+use crate::routing::RouteTable;
 use crate::servertypes;
 use crate::tokens::{Keys, Scope};
 use parking_lot::Mutex;
 use peliqan_api::{
-    ConnectionLogEntry, Interface, InterfaceId, LogLevel, Server, ServerId, Servertype, Subaccount,
-    SubaccountId, Table, TableId,
+    ConnectionLogEntry, Dialect, Interface, InterfaceId, LogLevel, Operation, Server, ServerId,
+    Servertype, Subaccount, SubaccountId, Table, TableId,
 };
+use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
@@ -32,6 +36,16 @@ pub(crate) struct Emu {
     pub token_ttl: Duration,
     pub coop: bool,
     pub servertypes: Vec<Servertype>,
+    /// The dialect served, its routes, and its error shape.
+    pub dialect: Dialect,
+    pub strict_slashes: bool,
+    pub routes: RouteTable,
+    pub envelope: Envelope,
+    /// The OAuth application of `POST /api/oauth2/token/`.
+    pub credentials: ClientCredentials,
+    /// Whether partner routes take `Authorization: Bearer <access token>`
+    /// (only where the dialect has the token endpoint).
+    pub bearer: bool,
 }
 
 impl Emu {
@@ -52,6 +66,15 @@ impl Emu {
             token_ttl: config.token_ttl,
             coop: config.coop,
             servertypes: servertypes::catalog(),
+            dialect: config.dialect,
+            strict_slashes: config.strict_slashes,
+            routes: RouteTable::new(config.dialect, config.strict_slashes),
+            envelope: match config.dialect {
+                Dialect::Partner => Envelope::Partner,
+                Dialect::Seed | Dialect::SubAccount => Envelope::Drf,
+            },
+            credentials: ClientCredentials::random(config.access_token_ttl),
+            bearer: config.dialect.routes().has(Operation::OauthToken),
         }
     }
 
@@ -77,6 +100,24 @@ impl ConnectionRecord {
     }
 }
 
+/// What a sub-account has beyond [`Subaccount`]: the `partner` dialect's
+/// profile fields, its default data warehouse and its default script group.
+pub(crate) struct AccountExtras {
+    /// Partner fields as given (`country`, `timezone`, ...; never `password`).
+    pub profile: Map<String, Value>,
+    pub dw_id: u64,
+    pub group_id: u64,
+}
+
+/// A script and what the `partner` dialect adds to it.
+pub(crate) struct ScriptRecord {
+    pub owner: SubaccountId,
+    pub interface: Interface,
+    pub group_id: Option<u64>,
+    pub run_mode: Option<String>,
+    pub kind: Option<String>,
+}
+
 /// The mutable state. Id counters survive [`State::reset`] on purpose: a
 /// sub-account token issued before a reset must not start working for an
 /// unrelated new account that happens to reuse its id.
@@ -87,15 +128,17 @@ pub(crate) struct State {
     /// external_id -> account: lookups and the uniqueness check stay O(1)
     /// when a benchmark provisions 100,000 tenants.
     external_ids: HashMap<String, SubaccountId>,
+    /// Kept in step with `subaccounts` by the same two methods.
+    pub extras: HashMap<SubaccountId, AccountExtras>,
     pub connections: BTreeMap<ServerId, ConnectionRecord>,
     pub tables: BTreeMap<TableId, (SubaccountId, Table)>,
-    pub interfaces: BTreeMap<InterfaceId, (SubaccountId, Interface)>,
+    pub interfaces: BTreeMap<InterfaceId, ScriptRecord>,
     /// OAuth `state` -> the pending connection it completes (used once).
     pub oauth_states: HashMap<String, ServerId>,
     /// "METHOD /path/{id}" -> count.
     pub stats: BTreeMap<String, u64>,
     pub faults: Vec<FaultRule>,
-    next_ids: [u64; 4],
+    next_ids: [u64; 6],
 }
 
 impl Default for State {
@@ -103,6 +146,7 @@ impl Default for State {
         Self {
             subaccounts: BTreeMap::new(),
             external_ids: HashMap::new(),
+            extras: HashMap::new(),
             connections: BTreeMap::new(),
             tables: BTreeMap::new(),
             interfaces: BTreeMap::new(),
@@ -111,7 +155,7 @@ impl Default for State {
             faults: Vec::new(),
             // Separate ranges per kind make an id passed to the wrong
             // endpoint answer 404 instead of silently hitting something.
-            next_ids: [1, 1001, 5001, 7001],
+            next_ids: [1, 1001, 5001, 7001, 3001, 9001],
         }
     }
 }
@@ -152,9 +196,19 @@ impl State {
     }
 
     /// Inserts or replaces an account (uniqueness is checked by the caller).
+    /// A new account gets its own data warehouse and script group.
     pub(crate) fn put_subaccount(&mut self, account: Subaccount) {
         if let Some(old) = self.subaccounts.get(&account.id) {
             self.external_ids.remove(old.external_id.as_str());
+        }
+        if !self.extras.contains_key(&account.id) {
+            let (dw_id, group_id) = (self.next(4), self.next(5));
+            let extras = AccountExtras {
+                profile: Map::new(),
+                dw_id,
+                group_id,
+            };
+            self.extras.insert(account.id, extras);
         }
         self.external_ids
             .insert(account.external_id.0.clone(), account.id);
@@ -165,12 +219,13 @@ impl State {
     pub(crate) fn remove_subaccount(&mut self, id: SubaccountId) -> Option<Subaccount> {
         let removed = self.subaccounts.remove(&id)?;
         self.external_ids.remove(removed.external_id.as_str());
+        self.extras.remove(&id);
         self.connections.retain(|_, c| c.owner != id);
         let live = &self.connections;
         self.oauth_states
             .retain(|_, server| live.contains_key(server));
         self.tables.retain(|_, (owner, _)| *owner != id);
-        self.interfaces.retain(|_, (owner, _)| *owner != id);
+        self.interfaces.retain(|_, s| s.owner != id);
         Some(removed)
     }
 }
@@ -209,7 +264,9 @@ mod tests {
         );
         state.remove_subaccount(SubaccountId(1));
         assert!(state.subaccount_by_external_id("b").is_none());
+        assert!(state.extras.is_empty(), "extras go with their account");
         state.put_subaccount(account(2, "c"));
+        assert_eq!(state.extras[&SubaccountId(2)].group_id, 9002);
         let next = state.next_subaccount();
         state.reset();
         assert!(state.subaccount_by_external_id("c").is_none());

@@ -2,10 +2,14 @@
 //!
 //! Tests and benchmarks assert on how many upstream calls a client made
 //! (e.g. "the token cache called Peliqan once"), so every request except the
-//! control endpoints is counted under `METHOD /path/template`: query
-//! dropped, trailing slash dropped, numeric segments written `{id}`. This
-//! middleware is the outermost layer so preflights and faulted requests
-//! count too.
+//! control endpoints is counted under `METHOD <path template>`: the
+//! template of the dialect's route the request reaches (`GET /api/servers/{id}/`,
+//! `POST /api/partner/sub-account/integrate/`), query dropped; a path that
+//! reaches no route is counted as sent, numeric segments written `{id}`
+//! (see [`crate::routing::RouteTable::stats_key`]). This middleware is the
+//! outermost layer so preflights and faulted requests count too, and it
+//! counts before the request is handled, so a test can wait on a count to
+//! know a slow request has arrived.
 
 use crate::state::Emu;
 use actix_web::body::MessageBody;
@@ -26,9 +30,13 @@ pub(crate) async fn count(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    let key = format!("{} {}", req.method(), template(req.path()));
+    let emu = req.app_data::<web::Data<Emu>>().cloned();
+    let key = match &emu {
+        Some(emu) => emu.routes.stats_key(req.method().as_str(), req.path()),
+        None => format!("{} {}", req.method(), req.path()),
+    };
     if !req.path().starts_with(CONTROL_PREFIX)
-        && let Some(emu) = req.app_data::<web::Data<Emu>>()
+        && let Some(emu) = &emu
     {
         let mut state = emu.state.lock();
         let key = if state.stats.len() >= MAX_KEYS && !state.stats.contains_key(&key) {
@@ -48,37 +56,4 @@ pub(crate) async fn count(
         "handled"
     );
     Ok(res)
-}
-
-/// `/api/server/12/` -> `/api/server/{id}`.
-pub(crate) fn template(path: &str) -> String {
-    let segments: Vec<&str> = path
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            if s.bytes().all(|b| b.is_ascii_digit()) {
-                "{id}"
-            } else {
-                s
-            }
-        })
-        .collect();
-    format!("/{}", segments.join("/"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::template;
-
-    #[test]
-    fn templates_drop_trailing_slashes_and_hide_numeric_ids() {
-        assert_eq!(template("/api/server/12/"), "/api/server/{id}");
-        assert_eq!(
-            template("/api/subaccount/3/token"),
-            "/api/subaccount/{id}/token"
-        );
-        assert_eq!(template("/api/subaccount/token/"), "/api/subaccount/token");
-        assert_eq!(template("/"), "/");
-        assert_eq!(template(""), "/");
-    }
 }

@@ -1,18 +1,23 @@
-//! End-customer accounts and their tokens: the partner-token endpoints
-//! under `/api/subaccount`, plus `GET /api/servertypes`.
+//! End-customer accounts and their tokens (the partner-token endpoints),
+//! plus the connector catalogue, in every dialect.
 //!
 //! `external_id` is the partner's own tenant id: required, non-blank and
 //! unique per partner, as Peliqan enforces. Deleting an account removes
-//! what it owns, and its tokens stop working.
+//! what it owns, and its tokens stop working. Which account a request names
+//! (path id, `?account_id=`, `?external_id=`) is read by [`Lookup`] from the
+//! dialect's route; the `partner` dialect's extra profile fields and
+//! paginated list live in [`crate::partner`].
 
 use crate::auth::PartnerAuth;
 use crate::error::ApiError;
+use crate::lookup::Lookup;
+use crate::partner;
 use crate::state::{Emu, PARTNER_ID, State};
 use crate::tokens::Scope;
 use crate::validate::Body;
 use actix_web::{HttpResponse, web};
-use peliqan_api::{ExternalId, Subaccount, SubaccountId, SubaccountToken};
-use serde_json::Value;
+use peliqan_api::{Dialect, ExternalId, Subaccount, SubaccountId, SubaccountToken};
+use serde_json::{Value, json};
 use std::collections::HashMap;
 
 pub(crate) async fn create(
@@ -20,112 +25,90 @@ pub(crate) async fn create(
     _: PartnerAuth,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
+    let partner = emu.dialect == Dialect::Partner;
     let mut state = emu.state.lock();
-    let mut account = read_input(&state, None, body.into_inner())?;
+    let mut body = Body::new(body.into_inner())?;
+    let profile = partner.then(|| partner::read_profile(&mut body));
+    let mut account = read_input(&state, None, body)?;
     account.id = state.next_subaccount();
     tracing::info!(subaccount = %account.id, external_id = %account.external_id, "sub-account created");
     state.put_subaccount(account.clone());
-    Ok(HttpResponse::Created().json(account))
+    if let (Some(profile), Some(extras)) = (profile, state.extras.get_mut(&account.id)) {
+        extras.profile = profile;
+    }
+    Ok(if partner {
+        // Peliqan's SDK expects 200 from this endpoint.
+        HttpResponse::Ok().json(partner::account_json(&state, &account))
+    } else {
+        HttpResponse::Created().json(account)
+    })
 }
 
-pub(crate) async fn list(emu: web::Data<Emu>, _: PartnerAuth) -> HttpResponse {
+pub(crate) async fn list(
+    emu: web::Data<Emu>,
+    _: PartnerAuth,
+    lookup: Lookup,
+) -> Result<HttpResponse, ApiError> {
     let state = emu.state.lock();
-    HttpResponse::Ok().json(state.subaccounts.values().collect::<Vec<_>>())
+    if lookup.paginated {
+        return partner::page(&emu, &state, &lookup);
+    }
+    Ok(HttpResponse::Ok().json(state.subaccounts.values().collect::<Vec<_>>()))
 }
 
 pub(crate) async fn get(
     emu: web::Data<Emu>,
     _: PartnerAuth,
-    id: web::Path<u64>,
+    lookup: Lookup,
 ) -> Result<HttpResponse, ApiError> {
     let state = emu.state.lock();
-    let account = state
-        .subaccounts
-        .get(&SubaccountId(*id))
-        .ok_or_else(ApiError::not_found)?;
-    Ok(HttpResponse::Ok().json(account))
+    let account = lookup.subaccount(&state)?;
+    Ok(HttpResponse::Ok().json(shown(&emu, &state, &account)))
 }
 
 /// Full update, like DRF's `PUT`: `external_id` is required again.
 pub(crate) async fn update(
     emu: web::Data<Emu>,
     _: PartnerAuth,
-    id: web::Path<u64>,
+    lookup: Lookup,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = SubaccountId(*id);
+    let id = SubaccountId(lookup.id()?);
     let mut state = emu.state.lock();
     if !state.subaccounts.contains_key(&id) {
         return Err(ApiError::not_found());
     }
-    let account = read_input(&state, Some(id), body.into_inner())?;
+    let account = read_input(&state, Some(id), Body::new(body.into_inner())?)?;
     state.put_subaccount(account.clone());
-    Ok(HttpResponse::Ok().json(account))
+    Ok(HttpResponse::Ok().json(shown(&emu, &state, &account)))
 }
 
 pub(crate) async fn delete(
     emu: web::Data<Emu>,
     _: PartnerAuth,
-    id: web::Path<u64>,
+    lookup: Lookup,
 ) -> Result<HttpResponse, ApiError> {
+    let id = SubaccountId(lookup.id()?);
     let mut state = emu.state.lock();
     state
-        .remove_subaccount(SubaccountId(*id))
+        .remove_subaccount(id)
         .ok_or_else(ApiError::not_found)?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// `GET /api/subaccount/{id}/token[?expire=false]`.
-pub(crate) async fn token_by_id(
+/// Every token operation: the seed's `GET .../token[?expire=false]`, and
+/// `integrate` (short-lived) / `identity` (non-expiring) elsewhere.
+pub(crate) async fn token(
     emu: web::Data<Emu>,
     _: PartnerAuth,
-    id: web::Path<u64>,
-    query: web::Query<HashMap<String, String>>,
+    lookup: Lookup,
 ) -> Result<HttpResponse, ApiError> {
-    let expire = expire_flag(&query)?;
-    let account = emu
-        .state
-        .lock()
-        .subaccounts
-        .get(&SubaccountId(*id))
-        .cloned();
-    let account = account.ok_or_else(ApiError::not_found)?;
-    Ok(token_answer(&emu, &account, expire))
-}
-
-/// `GET /api/subaccount/token?external_id=..[&expire=false]`.
-pub(crate) async fn token_by_external_id(
-    emu: web::Data<Emu>,
-    _: PartnerAuth,
-    query: web::Query<HashMap<String, String>>,
-) -> Result<HttpResponse, ApiError> {
-    let expire = expire_flag(&query)?;
-    let external_id = match query.get("external_id").map(|s| s.trim()) {
-        Some(e) if !e.is_empty() => e.to_owned(),
-        _ => {
-            return Err(ApiError::field(
-                "external_id",
-                "This query parameter is required.",
-            ));
-        }
+    let expire = match emu.dialect {
+        // The seed documents `expire=false`, with DRF's boolean spellings.
+        Dialect::Seed => expire_flag(&lookup.query)?,
+        Dialect::SubAccount | Dialect::Partner => !lookup.non_expiring(),
     };
-    let account = {
-        let state = emu.state.lock();
-        state.subaccount_by_external_id(&external_id).cloned()
-    };
-    let account = account.ok_or_else(|| {
-        ApiError::NotFound(format!(
-            "Not found: no sub-account with external_id \"{external_id}\"."
-        ))
-    })?;
-    Ok(token_answer(&emu, &account, expire))
-}
-
-pub(crate) async fn servertypes(emu: web::Data<Emu>, _: PartnerAuth) -> HttpResponse {
-    HttpResponse::Ok().json(&emu.servertypes)
-}
-
-fn token_answer(emu: &Emu, account: &Subaccount, expire: bool) -> HttpResponse {
+    let account = lookup.subaccount(&emu.state.lock())?;
     let ttl = expire.then_some(emu.token_ttl);
     let token = emu.keys.issue(
         Scope::Subaccount,
@@ -133,14 +116,32 @@ fn token_answer(emu: &Emu, account: &Subaccount, expire: bool) -> HttpResponse {
         Some((account.id.0, account.external_id.as_str())),
         ttl,
     );
-    HttpResponse::Ok()
-        // A token is a credential: no cache may keep it.
-        .insert_header(("Cache-Control", "no-store"))
-        .json(SubaccountToken {
+    let mut res = HttpResponse::Ok();
+    // A token is a credential: no cache may keep it.
+    res.insert_header(("Cache-Control", "no-store"));
+    Ok(if emu.dialect == Dialect::Partner && !expire {
+        // The SDK's `identity` answer: the token alone.
+        res.json(json!({ "token": token }))
+    } else {
+        res.json(SubaccountToken {
             token,
             subaccount_id: Some(account.id),
             external_id: Some(account.external_id.clone()),
         })
+    })
+}
+
+pub(crate) async fn servertypes(emu: web::Data<Emu>, _: PartnerAuth) -> HttpResponse {
+    HttpResponse::Ok().json(&emu.servertypes)
+}
+
+/// An account as the dialect shows it.
+fn shown(emu: &Emu, state: &State, account: &Subaccount) -> Value {
+    if emu.dialect == Dialect::Partner {
+        partner::account_json(state, account)
+    } else {
+        serde_json::to_value(account).unwrap_or_default()
+    }
 }
 
 /// `expire` defaults to true; DRF's BooleanField spellings are accepted.
@@ -158,9 +159,8 @@ fn expire_flag(query: &HashMap<String, String>) -> Result<bool, ApiError> {
 fn read_input(
     state: &State,
     id: Option<SubaccountId>,
-    value: Value,
+    mut body: Body,
 ) -> Result<Subaccount, ApiError> {
-    let mut body = Body::new(value)?;
     let external_id = body.required_str("external_id");
     let first_name = body.optional_str("first_name");
     let last_name = body.optional_str("last_name");

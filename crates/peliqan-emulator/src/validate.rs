@@ -12,6 +12,7 @@ pub(crate) const REQUIRED: &str = "This field is required.";
 pub(crate) const BLANK: &str = "This field may not be blank.";
 pub(crate) const NOT_STRING: &str = "Not a valid string.";
 pub(crate) const NOT_INTEGER: &str = "A valid integer is required.";
+pub(crate) const POSITIVE: &str = "Ensure this value is a positive integer.";
 
 /// A JSON object being validated, collecting errors per field.
 pub(crate) struct Body {
@@ -72,6 +73,37 @@ impl Body {
                 self.error(name, NOT_STRING);
                 None
             }
+        }
+    }
+
+    /// A string that may be absent, null or blank (DRF's `allow_blank`).
+    pub(crate) fn string_allow_blank(&mut self, name: &str) -> Option<String> {
+        match self.get(name) {
+            None => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(_) => {
+                self.error(name, NOT_STRING);
+                None
+            }
+        }
+    }
+
+    /// An integer above zero (a number or a numeric string).
+    pub(crate) fn positive_integer(&mut self, name: &str, required: bool) -> Option<u64> {
+        match self.get(name) {
+            None => {
+                if required {
+                    self.error(name, REQUIRED);
+                }
+                None
+            }
+            Some(v) => match as_integer(v).and_then(|i| u64::try_from(i).ok()) {
+                Some(i) if i > 0 => Some(i),
+                _ => {
+                    self.error(name, POSITIVE);
+                    None
+                }
+            },
         }
     }
 

@@ -118,6 +118,15 @@ pub async fn expect_json(res: Response, status: u16) -> Value {
     body(res).await
 }
 
+/// Asserts Django's HTML 404 for an unknown path (not a JSON error).
+pub async fn expect_html_404(res: Response) {
+    assert_eq!(res.status(), 404, "{}", res.url());
+    let ct = res.headers()["content-type"].to_str().unwrap().to_owned();
+    assert!(ct.starts_with("text/html"), "{}: {ct}", res.url());
+    let text = res.text().await.unwrap();
+    assert!(text.contains("<h1>Not Found</h1>"), "{text}");
+}
+
 /// A JWT's claims, read without verifying the signature.
 pub fn claims(token: &str) -> Value {
     let payload = token.split('.').nth(1).expect("three parts");

@@ -1,6 +1,6 @@
 //! Bad input of every kind gets a clear 4xx in DRF's JSON envelope.
 
-use crate::helpers::{expect_json, spawn_app};
+use crate::helpers::{expect_html_404, expect_json, spawn_app};
 use reqwest::Method;
 use serde_json::json;
 
@@ -111,20 +111,20 @@ async fn a_body_that_is_not_json_is_a_415() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn an_unknown_route_or_id_is_a_404_not_found_in_json() {
+async fn an_unknown_id_is_a_json_404_and_an_unknown_path_is_djangos_html_404() {
     let app = spawn_app().await;
-    for path in [
-        "/api/nothing",
-        "/api/subaccount/abc",
-        "/api/subaccount/99999999999999999999999",
-        "/api/subaccount/77",
-    ] {
+    for path in ["/api/subaccount/99999999999999999999999", "/api/subaccount/77"] {
         let res = app.as_partner(Method::GET, path).send().await.unwrap();
         assert_eq!(
             expect_json(res, 404).await,
             json!({"detail": "Not found."}),
             "{path}"
         );
+    }
+    // Django's `<int:id>` does not match "abc": the path itself is unknown.
+    for path in ["/api/nothing", "/api/subaccount/abc"] {
+        let res = app.as_partner(Method::GET, path).send().await.unwrap();
+        expect_html_404(res).await;
     }
 }
 
