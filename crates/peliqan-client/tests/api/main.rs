@@ -3,6 +3,7 @@
 //! `PELIQAN_TEST_DIALECT` picks the API dialect of the run (see `helpers`).
 
 mod connections;
+mod credentials;
 mod dialects;
 mod errors;
 mod faults;
