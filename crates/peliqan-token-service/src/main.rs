@@ -5,6 +5,7 @@
 //! configuration comes from the environment and an optional TOML file
 //! (`--config FILE` or `TOKEN_SERVICE_CONFIG`).
 
+use clap::builder::NonEmptyStringValueParser;
 use clap::{Parser, Subcommand};
 use peliqan_token_service::settings::load::{CONFIG_FILE_VAR, from_env_and_file};
 use peliqan_token_service::{Application, doctor, telemetry};
@@ -60,7 +61,7 @@ enum Command {
     Doctor {
         /// Also get a short-lived token for this tenant (external id); its
         /// sub-account is created only if TOKEN_SERVICE_AUTO_PROVISION is on.
-        #[arg(long, value_name = "NAME")]
+        #[arg(long, value_name = "NAME", value_parser = NonEmptyStringValueParser::new())]
         tenant: Option<String>,
         /// Print the report as JSON.
         #[arg(long)]

@@ -90,8 +90,11 @@ async fn remote(settings: &Settings, options: &Options, report: &mut Report) {
             client_id,
             client_secret,
         } => {
-            let (check, auth) =
+            let (mut check, auth) =
                 partner::exchange(&probe, &upstream.routes, client_id, client_secret).await;
+            if check.status == Status::Fail {
+                check.detail.push_str("; no partner call was tried");
+            }
             report.push(check);
             auth
         }
@@ -100,11 +103,17 @@ async fn remote(settings: &Settings, options: &Options, report: &mut Report) {
     report.push(check);
     // With a wrong dialect, the rest is checked on the routes that answer,
     // so one fix (the dialect line's) is not reported again on every line.
+    let origins = &settings.allowed_origins;
     let Some(routes) = routes else {
-        report
-            .push_all(cors::preflights(&probe, &upstream.routes, &settings.allowed_origins).await);
+        report.push_all(cors::preflights(&probe, &upstream.routes, origins).await);
         return;
     };
+    if matches!(auth, PartnerAuth::None) {
+        // The client-credentials exchange failed (its line says why): every
+        // partner call would fail the same way.
+        report.push_all(cors::preflights(&probe, &routes, origins).await);
+        return;
+    }
     let effective = UpstreamSettings {
         routes: routes.clone(),
         ..upstream.clone()
@@ -131,7 +140,7 @@ async fn remote(settings: &Settings, options: &Options, report: &mut Report) {
             report.push(tenant::subaccount_api(&client, token, settings).await);
         }
     }
-    report.push_all(cors::preflights(&probe, &routes, &settings.allowed_origins).await);
+    report.push_all(cors::preflights(&probe, &routes, origins).await);
     if accepted {
         report.push(connectors::catalogue(&api, &effective).await);
     }

@@ -20,7 +20,8 @@ pub(super) const FIX_5XX: &str = "Peliqan is failing on its side (a 5xx answer):
      again in a few minutes, and contact Peliqan support with the time of this run if it persists";
 
 /// The `oauth_token` exchange, sent by hand so a failure is its own line.
-/// Returns the credential the probes use (`None` when the exchange failed).
+/// Returns the credential the probes use (`None` when the exchange failed:
+/// then no partner call is tried, as each would fail the same way).
 pub(super) async fn exchange(
     probe: &Probe,
     routes: &Routes,
@@ -137,9 +138,13 @@ pub(super) async fn dialect(
                 0 => String::new(),
                 n => format!(" with {n} route override(s)"),
             };
+            let how = if (200..300).contains(&a.status) {
+                a.status.to_string()
+            } else {
+                format!("{}, so the route exists", a.status)
+            };
             let detail = format!(
-                "Peliqan answers the configured `{ours}` dialect{overrides} ({shown}: {})",
-                a.status
+                "Peliqan answers the configured `{ours}` dialect{overrides} ({shown}: {how})"
             );
             return (Check::pass(NAME, detail), Some(configured.clone()));
         }
@@ -259,6 +264,17 @@ pub(super) fn call_bound(u: &UpstreamSettings) -> Duration {
 /// A failed client call as a check line with its fix.
 pub(super) fn failure(name: &'static str, e: &Error, upstream: &UpstreamSettings) -> Check {
     let detail = e.to_string();
+    if e.route_mismatch().is_some() {
+        return Check::fail(
+            name,
+            detail,
+            "set PELIQAN_API_DIALECT to the dialect this Peliqan speaks (see the dialect line), \
+             or override this operation's route with its PELIQAN_API_ROUTE_* key",
+        );
+    }
+    if let Error::Route { operation, .. } = e {
+        return Check::fail(name, detail, format!("set {}", operation.config_key()));
+    }
     match e.status() {
         Some(401 | 403) => Check::fail(
             name,
@@ -279,7 +295,7 @@ pub(super) fn failure(name: &'static str, e: &Error, upstream: &UpstreamSettings
             detail,
             "read Peliqan's message above: it names what it did not accept",
         ),
-        None if matches!(e, Error::Timeout { .. } | Error::Transport { .. }) => Check::fail(
+        None if e.is_retryable() => Check::fail(
             name,
             detail,
             "check that Peliqan is up and reachable from here, then run the doctor again",

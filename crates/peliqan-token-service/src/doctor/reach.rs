@@ -51,14 +51,15 @@ pub(super) async fn url(probe: &Probe) -> (Check, Option<Answer>) {
     let req = probe.request(reqwest::Method::GET, base.as_str(), &PartnerAuth::None);
     match probe.send(req).await {
         Ok(answer) => {
-            let how = if secure {
-                "answers over TLS".to_owned()
+            let detail = if secure {
+                format!("{shown} answers over TLS (HTTP {})", answer.status)
             } else {
-                "answers over plain http on a loopback host (fine for the emulator; Peliqan \
-                 itself needs https)"
-                    .to_owned()
+                format!(
+                    "{shown} answers over plain http (HTTP {}), allowed for a loopback host such \
+                     as the emulator only",
+                    answer.status
+                )
             };
-            let detail = format!("{shown} {how} (HTTP {})", answer.status);
             (Check::pass("url", detail), Some(answer))
         }
         Err(why) => {
@@ -111,7 +112,11 @@ pub(super) fn clock(answer: &Answer, leeway_secs: u64) -> Check {
     let size = skew.abs();
     let way = if skew >= 0.0 { "ahead of" } else { "behind" };
     let leeway = leeway_secs as f64;
-    let detail = format!("Peliqan's clock is {size:.0} s {way} this machine's");
+    let detail = if size < 1.0 {
+        "Peliqan's clock agrees with this machine's to within a second".to_owned()
+    } else {
+        format!("Peliqan's clock is {size:.0} s {way} this machine's")
+    };
     if size > leeway {
         Check::fail(
             "clock",

@@ -31,10 +31,13 @@ pub(super) async fn token(
     let (answer, created) = match tokio::time::timeout(bound, call).await {
         Err(_) => return (timed_out(NAME, upstream), None),
         Ok(Ok(answer)) => (answer, None),
-        Ok(Err(e)) if e.status() == Some(404) => match provision(partner, settings, &id).await {
-            Ok((answer, created)) => (answer, Some(created)),
-            Err(check) => return (check, None),
-        },
+        // Only a 404 from a route Peliqan knows means "no such sub-account".
+        Ok(Err(e)) if e.status() == Some(404) && e.route_mismatch().is_none() => {
+            match provision(partner, settings, &id).await {
+                Ok((answer, created)) => (answer, Some(created)),
+                Err(check) => return (check, None),
+            }
+        }
         Ok(Err(e)) => return (failure(NAME, &e, upstream), None),
     };
     if answer

@@ -460,3 +460,72 @@ async fn plain_http_to_another_host_and_a_failed_tls_handshake_fail_the_url_line
         report.to_text()
     );
 }
+
+#[tokio::test]
+async fn client_credentials_are_exchanged_first_and_then_accepted() {
+    let emu = emulator(Dialect::Partner).await;
+    let with_client = |s: &mut BTreeMap<String, String>| {
+        s.remove("PELIQAN_PARTNER_TOKEN");
+        s.insert("PELIQAN_CLIENT_ID".into(), emu.client_id().into());
+        s.insert("PELIQAN_CLIENT_SECRET".into(), emu.client_secret().into());
+    };
+    let report = doctor_with(&emu, Dialect::Partner, Some("cc_tenant"), with_client).await;
+    let text = report.to_text();
+    assert!(!report.failed(), "{text}");
+    let names: Vec<&str> = report.checks.iter().map(|c| c.name).collect();
+    let at = |n: &str| names.iter().position(|x| *x == n).unwrap();
+    assert!(at("oauth_token") < at("dialect") && at("dialect") < at("partner_credentials"));
+    assert!(
+        line(&report, "oauth_token").detail.contains("lives 3600 s"),
+        "{text}"
+    );
+    assert_eq!(line(&report, "tenant_token").status, Status::Pass, "{text}");
+    assert!(!report.to_json().contains(emu.client_secret()), "{text}");
+}
+
+#[tokio::test]
+async fn a_wrong_client_secret_fails_the_exchange_line_only() {
+    let emu = emulator(Dialect::Partner).await;
+    let report = doctor_with(&emu, Dialect::Partner, None, |s| {
+        s.remove("PELIQAN_PARTNER_TOKEN");
+        s.insert("PELIQAN_CLIENT_ID".into(), emu.client_id().into());
+        s.insert("PELIQAN_CLIENT_SECRET".into(), "not-the-secret".into());
+    })
+    .await;
+    let text = report.to_text();
+    assert_eq!(failed(&report), ["oauth_token"], "{text}");
+    let o = line(&report, "oauth_token");
+    assert!(
+        o.detail.contains("refused the client credentials"),
+        "{text}"
+    );
+    assert!(
+        o.fix.as_deref().unwrap().contains("PELIQAN_CLIENT_SECRET"),
+        "{text}"
+    );
+    // The dialect is still told (Django routes before it authenticates).
+    assert_eq!(line(&report, "dialect").status, Status::Pass, "{text}");
+    assert!(report.get("partner_credentials").is_none(), "{text}");
+    assert!(!text.contains("not-the-secret"), "{text}");
+}
+
+#[tokio::test]
+async fn an_override_of_the_list_route_that_peliqan_lacks_is_named_for_removal() {
+    let emu = emulator(Dialect::Partner).await;
+    let report = doctor_with(&emu, Dialect::Partner, None, |s| {
+        s.insert(
+            "PELIQAN_API_ROUTE_LIST_SUBACCOUNTS".into(),
+            "GET /api/partner/accounts/".into(),
+        );
+    })
+    .await;
+    let text = report.to_text();
+    assert_eq!(failed(&report), ["dialect"], "{text}");
+    assert_eq!(
+        line(&report, "dialect").fix.as_deref(),
+        Some(
+            "remove PELIQAN_API_ROUTE_LIST_SUBACCOUNTS: the `partner` dialect's own route answers"
+        ),
+        "{text}"
+    );
+}
