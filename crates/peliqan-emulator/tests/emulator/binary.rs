@@ -13,18 +13,13 @@ impl Drop for Child {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_binary_prints_its_url_and_partner_token_as_the_first_stdout_line() {
+/// Starts the binary with `args` on a free port; returns it and its first
+/// stdout line, parsed.
+async fn start(args: &[&str]) -> (Child, serde_json::Value, String) {
     let mut child = Child(
         Command::new(env!("CARGO_BIN_EXE_peliqan-emulator"))
-            .args([
-                "--listen",
-                "127.0.0.1:0",
-                "--allowed-origin",
-                "http://localhost:5173",
-                "--token-ttl",
-                "60",
-            ])
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -38,8 +33,25 @@ async fn the_binary_prints_its_url_and_partner_token_as_the_first_stdout_line() 
     })
     .await
     .unwrap();
+    let first = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    (child, first, line)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_binary_prints_its_url_partner_token_and_client_credentials_first() {
+    let (_child, first, line) = start(&[
+        "--allowed-origin",
+        "http://localhost:5173",
+        "--token-ttl",
+        "60",
+    ])
+    .await;
     assert!(line.starts_with(r#"{"url":"http://127.0.0.1:"#), "{line}");
-    let first: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let keys: Vec<&String> = first.as_object().unwrap().keys().collect();
+    assert_eq!(keys.len(), 4, "{keys:?}");
+    for key in ["partner_token", "client_id", "client_secret"] {
+        assert!(first[key].as_str().is_some_and(|v| !v.is_empty()), "{key}");
+    }
     let (url, token) = (
         first["url"].as_str().unwrap(),
         first["partner_token"].as_str().unwrap(),
@@ -52,4 +64,55 @@ async fn the_binary_prints_its_url_and_partner_token_as_the_first_stdout_line() 
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_dialect_slash_and_access_token_flags_take_effect() {
+    let (_child, first, _) = start(&[
+        "--dialect",
+        "partner",
+        "--strict-slashes",
+        "--access-token-ttl",
+        "60",
+    ])
+    .await;
+    let url = first["url"].as_str().unwrap();
+    let http = reqwest::Client::new();
+    let info: serde_json::Value = http
+        .get(format!("{url}/__emulator/info"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        info,
+        serde_json::json!({"dialect": "partner", "strict_slashes": true})
+    );
+    let answer: serde_json::Value = http
+        .post(format!("{url}/api/oauth2/token/"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", first["client_id"].as_str().unwrap()),
+            ("client_secret", first["client_secret"].as_str().unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["expires_in"], 60);
+}
+
+#[test]
+fn an_unknown_dialect_is_refused_naming_the_choices() {
+    let out = Command::new(env!("CARGO_BIN_EXE_peliqan-emulator"))
+        .args(["--dialect", "v3"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("seed, sub-account, partner"), "{err}");
 }

@@ -141,3 +141,63 @@ async fn a_table_needs_a_name_and_a_query() {
     let table = expect_json(res, 201).await;
     assert!(table["id"].is_u64() && table["name"] == "deals");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connectors_without_an_auth_field_still_behave_as_oauth_or_api_key() {
+    let app = spawn_app().await;
+    let res = app
+        .as_partner(Method::GET, "/api/servertypes")
+        .send()
+        .await
+        .unwrap();
+    let all = expect_json(res, 200).await;
+    let find = |name: &str| {
+        all.as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .cloned()
+            .unwrap()
+    };
+    let (zoho, airtable) = (find("zoho_crm"), find("airtable"));
+    for st in [&zoho, &airtable] {
+        assert!(st.get("auth").is_none(), "{st}");
+    }
+    assert_eq!(airtable["connect_form"]["fields"][0]["name"], "api_key");
+    assert_eq!(airtable["connect_form"]["fields"][0]["required"], true);
+
+    let (_, token) = app.tenant("wood_123").await;
+    let post = |b: Value| {
+        app.with_token(Method::POST, "/api/servers", &token)
+            .json(&b)
+            .send()
+    };
+    let created = expect_json(
+        post(json!({"servertype_id": zoho["id"]})).await.unwrap(),
+        201,
+    )
+    .await;
+    assert_eq!(created["status"], "pending");
+    assert!(
+        created["oauth_url"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{}/oauth/authorize?state=", app.emulator.url()))
+    );
+    let res = post(json!({"servertype_id": airtable["id"]}))
+        .await
+        .unwrap();
+    assert_eq!(
+        expect_json(res, 400).await,
+        json!({"api_key": ["This field is required."]})
+    );
+    let created = expect_json(
+        post(json!({"servertype_id": airtable["id"], "api_key": "pat123"}))
+            .await
+            .unwrap(),
+        201,
+    )
+    .await;
+    assert_eq!(created["status"], "connected");
+    assert!(created.get("oauth_url").is_none(), "{created}");
+}

@@ -1,6 +1,7 @@
 //! A spawned emulator plus the small request helpers every test uses.
 
 use base64::Engine;
+use peliqan_api::Dialect;
 use peliqan_emulator::{Config, Emulator};
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::{Value, json};
@@ -11,6 +12,17 @@ pub const ORIGIN: &str = "http://localhost:5173";
 pub struct TestApp {
     pub emulator: Emulator,
     pub http: reqwest::Client,
+}
+
+/// An emulator speaking `dialect`, `ORIGIN` allowed.
+pub async fn spawn_dialect(dialect: Dialect, strict_slashes: bool) -> TestApp {
+    spawn_app_with(Config {
+        allowed_origins: vec![ORIGIN.to_owned()],
+        dialect,
+        strict_slashes,
+        ..Config::default()
+    })
+    .await
 }
 
 /// An emulator with default settings and `ORIGIN` allowed.
@@ -48,6 +60,28 @@ impl TestApp {
             .header("Authorization", format!("JWT {token}"))
     }
 
+    /// A request with `Authorization: Bearer <token>`.
+    pub fn with_bearer(&self, method: Method, path: &str, token: &str) -> RequestBuilder {
+        self.request(method, path)
+            .header("Authorization", format!("Bearer {token}"))
+    }
+
+    /// Exchanges the emulator's client credentials for an access token.
+    pub async fn access_token(&self) -> String {
+        let res = self
+            .request(Method::POST, "/api/oauth2/token/")
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", self.emulator.client_id()),
+                ("client_secret", self.emulator.client_secret()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let answer = expect_json(res, 200).await;
+        answer["access_token"].as_str().unwrap().to_owned()
+    }
+
     pub fn as_partner(&self, method: Method, path: &str) -> RequestBuilder {
         self.with_token(method, path, self.emulator.partner_token())
     }
@@ -81,6 +115,7 @@ impl TestApp {
         (id, self.subaccount_token(id).await)
     }
 
+    /// `/__emulator/stats`' counts, as JSON.
     pub async fn stats(&self) -> Value {
         let res = self
             .request(Method::GET, "/__emulator/stats")

@@ -3,7 +3,8 @@
 //! endpoints as a client sees them are tested with `peliqan-client`
 //! elsewhere; these tests pin what the emulator adds or must get exactly
 //! right: CORS, error envelopes, token scopes and expiry, the OAuth page,
-//! stats and faults.
+//! stats and faults, and each API dialect with its slash rule and (in
+//! `partner`) client credentials.
 
 mod helpers;
 
@@ -12,6 +13,11 @@ mod binary;
 mod connections;
 mod control;
 mod cors;
+mod credentials;
+mod dialects;
 mod oauth;
+mod partner;
+mod readme;
 mod robustness;
+mod slashes;
 mod tokens;

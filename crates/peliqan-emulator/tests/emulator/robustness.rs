@@ -113,7 +113,10 @@ async fn a_body_that_is_not_json_is_a_415() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unknown_id_is_a_json_404_and_an_unknown_path_is_djangos_html_404() {
     let app = spawn_app().await;
-    for path in ["/api/subaccount/99999999999999999999999", "/api/subaccount/77"] {
+    for path in [
+        "/api/subaccount/99999999999999999999999",
+        "/api/subaccount/77",
+    ] {
         let res = app.as_partner(Method::GET, path).send().await.unwrap();
         assert_eq!(
             expect_json(res, 404).await,
