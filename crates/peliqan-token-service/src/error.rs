@@ -5,11 +5,14 @@
 //! [`ServiceError::status`] and is unit-tested below. Details meant for
 //! operators (cause chains, upstream messages) go to the logs where the error
 //! is produced; `detail` only says what the caller can act on, and never
-//! carries the partner token.
+//! carries a partner credential. The one detail written for operators is
+//! [`ServiceError::DialectMismatch`]'s: during setup the caller *is* the
+//! operator, and the dialect and key names it gives away are not secret.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
+use peliqan_api::{Dialect, Operation};
 use serde::Serialize;
 use std::time::Duration;
 
@@ -53,6 +56,22 @@ pub enum ServiceError {
     /// unusable: an operator has to act, the caller cannot.
     #[error("the token service is misconfigured; the operator has been alerted")]
     UpstreamMisconfigured,
+    /// Peliqan answered that the route of `operation` does not exist (an
+    /// HTML 404, a 405, a redirect, Django's slash page): the configured API
+    /// dialect is likely not the one it speaks. Same code as
+    /// [`ServiceError::UpstreamMisconfigured`]; the detail says what to set.
+    #[error(
+        "the API dialect `{dialect}` is likely not the one this Peliqan speaks (it has no route \
+         for `{operation}` as that dialect writes it): set PELIQAN_API_DIALECT (or {key}) to \
+         the dialect it speaks and run `peliqan-token-service doctor`",
+        key = .operation.config_key()
+    )]
+    DialectMismatch {
+        /// The dialect the service is configured with.
+        dialect: Dialect,
+        /// The operation whose route Peliqan does not know.
+        operation: Operation,
+    },
     /// The request body exceeds the configured limit.
     #[error("the request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
@@ -92,7 +111,7 @@ impl ServiceError {
             Self::UnknownTenant => "unknown_tenant",
             Self::RateLimited(_) => "rate_limited",
             Self::UpstreamUnavailable(_) => "upstream_unavailable",
-            Self::UpstreamMisconfigured => "upstream_misconfigured",
+            Self::UpstreamMisconfigured | Self::DialectMismatch { .. } => "upstream_misconfigured",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::OriginNotAllowed => "origin_not_allowed",
             Self::NotFound => "not_found",
@@ -115,7 +134,7 @@ impl ServiceError {
             Self::UnknownTenant => "Unknown tenant",
             Self::RateLimited(_) => "Too many requests",
             Self::UpstreamUnavailable(_) => "Upstream unavailable",
-            Self::UpstreamMisconfigured => "Upstream misconfigured",
+            Self::UpstreamMisconfigured | Self::DialectMismatch { .. } => "Upstream misconfigured",
             Self::PayloadTooLarge(_) => "Payload too large",
             Self::OriginNotAllowed => "Origin not allowed",
             Self::NotFound => "Not found",
@@ -177,7 +196,7 @@ impl ResponseError for ServiceError {
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::UpstreamUnavailable(_) | Self::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::UpstreamMisconfigured => StatusCode::BAD_GATEWAY,
+            Self::UpstreamMisconfigured | Self::DialectMismatch { .. } => StatusCode::BAD_GATEWAY,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -240,6 +259,14 @@ mod tests {
             (E::UpstreamUnavailable(None), 503, "upstream_unavailable"),
             (E::NotReady("x".into()), 503, "not_ready"),
             (E::UpstreamMisconfigured, 502, "upstream_misconfigured"),
+            (
+                E::DialectMismatch {
+                    dialect: Dialect::Seed,
+                    operation: Operation::TokenByExternalId,
+                },
+                502,
+                "upstream_misconfigured",
+            ),
             (E::Internal, 500, "internal_error"),
         ];
         for (err, status, code) in cases {
@@ -247,6 +274,25 @@ mod tests {
             assert_eq!(err.code(), code);
             let problem = err.problem();
             assert_eq!((problem.status, problem.code), (status, code));
+        }
+    }
+
+    #[test]
+    fn a_dialect_mismatch_names_the_dialect_the_keys_and_doctor() {
+        let detail = E::DialectMismatch {
+            dialect: Dialect::Partner,
+            operation: Operation::TokenByExternalId,
+        }
+        .problem()
+        .detail;
+        for part in [
+            "API dialect `partner` is likely not the one this Peliqan speaks",
+            "`token_by_external_id`",
+            "PELIQAN_API_DIALECT",
+            "PELIQAN_API_ROUTE_TOKEN_BY_EXTERNAL_ID",
+            "`peliqan-token-service doctor`",
+        ] {
+            assert!(detail.contains(part), "{part}: {detail}");
         }
     }
 

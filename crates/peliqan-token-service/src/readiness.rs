@@ -1,15 +1,16 @@
 //! `/readyz`: can the service hand out tokens right now?
 //!
 //! Ready means the configuration loaded (it did, or the process would not
-//! run) and Peliqan accepts the partner token. A probe calls Peliqan at most
-//! once per `readiness_cache`, so an orchestrator polling every second does
-//! not become Peliqan load; any real call's outcome updates the same state,
-//! so a 401/403 seen while serving makes `/readyz` fail at once.
+//! run) and Peliqan accepts the partner credentials (the partner token, or
+//! the OAuth client credentials). A probe calls Peliqan at most once per
+//! `readiness_cache`, so an orchestrator polling every second does not
+//! become Peliqan load; any real call's outcome updates the same state, so a
+//! 401/403 seen while serving makes `/readyz` fail at once.
 
 use parking_lot::Mutex;
 use std::time::{Duration, Instant};
 
-/// The last known state of the partner token.
+/// The last known state of the partner credentials.
 #[derive(Default)]
 pub struct PartnerHealth {
     last: Mutex<Option<(Instant, Result<(), String>)>>,
@@ -18,13 +19,14 @@ pub struct PartnerHealth {
 }
 
 impl PartnerHealth {
-    /// A call with the partner token succeeded.
-    pub fn partner_token_works(&self) {
+    /// A call with the partner credentials succeeded.
+    pub fn credentials_work(&self) {
         *self.last.lock() = Some((Instant::now(), Ok(())));
     }
 
-    /// Peliqan refused the partner token.
-    pub fn partner_token_rejected(&self, why: String) {
+    /// Peliqan refused the partner credentials; `why` names them (never
+    /// their secret).
+    pub fn credentials_rejected(&self, why: String) {
         *self.last.lock() = Some((Instant::now(), Err(why)));
     }
 

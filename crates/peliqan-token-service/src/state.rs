@@ -8,8 +8,10 @@ use crate::rate_limit::RateLimiter;
 use crate::readiness::PartnerHealth;
 use crate::settings::Settings;
 use crate::tokens::TokenCache;
-use crate::upstream::Upstream;
+use crate::tokens::entry::routing_fragment;
+use crate::upstream::{Credential, Upstream};
 use anyhow::Context;
+use peliqan_api::BrowserRouting;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,6 +37,9 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// How long a readiness result holds.
     pub readiness_cache: Duration,
+    /// The routing members every `POST /v1/token` answer ends with
+    /// (`peliqan_url`, `dialect`, maybe `routes`), serialised once.
+    pub token_routing: Box<[u8]>,
 }
 
 impl AppState {
@@ -46,8 +51,23 @@ impl AppState {
             .upstream
             .client()
             .context("Failed to build the Peliqan client")?;
-        let api = client.partner_with(settings.upstream.credentials.clone());
-        let upstream = Upstream::new(api, metrics.clone(), health.clone());
+        let credentials = &settings.upstream.credentials;
+        let api = client.partner_with(credentials.clone());
+        let upstream = Upstream::new(
+            api,
+            Credential::of(credentials),
+            metrics.clone(),
+            health.clone(),
+        );
+        let routes = &settings.upstream.routes;
+        let routing = BrowserRouting::new(&settings.upstream.base_url, routes);
+        tracing::info!(
+            peliqan_url = routing.peliqan_url.as_deref().unwrap_or_default(),
+            dialect = routes.dialect().name(),
+            overridden = ?routes.overrides().map(|(op, _)| op.name()).collect::<Vec<_>>(),
+            credentials = Credential::of(credentials).noun(),
+            "calling Peliqan"
+        );
         let verifier = UserVerifier::new(&settings.auth).context("Failed to set up JWT checks")?;
         let tokens = TokenCache::new(
             upstream.clone(),
@@ -66,6 +86,7 @@ impl AppState {
             allowed_origins: settings.allowed_origins.clone(),
             max_body_bytes: settings.max_body_bytes,
             readiness_cache: settings.upstream.readiness_cache,
+            token_routing: routing_fragment(&routing),
         })
     }
 

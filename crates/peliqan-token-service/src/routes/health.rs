@@ -9,7 +9,7 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
 }
 
-/// Peliqan is reachable and accepts the partner token (cached briefly).
+/// Peliqan is reachable and accepts the partner credentials (cached briefly).
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ServiceError> {
     let upstream = state.upstream.clone();
     let probe = || async move {
@@ -17,7 +17,7 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ServiceE
             .servertypes()
             .await
             .map(drop)
-            .map_err(|e| e.to_string())
+            .map_err(|e| upstream.describe(&e))
     };
     match state.health.check(state.readiness_cache, probe).await {
         Ok(()) => Ok(HttpResponse::Ok().json(serde_json::json!({"status": "ready"}))),

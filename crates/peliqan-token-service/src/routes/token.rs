@@ -6,7 +6,8 @@ use crate::state::AppState;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-/// Verifies the user and answers `{"token","expires_at","subaccount_id","external_id"}`.
+/// Verifies the user and answers `{"token","expires_at","subaccount_id",
+/// "external_id","peliqan_url","dialect"[,"routes"]}` ([`peliqan_api::TokenAnswer`]).
 // A debug-level span: at `info` it costs nothing on the hot path.
 #[tracing::instrument(name = "issue_token", level = "debug", skip_all, fields(tenant = tracing::field::Empty))]
 pub async fn issue_token(
@@ -23,5 +24,5 @@ pub async fn issue_token(
         // A token must not sit in a browser or proxy cache.
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::PRAGMA, "no-cache"))
-        .body(token.body(&user.tenant)))
+        .body(token.body(&user.tenant, &state.token_routing)))
 }

@@ -17,7 +17,7 @@ use actix_web::web::Bytes;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, SecondsFormat, Utc};
-use peliqan_api::{ExternalId, SubaccountId, SubaccountToken};
+use peliqan_api::{BrowserRouting, ExternalId, SubaccountId, SubaccountToken};
 use rand::Rng;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -90,10 +90,13 @@ impl CachedToken {
     }
 
     /// The `POST /v1/token` answer for `tenant` (the cache key):
-    /// `{"token","expires_at","subaccount_id","external_id"}`, written by
-    /// hand so the binary token streams straight into the one buffer.
-    pub fn body(&self, tenant: &ExternalId) -> Bytes {
-        let mut out = Vec::with_capacity(self.token.text_len() + tenant.as_str().len() + 112);
+    /// `{"token","expires_at","subaccount_id","external_id"` then `routing`
+    /// (from [`routing_fragment`], the same for every answer) and `}`.
+    /// Written by hand so the binary token streams straight into the one
+    /// buffer, the only allocation.
+    pub fn body(&self, tenant: &ExternalId, routing: &[u8]) -> Bytes {
+        let mut out =
+            Vec::with_capacity(self.token.text_len() + tenant.as_str().len() + routing.len() + 112);
         out.extend_from_slice(b"{\"token\":");
         self.token.write_json(&mut out);
         out.extend_from_slice(b",\"expires_at\":\"");
@@ -108,6 +111,7 @@ impl CachedToken {
         out.extend_from_slice(b",\"external_id\":");
         // Writing a str into a Vec cannot fail; this escapes the tenant.
         let _ = serde_json::to_writer(&mut out, tenant.as_str());
+        out.extend_from_slice(routing);
         out.push(b'}');
         Bytes::from(out)
     }
@@ -133,6 +137,23 @@ impl CachedToken {
             .store(at.as_millis() as u64, Ordering::Relaxed);
         self.refreshing.store(false, Ordering::Release);
     }
+}
+
+/// The fields of [`BrowserRouting`] (`peliqan_url`, `dialect`, and `routes`
+/// when sub-account-side routes are overridden) as a JSON object's members
+/// with a leading comma, ready to append to every answer: they are the same
+/// for every tenant, so they are serialised once, at startup.
+pub fn routing_fragment(routing: &BrowserRouting) -> Box<[u8]> {
+    // A struct of strings and a map of strings always serialises.
+    let mut json = serde_json::to_vec(routing).unwrap_or_default();
+    if json.len() <= 2 {
+        // `{}`: nothing to add.
+        return Box::default();
+    }
+    // `{"peliqan_url":..}` -> `,"peliqan_url":..`
+    json[0] = b',';
+    json.pop();
+    json.into_boxed_slice()
 }
 
 /// `(served for, refresh after)` for a token living `lifetime`, with
@@ -162,6 +183,7 @@ pub fn token_exp(jwt: &str) -> Option<SystemTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use peliqan_api::{Dialect, Operation, TokenAnswer};
 
     fn jwt(payload: &str) -> String {
         format!("e30.{}.sig", URL_SAFE_NO_PAD.encode(payload))
@@ -174,6 +196,37 @@ mod tests {
             refresh_ahead: Duration::from_secs(ahead),
             connectors_ttl: Duration::from_secs(1),
         }
+    }
+
+    #[test]
+    fn every_answer_carries_the_routing_fields_written_once() {
+        let mut routes = Dialect::Partner.routes();
+        let plain = BrowserRouting::new("https://app.eu.peliqan.io/", &routes);
+        routes
+            .set_text(Operation::GetConnection, "GET /api/v2/servers/{id}/")
+            .unwrap();
+        let overridden = BrowserRouting::new("https://app.eu.peliqan.io", &routes);
+        let secs = (SystemTime::now() + Duration::from_secs(600))
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let answer = SubaccountToken {
+            token: jwt(&format!(r#"{{"exp": {secs}}}"#)),
+            subaccount_id: None,
+            external_id: None,
+        };
+        let tenant = ExternalId::from("a\"b");
+        let t = CachedToken::new(&answer, &tenant, &settings(60, 300)).unwrap();
+        for routing in [plain, overridden] {
+            let body = t.body(&tenant, &routing_fragment(&routing));
+            let v: TokenAnswer = serde_json::from_slice(&body).unwrap();
+            assert_eq!(v.external_id, tenant);
+            assert_eq!(v.subaccount_id, None);
+            assert_eq!(v.peliqan_url.as_deref(), Some("https://app.eu.peliqan.io"));
+            assert_eq!(v.dialect.as_deref(), Some("partner"));
+            assert_eq!(v.routes, routing.routes);
+        }
+        assert!(routing_fragment(&BrowserRouting::default()).is_empty());
     }
 
     #[test]
@@ -218,11 +271,13 @@ mod tests {
             external_id: None,
         };
         let t = CachedToken::new(&answer, &ExternalId::from("acme"), &settings(60, 300)).unwrap();
-        let v: serde_json::Value =
-            serde_json::from_slice(&t.body(&ExternalId::from("acme"))).unwrap();
-        assert_eq!(v["subaccount_id"], 7);
-        assert_eq!(v["external_id"], "acme");
-        assert!(DateTime::parse_from_rfc3339(v["expires_at"].as_str().unwrap()).is_ok());
+        let v: TokenAnswer =
+            serde_json::from_slice(&t.body(&ExternalId::from("acme"), &[])).unwrap();
+        assert_eq!(v.token, answer.token);
+        assert_eq!(v.subaccount_id, Some(SubaccountId(7)));
+        assert_eq!(v.external_id.as_str(), "acme");
+        assert!(DateTime::parse_from_rfc3339(&v.expires_at).is_ok());
+        assert_eq!((v.peliqan_url, v.dialect), (None, None));
         assert!(!format!("{t:?}").contains(&answer.token));
         assert!(t.claim_refresh(Instant::now() + Duration::from_secs(500)));
         assert!(

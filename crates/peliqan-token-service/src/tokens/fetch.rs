@@ -1,13 +1,17 @@
 //! Getting a fresh token for a tenant from Peliqan, creating its sub-account
 //! first when auto-provisioning is on. Runs inside a flight, so at most once
 //! at a time per tenant: that is what makes provisioning happen exactly once.
+//!
+//! The calls go through the client in whatever API dialect is configured.
+//! Only a 404 on a route Peliqan knows means "no such sub-account"; a 404
+//! that means "no such route" (wrong dialect) is a configuration error and
+//! never leads to provisioning ([`crate::upstream::UpstreamError::is_not_found`]).
 
 use super::{CachedToken, Inner};
 use crate::auth::Profile;
 use crate::error::ServiceError;
 use crate::upstream::to_service_error;
 use peliqan_api::{ExternalId, SubaccountToken};
-use peliqan_client::Error;
 
 impl Inner {
     #[tracing::instrument(name = "fetch_token", skip_all, fields(tenant = %tenant))]
@@ -35,7 +39,7 @@ impl Inner {
     ) -> Result<SubaccountToken, ServiceError> {
         if let Some(id) = self.ids.get(tenant) {
             match self.upstream.token_by_id(id).await {
-                Err(e) if e.status() == Some(404) => {
+                Err(e) if e.is_not_found() => {
                     // The sub-account was deleted: forget the id, look up again.
                     self.ids.remove(tenant);
                 }
@@ -43,7 +47,7 @@ impl Inner {
             }
         }
         match self.upstream.token_by_external_id(tenant).await {
-            Err(e) if e.status() == Some(404) => self.provision(tenant, profile).await,
+            Err(e) if e.is_not_found() => self.provision(tenant, profile).await,
             other => other.map_err(|e| to_service_error(&e)),
         }
     }
@@ -67,9 +71,7 @@ impl Inner {
                     .map_err(|e| to_service_error(&e))
             }
             // Another replica may have created it first: use that one.
-            Err(Error::Api {
-                status: 400 | 409, ..
-            }) => self
+            Err(e) if matches!(e.status(), Some(400 | 409)) => self
                 .upstream
                 .token_by_external_id(tenant)
                 .await

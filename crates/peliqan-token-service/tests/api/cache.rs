@@ -2,45 +2,26 @@
 //! serving the cached token while Peliqan fails.
 
 use crate::helpers::*;
-use peliqan_api::{ExternalId, SubaccountInput};
-use peliqan_client::{PeliqanClient, Secret};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
-async fn provision(app: &TestApp, tenant: &str) {
-    let client = PeliqanClient::builder(app.emulator.url()).build().unwrap();
-    let input = SubaccountInput {
-        external_id: ExternalId::from(tenant),
-        ..Default::default()
-    };
-    client
-        .partner(Secret::new(app.emulator.partner_token()))
-        .create_subaccount(&input)
-        .await
-        .unwrap();
-}
-
-/// A counter from `/metrics`, e.g. `token_service_token_cache_misses_total`.
-pub async fn metric(app: &TestApp, name: &str) -> f64 {
-    app.metrics_text()
-        .await
-        .lines()
-        .find_map(|l| l.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')))
-        .map(|v| v.trim().parse().unwrap())
-        .unwrap_or(0.0)
+fn expiry(answer: &peliqan_api::TokenAnswer) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(&answer.expires_at)
+        .unwrap()
+        .with_timezone(&chrono::Utc)
 }
 
 #[tokio::test]
 async fn two_hundred_concurrent_cold_requests_make_one_upstream_call() {
     let app = spawn_app().await;
-    provision(&app, "cold_tenant").await;
+    app.provision("cold_tenant").await;
     let token = jwt(&claims("cold_tenant"));
     let answers = futures::future::join_all((0..200).map(|_| app.token(&token))).await;
     let mut tokens = std::collections::HashSet::new();
     for res in answers {
         assert_eq!(res.status(), 200);
-        let body: serde_json::Value = res.json().await.unwrap();
-        tokens.insert(body["token"].as_str().unwrap().to_owned());
+        let body: peliqan_api::TokenAnswer = res.json().await.unwrap();
+        tokens.insert(body.token);
     }
     assert_eq!(tokens.len(), 1, "every caller got the one fetched token");
     assert_eq!(app.upstream_token_calls().await, 1);
@@ -61,14 +42,13 @@ fn short_lived(s: &mut std::collections::BTreeMap<String, String>) {
 async fn refresh_ahead_replaces_a_token_before_expiry_without_a_client_waiting() {
     let app = spawn_app_with(Duration::from_secs(4), short_lived).await;
     let first = app.token_for("hot_tenant").await;
-    let first_exp =
-        chrono::DateTime::parse_from_rfc3339(first["expires_at"].as_str().unwrap()).unwrap();
+    let first_exp = expiry(&first);
     let mut replaced = None;
     for _ in 0..60 {
         // Whether a caller waited is read from the misses metric below,
         // not from a clock.
         let body = app.token_for("hot_tenant").await;
-        if body["token"] != first["token"] {
+        if body.token != first.token {
             replaced = Some(chrono::Utc::now());
             break;
         }
@@ -99,18 +79,15 @@ async fn a_failing_upstream_during_refresh_keeps_serving_the_valid_token() {
     let app = spawn_app_with(Duration::from_secs(4), short_lived).await;
     let first = app.token_for("steady_tenant").await;
     let calls_before = app.upstream_token_calls().await;
-    app.fault(json!({"path_prefix": "/api/subaccount", "status": 503, "probability": 1.0}))
+    app.fault(json!({"path_prefix": app.token_prefix(), "status": 503, "probability": 1.0}))
         .await;
     // Until the cached token is dropped (exp minus the 0.5 s margin), callers
     // get it; stop a little before that (exp has whole-second precision).
-    let exp = chrono::DateTime::parse_from_rfc3339(first["expires_at"].as_str().unwrap()).unwrap();
-    let left = (exp.with_timezone(&chrono::Utc) - chrono::Utc::now())
-        .to_std()
-        .unwrap();
+    let left = (expiry(&first) - chrono::Utc::now()).to_std().unwrap();
     let until = Instant::now() + left.saturating_sub(Duration::from_millis(900));
     while Instant::now() < until {
         let body = app.token_for("steady_tenant").await;
-        assert_eq!(body["token"], first["token"]);
+        assert_eq!(body.token, first.token);
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(
@@ -129,7 +106,7 @@ async fn a_failing_upstream_during_refresh_keeps_serving_the_valid_token() {
     let mut fresh = None;
     for _ in 0..40 {
         let body = app.token_for("steady_tenant").await;
-        if body["token"] != first["token"] {
+        if body.token != first.token {
             fresh = Some(body);
             break;
         }

@@ -1,6 +1,7 @@
 //! Operations endpoints, fallbacks and limits.
 
 use crate::helpers::*;
+use peliqan_client::Operation;
 
 #[tokio::test]
 async fn health_readiness_and_metrics_answer_without_tenant_labels() {
@@ -54,7 +55,7 @@ async fn connectors_need_a_user_and_come_with_their_connect_forms() {
         assert!(list.iter().any(|s| !s.connect_form.fields.is_empty()));
     }
     assert_eq!(
-        app.upstream_count("GET /api/servertypes").await,
+        app.upstream_calls(&[Operation::Servertypes]).await,
         1,
         "cached"
     );

@@ -1,7 +1,16 @@
 //! `spawn_app()`: an in-process emulator plus the service on port 0, and
 //! helpers to mint user JWTs, call the service and read emulator stats.
+//!
+//! The suite runs in the API dialect named by `PELIQAN_TEST_DIALECT` (unset:
+//! `seed`). When it is set, the emulator serves that dialect only, with
+//! Django's strict trailing slashes, and the service is configured with the
+//! same `PELIQAN_API_DIALECT`. Stats, fault prefixes and test clients are
+//! looked up by [`Operation`] in the emulator's routes, never written as
+//! paths.
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use peliqan_api::TokenAnswer;
+use peliqan_client::{Dialect, Operation, PartnerApi, PeliqanClient, Routes, Secret};
 use peliqan_emulator::{Config, Emulator};
 use peliqan_token_service::Application;
 use peliqan_token_service::settings::Settings;
@@ -59,14 +68,89 @@ pub fn logs() -> String {
     String::from_utf8_lossy(&init_logs().lock().unwrap()).into_owned()
 }
 
+/// The suite's dialect as set: `PELIQAN_TEST_DIALECT`, `None` when unset.
+pub fn test_dialect() -> Option<Dialect> {
+    let name = std::env::var("PELIQAN_TEST_DIALECT").ok()?;
+    let name = name.trim();
+    if name.is_empty() {
+        return None;
+    }
+    Some(
+        name.parse()
+            .unwrap_or_else(|e| panic!("PELIQAN_TEST_DIALECT: {e}")),
+    )
+}
+
+/// The suite's dialect (`seed` when `PELIQAN_TEST_DIALECT` is unset).
+pub fn dialect() -> Dialect {
+    test_dialect().unwrap_or_default()
+}
+
+/// The emulator configuration of the suite: tokens living `token_ttl`, the
+/// test origin allowed, the suite's dialect (strict slashes when one is set).
+pub fn emulator_config(token_ttl: Duration) -> Config {
+    let mut config = Config {
+        token_ttl,
+        allowed_origins: vec![ORIGIN.to_owned()],
+        ..Config::default()
+    };
+    if let Some(dialect) = test_dialect() {
+        config.dialect = dialect;
+        config.strict_slashes = true;
+    }
+    config
+}
+
+/// The emulator's stats key of `op` in `routes`: `"METHOD <path_template>"`.
+pub fn stats_key(routes: &Routes, op: Operation) -> String {
+    let route = routes.route(op).expect("the dialect has the operation");
+    format!("{} {}", route.method, route.path_template())
+}
+
+/// The longest path prefix shared by the routes of `ops` (up to the first
+/// placeholder): a fault rule's `path_prefix` hitting all of them.
+pub fn path_prefix(routes: &Routes, ops: &[Operation]) -> String {
+    let paths: Vec<String> = ops
+        .iter()
+        .map(|op| {
+            let t = routes
+                .route(*op)
+                .expect("the dialect has the operation")
+                .path_template();
+            t.split('{').next().unwrap_or_default().to_owned()
+        })
+        .collect();
+    let first = paths[0].as_str();
+    let len = paths[1..].iter().fold(first.len(), |len, p| {
+        first
+            .bytes()
+            .zip(p.bytes())
+            .take(len)
+            .take_while(|(a, b)| a == b)
+            .count()
+    });
+    first[..len].to_owned()
+}
+
 pub struct TestApp {
     pub url: String,
     pub emulator: Emulator,
+    /// The routes the emulator serves (its dialect's table).
+    pub routes: Routes,
     pub http: reqwest::Client,
 }
 
-/// Settings for tests: HS256 users, issuer and audience checked, fast retries.
+/// Settings for tests: HS256 users, issuer and audience checked, fast
+/// retries, the suite's dialect when one is set.
 pub fn base_settings(emulator: &Emulator) -> BTreeMap<String, String> {
+    let mut map = base_settings_without_dialect(emulator);
+    if let Some(d) = test_dialect() {
+        map.insert("PELIQAN_API_DIALECT".into(), d.name().into());
+    }
+    map
+}
+
+fn base_settings_without_dialect(emulator: &Emulator) -> BTreeMap<String, String> {
     let pairs = [
         ("PELIQAN_API_URL", emulator.url()),
         ("PELIQAN_PARTNER_TOKEN", emulator.partner_token()),
@@ -98,15 +182,23 @@ pub async fn spawn_app_with(
     token_ttl: Duration,
     tweak: impl FnOnce(&mut BTreeMap<String, String>),
 ) -> TestApp {
+    spawn_app_on(emulator_config(token_ttl), |map, _| tweak(map)).await
+}
+
+/// An emulator configured by `config`, and the service with the test
+/// settings changed by `tweak` (which may read the emulator, e.g. its OAuth
+/// client). The service speaks `config.dialect` (a `tweak` may set another
+/// `PELIQAN_API_DIALECT`).
+pub async fn spawn_app_on(
+    config: Config,
+    tweak: impl FnOnce(&mut BTreeMap<String, String>, &Emulator),
+) -> TestApp {
     init_logs();
-    let config = Config {
-        token_ttl,
-        allowed_origins: vec![ORIGIN.to_owned()],
-        ..Config::default()
-    };
+    let routes = config.dialect.routes();
     let emulator = Emulator::start(config).await.expect("emulator starts");
-    let mut map = base_settings(&emulator);
-    tweak(&mut map);
+    let mut map = base_settings_without_dialect(&emulator);
+    map.insert("PELIQAN_API_DIALECT".into(), routes.dialect().name().into());
+    tweak(&mut map, &emulator);
     let settings = Settings::from_map(&map).expect("test settings are valid");
     let app = Application::build(settings).await.expect("app builds");
     let url = app.url();
@@ -114,6 +206,7 @@ pub async fn spawn_app_with(
     TestApp {
         url,
         emulator,
+        routes,
         http: reqwest::Client::new(),
     }
 }
@@ -178,10 +271,33 @@ impl TestApp {
     }
 
     /// `POST /v1/token` for a valid user of `tenant`, expecting success.
-    pub async fn token_for(&self, tenant: &str) -> Value {
+    pub async fn token_for(&self, tenant: &str) -> TokenAnswer {
         let res = self.token(&jwt(&claims(tenant))).await;
         assert_eq!(res.status(), 200, "{:?}", res.text().await);
         res.json().await.unwrap()
+    }
+
+    /// A client of the emulator, in the emulator's dialect.
+    pub fn peliqan(&self) -> PeliqanClient {
+        PeliqanClient::builder(self.emulator.url())
+            .routes(self.routes.clone())
+            .build()
+            .unwrap()
+    }
+
+    /// Partner calls to the emulator with its partner token.
+    pub fn partner(&self) -> PartnerApi {
+        self.peliqan()
+            .partner(Secret::new(self.emulator.partner_token()))
+    }
+
+    /// Creates `tenant`'s sub-account directly in the emulator.
+    pub async fn provision(&self, tenant: &str) {
+        let input = peliqan_api::SubaccountInput {
+            external_id: peliqan_api::ExternalId::from(tenant),
+            ..Default::default()
+        };
+        self.partner().create_subaccount(&input).await.unwrap();
     }
 
     /// The service's `/metrics` text.
@@ -196,17 +312,38 @@ impl TestApp {
             .unwrap()
     }
 
-    /// The emulator's request count for `"METHOD /path/template"`.
-    pub async fn upstream_count(&self, key: &str) -> u64 {
-        upstream_stats(&self.http, &self.emulator).await["requests"][key]
-            .as_u64()
-            .unwrap_or(0)
+    /// The emulator's request count for `ops` (a route shared by several,
+    /// as `integrate/` is in some dialects, is counted once).
+    pub async fn upstream_calls(&self, ops: &[Operation]) -> u64 {
+        let stats = upstream_stats(&self.http, &self.emulator).await;
+        let mut keys: Vec<String> = ops.iter().map(|op| self.stats_key(*op)).collect();
+        keys.sort();
+        keys.dedup();
+        keys.iter()
+            .map(|k| stats["requests"][k].as_u64().unwrap_or(0))
+            .sum()
     }
 
     /// Token calls to the emulator, by external id and by sub-account id.
     pub async fn upstream_token_calls(&self) -> u64 {
-        self.upstream_count("GET /api/subaccount/token").await
-            + self.upstream_count("GET /api/subaccount/{id}/token").await
+        self.upstream_calls(&[Operation::TokenByExternalId, Operation::TokenById])
+            .await
+    }
+
+    /// The emulator's stats key of `op`.
+    pub fn stats_key(&self, op: Operation) -> String {
+        stats_key(&self.routes, op)
+    }
+
+    /// A fault `path_prefix` hitting the routes of all of `ops`.
+    pub fn path_prefix(&self, ops: &[Operation]) -> String {
+        path_prefix(&self.routes, ops)
+    }
+
+    /// A fault `path_prefix` hitting every token call (by id and by
+    /// external id).
+    pub fn token_prefix(&self) -> String {
+        self.path_prefix(&[Operation::TokenByExternalId, Operation::TokenById])
     }
 
     pub async fn fault(&self, rule: Value) {
@@ -229,7 +366,16 @@ impl TestApp {
     }
 }
 
-/// Asserts a problem answer with `status` and `code`; returns its body.
+/// A counter from `/metrics`, e.g. `token_service_token_cache_misses_total`.
+pub async fn metric(app: &TestApp, name: &str) -> f64 {
+    app.metrics_text()
+        .await
+        .lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')))
+        .map(|v| v.trim().parse().unwrap())
+        .unwrap_or(0.0)
+}
+
 /// The emulator's `/__emulator/stats` document.
 pub async fn upstream_stats(http: &reqwest::Client, emulator: &Emulator) -> Value {
     http.get(format!("{}/__emulator/stats", emulator.url()))
@@ -243,7 +389,8 @@ pub async fn upstream_stats(http: &reqwest::Client, emulator: &Emulator) -> Valu
 
 /// Waits until the emulator has received a request whose stats key starts
 /// with `key_prefix` (it counts a request before any injected delay or
-/// fault), i.e. until the service's call is really in flight upstream.
+/// fault), i.e. until the service's call is really in flight upstream. Use
+/// [`stats_key`] for the key.
 pub async fn until_upstream_saw(http: &reqwest::Client, emulator: &Emulator, key_prefix: &str) {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
@@ -262,6 +409,7 @@ pub async fn until_upstream_saw(http: &reqwest::Client, emulator: &Emulator, key
     }
 }
 
+/// Asserts a problem answer with `status` and `code`; returns its body.
 pub async fn assert_problem(res: reqwest::Response, status: u16, code: &str) -> Value {
     assert_eq!(res.status(), status);
     assert_eq!(res.headers()["content-type"], "application/problem+json");

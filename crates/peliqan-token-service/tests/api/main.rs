@@ -4,12 +4,15 @@
 mod auth;
 mod cache;
 mod cors;
+mod credentials;
+mod dialects;
 mod doctor;
 mod health;
 mod helpers;
 mod jwks;
 mod provisioning;
 mod rate_limit;
+mod routing;
 mod secrets;
 mod shutdown;
 mod tenancy;

@@ -1,7 +1,7 @@
 //! Auto-provisioning: exactly one sub-account, even under concurrency.
 
 use crate::helpers::*;
-use peliqan_client::{PeliqanClient, Secret};
+use peliqan_client::Operation;
 
 #[tokio::test]
 async fn concurrent_first_requests_provision_the_tenant_exactly_once() {
@@ -9,13 +9,8 @@ async fn concurrent_first_requests_provision_the_tenant_exactly_once() {
     let token = jwt(&claims("brand_new"));
     let answers = futures::future::join_all((0..50).map(|_| app.token(&token))).await;
     assert!(answers.iter().all(|r| r.status() == 200));
-    assert_eq!(app.upstream_count("POST /api/subaccount").await, 1);
-    let client = PeliqanClient::builder(app.emulator.url()).build().unwrap();
-    let all = client
-        .partner(Secret::new(app.emulator.partner_token()))
-        .list_subaccounts()
-        .await
-        .unwrap();
+    assert_eq!(app.upstream_calls(&[Operation::CreateSubaccount]).await, 1);
+    let all = app.partner().list_subaccounts().await.unwrap();
     let mine: Vec<_> = all
         .iter()
         .filter(|s| s.external_id.as_str() == "brand_new")

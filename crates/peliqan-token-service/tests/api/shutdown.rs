@@ -2,13 +2,16 @@
 //! requests finish before the server exits.
 
 use crate::helpers::*;
-use peliqan_emulator::{Config, Emulator};
+use peliqan_client::Operation;
+use peliqan_emulator::Emulator;
 use peliqan_token_service::{Application, Settings};
 use serde_json::json;
 
 #[tokio::test]
 async fn a_graceful_stop_finishes_the_request_in_flight() {
-    let emulator = Emulator::start(Config::default()).await.unwrap();
+    let config = emulator_config(std::time::Duration::from_secs(1800));
+    let routes = config.dialect.routes();
+    let emulator = Emulator::start(config).await.unwrap();
     let mut map = base_settings(&emulator);
     map.insert("TOKEN_SERVICE_SHUTDOWN_TIMEOUT_SECS".into(), "5".into());
     let settings = Settings::from_map(&map).unwrap();
@@ -16,7 +19,8 @@ async fn a_graceful_stop_finishes_the_request_in_flight() {
     let (url, handle) = (app.url(), app.handle());
     let server = tokio::spawn(app.run_until_stopped());
     let http = reqwest::Client::new();
-    let rule = json!({"path_prefix": "/api/subaccount/token", "delay_ms": 700});
+    let token = [Operation::TokenByExternalId];
+    let rule = json!({"path_prefix": path_prefix(&routes, &token), "delay_ms": 700});
     http.post(format!("{}/__emulator/faults", emulator.url()))
         .json(&rule)
         .send()
@@ -32,7 +36,7 @@ async fn a_graceful_stop_finishes_the_request_in_flight() {
         }
     });
     // Stop only once the request is inside the service, waiting on Peliqan.
-    until_upstream_saw(&http, &emulator, "GET /api/subaccount").await;
+    until_upstream_saw(&http, &emulator, &stats_key(&routes, token[0])).await;
     handle.stop(true).await;
     let res = in_flight
         .await

@@ -1,6 +1,7 @@
 //! Tenant isolation: the tenant comes only from the verified claim.
 
 use crate::helpers::*;
+use peliqan_api::TokenAnswer;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -9,7 +10,7 @@ async fn token_with_extras(
     url: &str,
     claims: &Value,
     victim: &str,
-) -> Value {
+) -> TokenAnswer {
     // Everything a caller controls besides the signed claims names the victim.
     let res = http
         .post(format!("{url}/v1/token?external_id={victim}"))
@@ -28,12 +29,15 @@ async fn a_user_of_tenant_a_never_gets_tenant_bs_token() {
     let app = spawn_app().await;
     let b = app.token_for("tenant_b").await;
     let a = token_with_extras(&app.http, &app.url, &claims("tenant_a"), "tenant_b").await;
-    assert_eq!(a["external_id"], "tenant_a");
-    assert_ne!(a["subaccount_id"], b["subaccount_id"]);
+    assert_eq!(a.external_id.as_str(), "tenant_a");
+    assert_ne!(a.subaccount_id, b.subaccount_id);
     // The Peliqan token itself is scoped to tenant A's sub-account.
-    let inside = payload(a["token"].as_str().unwrap());
+    let inside = payload(&a.token);
     assert_eq!(inside["external_id"], "tenant_a");
-    assert_eq!(inside["subaccount_id"], a["subaccount_id"]);
+    assert_eq!(
+        inside["subaccount_id"].as_u64(),
+        a.subaccount_id.map(|id| id.0)
+    );
 }
 
 proptest! {
@@ -52,8 +56,8 @@ proptest! {
             c[decoy_claim] = victim.clone().into();
             // A client per case: pooled connections die with each case's runtime.
             let body = token_with_extras(&reqwest::Client::new(), &app.url, &c, &victim).await;
-            assert_eq!(body["external_id"], mine.as_str());
-            assert_eq!(payload(body["token"].as_str().unwrap())["external_id"], mine.as_str());
+            assert_eq!(body.external_id.as_str(), mine.as_str());
+            assert_eq!(payload(&body.token)["external_id"], mine.as_str());
         });
     }
 }

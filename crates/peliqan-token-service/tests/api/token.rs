@@ -1,7 +1,7 @@
 //! `POST /v1/token` happy path and unknown tenants.
 
 use crate::helpers::*;
-use peliqan_client::{PeliqanClient, Secret};
+use peliqan_client::{Operation, Secret};
 
 #[tokio::test]
 async fn a_valid_user_jwt_gets_its_tenants_token_that_works_against_peliqan() {
@@ -9,16 +9,16 @@ async fn a_valid_user_jwt_gets_its_tenants_token_that_works_against_peliqan() {
     let res = app.token(&jwt(&claims("wood_123"))).await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["cache-control"], "no-store");
-    let body: serde_json::Value = res.json().await.unwrap();
-    assert_eq!(body["external_id"], "wood_123");
-    assert!(body["subaccount_id"].as_u64().is_some());
-    let expires =
-        chrono::DateTime::parse_from_rfc3339(body["expires_at"].as_str().unwrap()).unwrap();
+    let body: peliqan_api::TokenAnswer = res.json().await.unwrap();
+    assert_eq!(body.external_id.as_str(), "wood_123");
+    assert!(body.subaccount_id.is_some());
+    let expires = chrono::DateTime::parse_from_rfc3339(&body.expires_at).unwrap();
     assert!(expires > chrono::Utc::now());
 
-    // The token is a real sub-account token: the emulator accepts it.
-    let client = PeliqanClient::builder(app.emulator.url()).build().unwrap();
-    let sub = client.subaccount(Secret::new(body["token"].as_str().unwrap()));
+    // The token is a real sub-account token: the emulator accepts it, in
+    // the dialect the answer names.
+    assert_eq!(body.dialect.as_deref(), Some(app.routes.dialect().name()));
+    let sub = app.peliqan().subaccount(Secret::new(body.token));
     let connections = sub
         .connections()
         .await
@@ -37,5 +37,6 @@ async fn an_unknown_tenant_gets_a_404_problem_when_provisioning_is_off() {
     // Not cached: a second request asks Peliqan again.
     let res = app.token(&jwt(&claims("nobody_here"))).await;
     assert_problem(res, 404, "unknown_tenant").await;
-    assert_eq!(app.upstream_count("GET /api/subaccount/token").await, 2);
+    assert_eq!(app.upstream_calls(&[Operation::TokenByExternalId]).await, 2);
+    assert_eq!(app.upstream_calls(&[Operation::CreateSubaccount]).await, 0);
 }
