@@ -9,6 +9,7 @@ use clap::builder::NonEmptyStringValueParser;
 use clap::{Parser, Subcommand};
 use peliqan_token_service::settings::load::{CONFIG_FILE_VAR, from_env_and_file};
 use peliqan_token_service::{Application, doctor, telemetry};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -78,11 +79,13 @@ async fn run() -> ExitCode {
             Ok(settings) => doctor::run(settings, &doctor::Options { tenant }).await,
             Err(e) => doctor::configuration_failed(e),
         };
-        if json {
-            println!("{}", report.to_json());
+        let text = if json {
+            report.to_json() + "\n"
         } else {
-            print!("{}", report.to_text());
-        }
+            report.to_text()
+        };
+        // Not `print!`: it panics when the reader has gone (`doctor | head`).
+        let _ = std::io::stdout().lock().write_all(text.as_bytes());
         return if report.failed() {
             ExitCode::FAILURE
         } else {

@@ -67,16 +67,26 @@ fn judge(list: &[Servertype]) -> Check {
             ),
         );
     }
-    Check::warn(
-        NAME,
-        format!(
-            "of {} connector definitions, {}",
-            list.len(),
-            problems.join("; ")
-        ),
-        "nothing blocks going live, but ask Peliqan to add the `auth` kind and connect form \
-         to these definitions",
-    )
+    let fix = match (no_form.is_empty(), no_auth.is_empty()) {
+        (true, _) => {
+            "nothing blocks going live; to spare users the brief popup, ask Peliqan to add the \
+             `auth` kind to these definitions"
+        }
+        (false, true) => {
+            "ask Peliqan to add connect forms to these definitions (or hide these connectors in \
+             your app)"
+        }
+        (false, false) => {
+            "ask Peliqan to add the `auth` kind and connect forms to these definitions (or hide \
+             these connectors in your app)"
+        }
+    };
+    let detail = format!(
+        "of {} connector definitions, {}",
+        list.len(),
+        problems.join("; ")
+    );
+    Check::warn(NAME, detail, fix)
 }
 
 /// Up to five names, then how many more.

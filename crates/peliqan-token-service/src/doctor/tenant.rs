@@ -141,7 +141,7 @@ fn lifetime(
         format!(
             "a short-lived token for `{tenant}` was issued{account}: lifetime {} s ({}), \
              served from the cache for {} s and refreshed after about {} s",
-            lifetime.as_secs(),
+            lifetime.as_secs_f64().round(),
             human(lifetime),
             cached.as_secs(),
             refresh.as_secs()
@@ -149,9 +149,10 @@ fn lifetime(
     )
 }
 
-/// `30 min`, `2 h 5 min`, `45 s`.
+/// `30 min`, `2 h 5 min`, `45 s`, rounded to the nearest unit.
 fn human(d: Duration) -> String {
-    let s = d.as_secs();
+    let s = d.as_secs_f64().round() as u64;
+    let s = if s >= 60 { (s + 30) / 60 * 60 } else { s };
     match s {
         0..60 => format!("{s} s"),
         60..3600 => format!("{} min", s / 60),
@@ -195,6 +196,7 @@ mod tests {
     fn lifetimes_read_as_people_say_them() {
         assert_eq!(human(Duration::from_secs(45)), "45 s");
         assert_eq!(human(Duration::from_secs(1800)), "30 min");
+        assert_eq!(human(Duration::from_millis(1_799_400)), "30 min");
         assert_eq!(human(Duration::from_secs(7500)), "2 h 5 min");
     }
 }
