@@ -74,12 +74,18 @@ impl Check {
 }
 
 /// Every check of one run, in the order they ran.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Report {
     /// True when no check failed (warnings allowed).
     pub ok: bool,
     /// The checks, in order.
     pub checks: Vec<Check>,
+}
+
+impl Default for Report {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Report {
