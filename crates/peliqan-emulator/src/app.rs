@@ -88,6 +88,11 @@ fn routes(cfg: &mut web::ServiceConfig, table: &RouteTable, dialect: Dialect) {
         }
         cfg.service(res);
     }
+    if dialect == Dialect::Partner {
+        // Beyond the table, for Peliqan's SDK (see `routing::PARTNER_TABLE_UPDATE`).
+        let path = paths::pattern(paths::PARTNER_TABLE_UPDATE);
+        cfg.service(resource(&path).route(web::patch().to(scripts::update_table)));
+    }
     cfg.service(resource(paths::INDEX).route(get().to(control::index)))
         // The emulated OAuth provider (no token: it is a browser page).
         .service(resource(paths::OAUTH_AUTHORIZE).route(get().to(oauth::authorize)))

@@ -39,6 +39,13 @@ pub(crate) const SEED_ALIASES: &[(&str, Operation)] = &[
     ("/api/interface", Operation::CreateScript),
 ];
 
+/// Paths served in the `partner` dialect beyond its table, because
+/// Peliqan's own SDK cannot do an operation of the table without them:
+/// its `add_query` always follows `POST .../create-sql-query/` with
+/// `PATCH /api/database/tables/{id}/` (twice, with `{}`), and returns that
+/// answer.
+pub(crate) const PARTNER_TABLE_UPDATE: &str = "/api/database/tables/{id}/";
+
 /// One path of the table.
 pub(crate) struct Entry {
     /// The path template as the dialect writes it, e.g. `/api/servers/{id}/`:
@@ -50,15 +57,14 @@ pub(crate) struct Entry {
     def: ResourceDef,
     /// The emulator's own endpoint (lenient about slashes in every mode).
     pub own: bool,
-    /// The operations served at this path, with their routes (all methods).
+    /// The operations served at this path, with their routes (all methods);
+    /// empty for the emulator's own pages and for [`PARTNER_TABLE_UPDATE`].
     pub ops: Vec<(Operation, Route)>,
 }
 
 impl Entry {
     fn new(template: &str, own: bool) -> Entry {
-        let pattern = template
-            .replace("{id}", r"{id:\d+}")
-            .replace("{group_id}", r"{group_id:\d+}");
+        let pattern = pattern(template);
         Entry {
             template: template.to_owned(),
             def: ResourceDef::new(pattern.as_str()),
@@ -67,6 +73,14 @@ impl Entry {
             ops: Vec::new(),
         }
     }
+}
+
+/// A template as actix registers it: ids match digits only, so
+/// `/api/server/abc` is an unknown path (as with Django's `<int:id>`).
+pub(crate) fn pattern(template: &str) -> String {
+    template
+        .replace("{id}", r"{id:\d+}")
+        .replace("{group_id}", r"{group_id:\d+}")
 }
 
 /// How a request path relates to the table.
@@ -110,12 +124,18 @@ impl RouteTable {
                 add(path, *op, route);
             }
         }
+        if dialect == Dialect::Partner
+            && !entries.iter().any(|e| e.template == PARTNER_TABLE_UPDATE)
+        {
+            entries.push(Entry::new(PARTNER_TABLE_UPDATE, false));
+        }
         RouteTable { entries, strict }
     }
 
-    /// The API paths (not the emulator's own), in table order.
+    /// The API paths of the dialect's table (not the emulator's own pages,
+    /// not [`PARTNER_TABLE_UPDATE`]), in table order.
     pub(crate) fn api(&self) -> impl Iterator<Item = &Entry> {
-        self.entries.iter().filter(|e| !e.own)
+        self.entries.iter().filter(|e| !e.ops.is_empty())
     }
 
     fn find(&self, path: &str) -> Option<&Entry> {
@@ -209,6 +229,10 @@ mod tests {
         }
         assert!(matches!(t.resolve("/api/servers/abc/"), Resolved::Unknown));
         assert!(matches!(t.resolve("/api/subaccount"), Resolved::Unknown));
+        assert!(matches!(
+            t.resolve("/api/database/tables/5001"),
+            Resolved::OtherForm(..)
+        ));
         let seed = RouteTable::new(Dialect::Seed, false);
         assert!(matches!(
             seed.resolve("/api/server/3/"),

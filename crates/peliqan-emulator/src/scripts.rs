@@ -2,19 +2,20 @@
 //! sub-account: the seed's `POST /table` and `POST /interface` (also under
 //! `/api/table` and `/api/interface`), and the `partner` dialect's
 //! `POST /api/database/tables/create-sql-query/` body
-//! `{table_type: "query", schema_id, name, query}`. The `partner` script
-//! endpoints are in [`crate::partner`].
+//! `{table_type: "query", schema_id, name, query}`, with the
+//! `PATCH /api/database/tables/{id}/` Peliqan's SDK sends after it. The
+//! `partner` script endpoints are in [`crate::partner`].
 //!
 //! The emulator stores them so a test can see they were accepted, but
 //! never runs a query or a script.
 
 use crate::auth::SubaccountAuth;
 use crate::error::ApiError;
-use crate::state::{Emu, ScriptRecord};
+use crate::state::{Emu, ScriptRecord, TableRecord};
 use crate::validate::Body;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use peliqan_api::dialect::BodyShape;
-use peliqan_api::{Interface, Table};
+use peliqan_api::{Interface, Table, TableId};
 use serde_json::{Value, json};
 
 pub(crate) async fn create_table(
@@ -47,19 +48,61 @@ pub(crate) async fn create_table(
         name,
         query,
     };
-    state
-        .tables
-        .insert(table.id, (auth.subaccount_id, table.clone()));
+    let record = TableRecord {
+        owner: auth.subaccount_id,
+        table: table.clone(),
+        schema_id,
+    };
+    let answer = partner_table(&record);
+    state.tables.insert(table.id, record);
     Ok(match shape {
         BodyShape::Seed => HttpResponse::Created().json(table),
         // Peliqan's SDK expects 200 from this endpoint.
-        BodyShape::Partner => HttpResponse::Ok().json(json!({
-            "id": table.id,
-            "name": table.name,
-            "query": table.query,
-            "table_type": "query",
-            "schema_id": schema_id,
-        })),
+        BodyShape::Partner => HttpResponse::Ok().json(answer),
+    })
+}
+
+/// `PATCH /api/database/tables/{id}/` (`partner`): a partial update. Only
+/// `name` and `query` are kept; the SDK's other settings (`is_view`,
+/// `settings`, ...) are accepted and ignored, as nothing runs here.
+pub(crate) async fn update_table(
+    emu: web::Data<Emu>,
+    auth: SubaccountAuth,
+    req: HttpRequest,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let id = req
+        .match_info()
+        .get("id")
+        .and_then(|s| s.parse().ok())
+        .map(TableId)
+        .ok_or_else(ApiError::not_found)?;
+    let mut body = Body::new(body.into_inner())?;
+    let name = body.optional_str("name");
+    let query = body.optional_str("query");
+    body.finish()?;
+    let mut state = emu.state.lock();
+    let record = state
+        .tables
+        .get_mut(&id)
+        .filter(|t| t.owner == auth.subaccount_id)
+        .ok_or_else(ApiError::not_found)?;
+    if name.is_some() {
+        record.table.name = name;
+    }
+    if query.is_some() {
+        record.table.query = query;
+    }
+    Ok(HttpResponse::Ok().json(partner_table(record)))
+}
+
+fn partner_table(t: &TableRecord) -> Value {
+    json!({
+        "id": t.table.id,
+        "name": t.table.name,
+        "query": t.table.query,
+        "table_type": "query",
+        "schema_id": t.schema_id,
     })
 }
 

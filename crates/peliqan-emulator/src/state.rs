@@ -118,6 +118,13 @@ pub(crate) struct ScriptRecord {
     pub kind: Option<String>,
 }
 
+/// A query table and the schema the `partner` dialect put it in.
+pub(crate) struct TableRecord {
+    pub owner: SubaccountId,
+    pub table: Table,
+    pub schema_id: Option<u64>,
+}
+
 /// The mutable state. Id counters survive [`State::reset`] on purpose: a
 /// sub-account token issued before a reset must not start working for an
 /// unrelated new account that happens to reuse its id.
@@ -131,7 +138,7 @@ pub(crate) struct State {
     /// Kept in step with `subaccounts` by the same two methods.
     pub extras: HashMap<SubaccountId, AccountExtras>,
     pub connections: BTreeMap<ServerId, ConnectionRecord>,
-    pub tables: BTreeMap<TableId, (SubaccountId, Table)>,
+    pub tables: BTreeMap<TableId, TableRecord>,
     pub interfaces: BTreeMap<InterfaceId, ScriptRecord>,
     /// OAuth `state` -> the pending connection it completes (used once).
     pub oauth_states: HashMap<String, ServerId>,
@@ -224,7 +231,7 @@ impl State {
         let live = &self.connections;
         self.oauth_states
             .retain(|_, server| live.contains_key(server));
-        self.tables.retain(|_, (owner, _)| *owner != id);
+        self.tables.retain(|_, t| t.owner != id);
         self.interfaces.retain(|_, s| s.owner != id);
         Some(removed)
     }
