@@ -32,8 +32,33 @@ pub fn raw(
         }
         None => BTreeMap::new(),
     };
-    map.extend(env.into_iter().filter(|(k, _)| is_key(k)));
+    for (key, value) in env {
+        if is_key(&key) {
+            map.insert(key, value);
+        } else if key.starts_with(ROUTE_PREFIX) {
+            // Other variables are none of the service's business, but this
+            // prefix is only ever meant for it: a typo must not silently
+            // leave the dialect's route in place.
+            return Err(unknown_route_key(&key));
+        }
+    }
     Ok(map)
+}
+
+const ROUTE_PREFIX: &str = "PELIQAN_API_ROUTE_";
+
+fn unknown_route_key(key: &str) -> ConfigError {
+    let names: Vec<String> = peliqan_client::Operation::ALL
+        .iter()
+        .map(|op| op.name().to_ascii_uppercase())
+        .collect();
+    ConfigError::new(
+        key,
+        format!(
+            "names no API operation; the route keys are {ROUTE_PREFIX}<OPERATION> with one of: {}",
+            names.join(", ")
+        ),
+    )
 }
 
 /// Reads a flat TOML table; strings, numbers and booleans are taken as
@@ -44,6 +69,9 @@ pub fn from_toml(text: &str) -> Result<BTreeMap<String, String>, ConfigError> {
         .map_err(|e: toml::de::Error| ConfigError::new(CONFIG_FILE_VAR, e.message().to_owned()))?;
     let mut map = BTreeMap::new();
     for (key, value) in table {
+        if key.starts_with(ROUTE_PREFIX) && !is_key(&key) {
+            return Err(unknown_route_key(&key));
+        }
         if !is_key(&key) {
             return Err(ConfigError::new(
                 &key,
@@ -157,5 +185,25 @@ mod tests {
         }
         let err = from_toml("TOKEN_SERVICE_LISTNE = \"x\"").unwrap_err();
         assert_eq!(err.key, "TOKEN_SERVICE_LISTNE");
+    }
+
+    #[test]
+    fn a_route_key_naming_no_operation_is_refused_in_the_file_and_the_environment() {
+        let typo = "PELIQAN_API_ROUTE_GET_SERVER";
+        let err = from_toml(&format!("{typo} = \"GET /api/servers/{{id}}/\"")).unwrap_err();
+        assert_eq!(err.key, typo);
+        assert!(err.message.contains("GET_CONNECTION"), "{err}");
+        let env = [
+            (typo.to_owned(), "GET /x/{id}".to_owned()),
+            ("HOME".to_owned(), "/root".to_owned()),
+        ];
+        assert_eq!(raw(None, env).unwrap_err().key, typo);
+        // Variables that are not the service's are ignored, known ones kept.
+        let key = "PELIQAN_API_ROUTE_GET_CONNECTION";
+        let env = [
+            (key.to_owned(), "GET /x/{id}".to_owned()),
+            ("HOME".to_owned(), "/root".to_owned()),
+        ];
+        assert_eq!(raw(None, env).unwrap().keys().collect::<Vec<_>>(), [key]);
     }
 }

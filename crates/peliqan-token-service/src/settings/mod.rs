@@ -9,6 +9,8 @@
 pub mod load;
 mod parse;
 mod peliqan;
+#[cfg(test)]
+mod readme;
 
 use peliqan_client::{PartnerCredentials, PeliqanClient, RetryPolicy, Routes, Secret};
 use std::net::SocketAddr;
