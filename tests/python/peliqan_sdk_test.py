@@ -194,7 +194,8 @@ STEPS = [
 def main():
     info = requests.get(URL + "/__emulator/info", timeout=10).json()
     if info != {"dialect": "partner", "strict_slashes": True}:
-        print("the emulator must run --dialect partner --strict-slashes, it says %s" % info)
+        print("FAIL the emulator must run --dialect partner --strict-slashes; it says %s" % info)
+        print("python: 0 passed, 1 failed")
         return 1
     passed = failed = 0
     for i, step in enumerate(STEPS):

@@ -13,6 +13,7 @@ mod demo_server;
 mod e2e;
 mod npm;
 mod procs;
+mod python_test;
 mod test;
 mod wasm;
 
@@ -41,6 +42,8 @@ enum Command {
     E2e,
     /// Run the SDK's browser tests (every API dialect) and the npm package test.
     BrowserTest(browser_test::Args),
+    /// Run Peliqan's own Python SDK against the emulator (tests/python).
+    PythonTest,
     /// Build the npm package `peliqan-embed` into target/npm/peliqan-embed.
     Npm {
         /// Also run `npm pack` (tarball in target/npm).
@@ -56,6 +59,7 @@ fn main() -> anyhow::Result<()> {
         Command::Demo(args) => demo::run(args),
         Command::E2e => e2e::run_all(),
         Command::BrowserTest(args) => browser_test::run_tests(args),
+        Command::PythonTest => python_test::run_test(),
         Command::Npm { pack } => npm::build(pack).map(drop),
     }
 }

@@ -15,6 +15,7 @@ pub fn all() -> anyhow::Result<()> {
     dialects()?;
     crate::browser_test::all()?;
     crate::e2e::run_all()?;
+    crate::python_test::run_test()?;
     eprintln!(
         "xtask: every test passed in {:.0} s",
         started.elapsed().as_secs_f64()
