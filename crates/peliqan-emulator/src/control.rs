@@ -19,6 +19,9 @@ pub(crate) async fn index(emu: web::Data<Emu>) -> HttpResponse {
         .iter()
         .map(|(_, route)| route.to_string())
         .collect();
+    if emu.dialect == peliqan_api::Dialect::Partner {
+        endpoints.push(format!("PATCH {}", crate::routing::PARTNER_TABLE_UPDATE));
+    }
     endpoints.extend(
         [
             "GET /__emulator/info",
