@@ -89,6 +89,15 @@ impl UpstreamError {
         self.error.route_mismatch()
     }
 
+    /// The operation whose call failed: the client-credentials exchange
+    /// (`oauth_token`) when that is what failed, else [`Self::operation`].
+    pub fn failed_operation(&self) -> Operation {
+        match self.error {
+            Error::ClientCredentials { .. } => Operation::OauthToken,
+            _ => self.operation,
+        }
+    }
+
     /// Peliqan says the object (sub-account) does not exist: a 404 on a
     /// route it knows.
     pub fn is_not_found(&self) -> bool {
@@ -236,7 +245,7 @@ impl Upstream {
     /// Logs a failed call. Errors name method, path and Peliqan's message,
     /// never a token, a secret or a query string.
     fn log(&self, e: &UpstreamError) {
-        let op = e.operation;
+        let op = e.failed_operation();
         if let Some(dialect) = e.route_mismatch() {
             if !self.mismatch_logged.swap(true, Ordering::Relaxed) {
                 tracing::error!(
@@ -302,7 +311,7 @@ pub fn to_service_error(e: &UpstreamError) -> ServiceError {
     if let Some(dialect) = e.route_mismatch() {
         return ServiceError::DialectMismatch {
             dialect,
-            operation: e.operation,
+            operation: e.failed_operation(),
         };
     }
     let err = cause(&e.error);
@@ -367,6 +376,67 @@ mod tests {
             },
         };
         assert_eq!(to_service_error(&timeout).code(), "upstream_unavailable");
+    }
+
+    fn mismatch(status: u16) -> Error {
+        Error::RouteMismatch {
+            dialect: Dialect::Seed,
+            status,
+            method: "POST",
+            path: "/api/subaccount".into(),
+            why: "an HTML page".into(),
+        }
+    }
+
+    #[test]
+    fn no_such_route_is_never_no_such_tenant_and_names_the_dialect() {
+        for status in [404, 405, 301, 500] {
+            let e = UpstreamError {
+                operation: Operation::TokenByExternalId,
+                error: mismatch(status),
+            };
+            assert!(!e.is_not_found() && !e.is_unauthorized(), "{status}");
+            assert_eq!(error_kind(&e), "route_mismatch");
+            assert_eq!(
+                to_service_error(&e),
+                ServiceError::DialectMismatch {
+                    dialect: Dialect::Seed,
+                    operation: Operation::TokenByExternalId
+                }
+            );
+        }
+        // The same for the client-credentials exchange, named by its own operation.
+        let e = UpstreamError {
+            operation: Operation::Servertypes,
+            error: Error::ClientCredentials {
+                client_id: "app-1".into(),
+                source: Box::new(mismatch(404)),
+            },
+        };
+        assert!(!e.is_not_found());
+        assert_eq!(
+            to_service_error(&e),
+            ServiceError::DialectMismatch {
+                dialect: Dialect::Seed,
+                operation: Operation::OauthToken
+            }
+        );
+        // A JSON 404 on a known route is an unknown sub-account.
+        assert!(api(404, None).is_not_found());
+    }
+
+    #[test]
+    fn a_refused_client_credentials_exchange_is_a_credentials_problem() {
+        for (status, refused) in [(401, true), (400, true), (429, false), (503, false)] {
+            let e = UpstreamError {
+                operation: Operation::TokenById,
+                error: Error::ClientCredentials {
+                    client_id: "app-1".into(),
+                    source: Box::new(api(status, None).error),
+                },
+            };
+            assert_eq!(e.is_unauthorized(), refused, "{status}");
+        }
     }
 
     #[test]

@@ -24,7 +24,16 @@ pub(super) fn route_key(key: &str) -> Option<Operation> {
 
 pub(super) fn upstream(r: &Reader<'_>) -> Result<UpstreamSettings, ConfigError> {
     let base_url = r.required(URL)?;
-    url::Url::parse(base_url).map_err(|e| ConfigError::new(URL, format!("`{base_url}`: {e}")))?;
+    let url = url::Url::parse(base_url)
+        .map_err(|e| ConfigError::new(URL, format!("`{base_url}`: {e}")))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        // Browsers get this URL in every token answer (`peliqan_url`), and
+        // it is logged at startup. Not echoed: it holds a credential.
+        return Err(ConfigError::new(
+            URL,
+            "must not carry a user name or password: browsers get this URL",
+        ));
+    }
     let routes = routes(r)?;
     let credentials = credentials(r)?;
     if matches!(credentials, PartnerCredentials::ClientCredentials { .. })
@@ -206,6 +215,9 @@ mod tests {
 
     #[test]
     fn a_bad_dialect_or_route_override_is_reported_by_its_key() {
+        let e = err(&[("PELIQAN_API_URL", "https://me:pw@app.eu.peliqan.io")]);
+        assert_eq!(e.key, "PELIQAN_API_URL");
+        assert!(!e.to_string().contains("pw"), "{e}");
         let e = err(&[("PELIQAN_API_DIALECT", "v2")]);
         assert_eq!(e.key, "PELIQAN_API_DIALECT");
         assert!(e.message.contains("seed, sub-account, partner"), "{e}");

@@ -12,6 +12,14 @@ use std::time::{Duration, Instant};
 /// the service holding its client credentials (with `secret` instead of the
 /// right one when given) and no partner token.
 async fn spawn_with_client_credentials(access_ttl: Duration, secret: Option<&str>) -> TestApp {
+    spawn_with_client_credentials_and(access_ttl, secret, |_| {}).await
+}
+
+async fn spawn_with_client_credentials_and(
+    access_ttl: Duration,
+    secret: Option<&str>,
+    tweak: impl FnOnce(&mut std::collections::BTreeMap<String, String>),
+) -> TestApp {
     let config = Config {
         dialect: Dialect::Partner,
         strict_slashes: true,
@@ -23,6 +31,7 @@ async fn spawn_with_client_credentials(access_ttl: Duration, secret: Option<&str
         s.insert("PELIQAN_CLIENT_ID".into(), emulator.client_id().into());
         let secret = secret.unwrap_or(emulator.client_secret());
         s.insert("PELIQAN_CLIENT_SECRET".into(), secret.into());
+        tweak(s);
     })
     .await
 }
@@ -126,4 +135,22 @@ async fn refused_client_credentials_are_named_as_partner_credentials_without_the
     let logs = logs();
     assert!(logs.contains("REJECTED THE PARTNER CREDENTIALS"));
     assert!(!logs.contains(wrong), "a log line leaks the client secret");
+}
+
+#[tokio::test]
+async fn a_missing_token_endpoint_names_its_own_route_key() {
+    let key = Operation::OauthToken.config_key();
+    let app = spawn_with_client_credentials_and(Duration::from_secs(3600), None, |s| {
+        s.insert(key.clone(), "POST /api/oauth2/tokens/".into());
+    })
+    .await;
+    let res = app.token(&jwt(&claims("cc_no_route"))).await;
+    let body = assert_problem(res, 502, "upstream_misconfigured").await;
+    let detail = body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("API dialect `partner` is likely not")
+            && detail.contains(&format!("(or {key})")),
+        "{detail}"
+    );
+    assert_eq!(app.upstream_calls(&[Operation::CreateSubaccount]).await, 0);
 }
