@@ -104,17 +104,21 @@ pub fn routing(v: &Value) -> Result<BrowserRouting, String> {
             Some((name, _)) => Err(["`", name, "` is not a string"].concat()),
         }
     };
-    let routes = match v.get("routes") {
-        None | Some(Value::Null) => BTreeMap::new(),
-        Some(Value::Object(map)) => map
-            .iter()
-            .map(|(op, route)| match route {
-                Value::String(r) => Ok((op.clone(), r.clone())),
-                _ => Err(["`routes.", op, "` is not route text"].concat()),
-            })
-            .collect::<Result<_, String>>()?,
+    // Inserted one by one: `collect` into a map would add another copy of
+    // the standard library's sort to the bundle.
+    let mut routes = BTreeMap::new();
+    match v.get("routes") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(map)) => {
+            for (op, route) in map {
+                let Value::String(route) = route else {
+                    return Err(["`routes.", op, "` is not route text"].concat());
+                };
+                routes.insert(op.clone(), route.clone());
+            }
+        }
         Some(_) => return Err("`routes` is not an object".into()),
-    };
+    }
     Ok(BrowserRouting {
         peliqan_url: text(&["peliqan_url", "peliqanUrl"])?,
         dialect: text(&["dialect"])?,
