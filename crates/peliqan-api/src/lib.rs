@@ -1,7 +1,8 @@
-//! Types and endpoint paths of the Peliqan Partner (Embed) API.
+//! Types and routes of the Peliqan Partner (Embed) API.
 //!
 //! This crate is the one place where the shape of Peliqan's API is written
-//! down. It has no I/O and no async runtime, so the native client, the
+//! down: the request and answer types, and in [`dialect`] the route table of
+//! each form of the API Peliqan has described. It has no I/O and no async runtime, so the native client, the
 //! emulator, the token service and the wasm browser SDK all share it.
 //!
 //! Reading is tolerant on purpose: Peliqan's response shapes are not fully
@@ -16,7 +17,6 @@ pub mod embed;
 pub mod error;
 pub mod group;
 pub mod ids;
-pub mod paths;
 pub mod servertype;
 pub mod subaccount;
 pub mod table;
