@@ -92,11 +92,7 @@ fn invalid(msg: &str) -> EmbedError {
 impl Config {
     /// Validates `raw`; `has_callback` says whether `getToken` was given.
     pub fn from_raw(raw: RawOptions, has_callback: bool) -> Result<Self, EmbedError> {
-        let routing = RoutingOptions::new(
-            raw.peliqan_url,
-            raw.dialect,
-            raw.routes.into_iter().collect(),
-        )?;
+        let routing = RoutingOptions::new(raw.peliqan_url, raw.dialect, raw.routes)?;
         if raw.token_url.is_none() && !has_callback {
             return Err(invalid(
                 "give tokenUrl (your token service) or a getToken callback",
@@ -159,8 +155,8 @@ mod tests {
             c.routing.peliqan_url.as_deref(),
             Some("https://app.eu.peliqan.io")
         );
-        assert_eq!(c.routing.dialect, Some(peliqan_api::Dialect::Partner));
-        assert_eq!(c.routing.routes.len(), 1);
+        assert_eq!(c.routing.routing.dialect.as_deref(), Some("partner"));
+        assert_eq!(c.routing.routing.routes.len(), 1);
         assert_eq!(c.connectors_url.as_deref(), Some("/v1/connectors"));
         assert_eq!(c.credentials, Credentials::Include);
         assert!(c.powered_by_notice);

@@ -20,7 +20,8 @@
 
 use crate::error::{EmbedError, ErrorCode};
 use peliqan_api::dialect::{Method, Vars};
-use peliqan_api::{BrowserRouting, Dialect, Operation, Route, Routes};
+use peliqan_api::{BrowserRouting, Operation, Routes};
+use std::collections::BTreeMap;
 
 fn invalid(msg: &str) -> EmbedError {
     EmbedError::new(ErrorCode::InvalidConfig, msg)
@@ -37,10 +38,9 @@ fn base_url(url: &str) -> Option<String> {
 pub struct RoutingOptions {
     /// Peliqan's base URL without a trailing slash, when given.
     pub peliqan_url: Option<String>,
-    /// The API dialect, when given.
-    pub dialect: Option<Dialect>,
-    /// Single operations routed differently, applied last.
-    pub routes: Vec<(Operation, Route)>,
+    /// The `dialect` option and the `routes` overrides, in the token
+    /// answer's form so that both are read by one parser.
+    pub routing: BrowserRouting,
 }
 
 impl RoutingOptions {
@@ -49,7 +49,7 @@ impl RoutingOptions {
     pub fn new(
         peliqan_url: Option<String>,
         dialect: Option<String>,
-        routes: Vec<(String, String)>,
+        routes: BTreeMap<String, String>,
     ) -> Result<Self, EmbedError> {
         let peliqan_url = match peliqan_url {
             Some(url) => Some(
@@ -58,29 +58,18 @@ impl RoutingOptions {
             ),
             None => None,
         };
-        let dialect = match dialect {
-            Some(name) => Some(
-                name.parse::<Dialect>()
-                    .map_err(|e| invalid(&["dialect option: ", &e].concat()))?,
-            ),
-            None => None,
-        };
-        let routes = routes
-            .iter()
-            .map(|(name, text)| {
-                let op = name
-                    .parse::<Operation>()
-                    .map_err(|e| invalid(&["routes option: ", &e].concat()))?;
-                let route = Route::parse(text).map_err(|e| {
-                    invalid(&["routes option `", name, "`: ", &e.to_string()].concat())
-                })?;
-                Ok((op, route))
-            })
-            .collect::<Result<_, EmbedError>>()?;
-        Ok(Self {
-            peliqan_url,
+        let routing = BrowserRouting {
+            peliqan_url: None,
             dialect,
             routes,
+        };
+        // Checked now, so a wrong option fails at construction.
+        routing
+            .routes()
+            .map_err(|e| invalid(&["dialect or routes option: ", &e].concat()))?;
+        Ok(Self {
+            peliqan_url,
+            routing,
         })
     }
 }
@@ -121,15 +110,23 @@ impl Endpoint {
                 ));
             }
         };
-        let mut routes = match options.dialect {
-            Some(d) => d.routes(),
-            None => answer
-                .routes()
-                .map_err(|e| bad_answer(&["a routing this SDK cannot use: ", &e].concat()))?,
-        };
-        for (op, route) in &options.routes {
-            routes.set(*op, route.clone());
+        // A dialect option replaces the answer's routing (its overrides
+        // belong to its dialect); the routes option overrides last.
+        let mut merged = options.routing.clone();
+        if merged.dialect.is_none() {
+            merged.dialect = answer.dialect.clone();
+            for (op, route) in &answer.routes {
+                merged
+                    .routes
+                    .entry(op.clone())
+                    .or_insert_with(|| route.clone());
+            }
         }
+        // The options alone were checked at construction: what fails now
+        // came with the answer.
+        let routes = merged
+            .routes()
+            .map_err(|e| bad_answer(&["a routing this SDK cannot use: ", &e].concat()))?;
         Ok(Endpoint { base_url, routes })
     }
 
@@ -149,16 +146,19 @@ impl Endpoint {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
+
+    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
 
     fn answer(url: Option<&str>, dialect: Option<&str>, routes: &[(&str, &str)]) -> BrowserRouting {
         BrowserRouting {
             peliqan_url: url.map(str::to_owned),
             dialect: dialect.map(str::to_owned),
-            routes: routes
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect::<BTreeMap<_, _>>(),
+            routes: map(routes),
         }
     }
 
@@ -193,7 +193,7 @@ mod tests {
 
     #[test]
     fn an_answer_without_routing_means_the_seed_dialect() {
-        let opts = RoutingOptions::new(Some("http://127.0.0.1:9/".into()), None, vec![]).unwrap();
+        let opts = RoutingOptions::new(Some("http://127.0.0.1:9/".into()), None, map(&[])).unwrap();
         let e = Endpoint::resolve(&opts, &BrowserRouting::default(), "getToken").unwrap();
         assert_eq!(
             e.url(Operation::ConnectionLogs, &id(3)).unwrap().1,
@@ -206,7 +206,7 @@ mod tests {
         let opts = RoutingOptions::new(
             Some("https://eu.example".into()),
             Some("sub-account".into()),
-            vec![("get_connection".into(), "GET /api/v2/servers/{id}/".into())],
+            map(&[("get_connection", "GET /api/v2/servers/{id}/")]),
         )
         .unwrap();
         let a = answer(
@@ -285,17 +285,10 @@ mod tests {
             (Some("app.peliqan.io"), None, None, "peliqanUrl"),
             (None, Some("v2"), None, "`v2`"),
             (None, None, Some(("teleport", "GET /x")), "teleport"),
-            (
-                None,
-                None,
-                Some(("get_connection", "GET x")),
-                "get_connection",
-            ),
+            (None, None, Some(("get_connection", "GET x")), "`GET x`"),
         ];
         for (url, dialect, route, part) in cases {
-            let routes = route
-                .map(|(k, v)| vec![(k.to_owned(), v.to_owned())])
-                .unwrap_or_default();
+            let routes = route.map(|r| map(&[r])).unwrap_or_default();
             let e = RoutingOptions::new(url.map(Into::into), dialect.map(Into::into), routes)
                 .unwrap_err();
             assert_eq!(e.code, ErrorCode::InvalidConfig);
@@ -304,9 +297,32 @@ mod tests {
     }
 
     #[test]
+    fn the_routes_option_overrides_the_answers_routes() {
+        let opts =
+            RoutingOptions::new(None, None, map(&[("get_connection", "GET /mine/{id}/")])).unwrap();
+        let a = answer(
+            Some("https://p.example"),
+            Some("partner"),
+            &[
+                ("get_connection", "GET /theirs/{id}/"),
+                ("connection_logs", "GET /logs/{id}/"),
+            ],
+        );
+        let e = Endpoint::resolve(&opts, &a, "getToken").unwrap();
+        assert_eq!(
+            e.url(Operation::GetConnection, &id(1)).unwrap().1,
+            "https://p.example/mine/1/"
+        );
+        assert_eq!(
+            e.url(Operation::ConnectionLogs, &id(1)).unwrap().1,
+            "https://p.example/logs/1/"
+        );
+    }
+
+    #[test]
     fn an_operation_the_dialect_lacks_names_it() {
         let opts =
-            RoutingOptions::new(Some("https://p".into()), Some("seed".into()), vec![]).unwrap();
+            RoutingOptions::new(Some("https://p".into()), Some("seed".into()), map(&[])).unwrap();
         let e = Endpoint::resolve(&opts, &BrowserRouting::default(), "getToken").unwrap();
         let err = e.url(Operation::ListGroups, &Vars::default()).unwrap_err();
         assert_eq!(err.code, ErrorCode::InvalidConfig);
