@@ -33,6 +33,12 @@ export async function partnerCode(button: HTMLButtonElement): Promise<Connection
     dialect: 'partner',
     routes: { get_connection: 'GET /api/v2/servers/{id}/' },
   });
+  const passedAsIs = new PeliqanEmbed({
+    getToken: async (): Promise<TokenAnswer> => {
+      const answer: TokenServiceAnswer = await (await fetch('/peliqan/v1/token', { method: 'POST' })).json();
+      return answer;
+    },
+  });
   const passedThrough = new PeliqanEmbed({
     getToken: async (): Promise<TokenAnswer> => {
       const answer: TokenServiceAnswer = await (await fetch('/peliqan/v1/token', { method: 'POST' })).json();
@@ -71,5 +77,6 @@ export async function partnerCode(button: HTMLButtonElement): Promise<Connection
   routed.free();
   pinned.free();
   passedThrough.free();
+  passedAsIs.free();
   return embed.connections();
 }

@@ -92,6 +92,8 @@ export interface TokenAnswer {
   token: string;
   /** RFC 3339 text, a Date, or a number: milliseconds since the epoch (values below 1e11 are read as seconds, like a JWT `exp`). Defaults to the JWT's `exp`. */
   expiresAt?: string | number | Date;
+  /** The same, as the token service writes it (RFC 3339 text). */
+  expires_at?: string;
   /** The Peliqan to call with this token, used when the `peliqanUrl` option is not given. */
   peliqanUrl?: string;
   /** The same, as the token service writes it (pass its answer through unchanged). */

@@ -80,7 +80,8 @@ async fn from_service(config: Rc<Config>) -> Result<Token, EmbedError> {
 
 /// Calls `getToken()`; it answers (a Promise of) `{token, expiresAt?,
 /// peliqanUrl?, dialect?, routes?}` where `expiresAt` is RFC 3339 text,
-/// milliseconds since the epoch or a `Date`.
+/// milliseconds since the epoch or a `Date` (the snake_case names of the
+/// token service's answer are read too).
 async fn from_callback(f: js_sys::Function, config: Rc<Config>) -> Result<Token, EmbedError> {
     let failed = |e: JsValue| {
         EmbedError::new(
@@ -93,7 +94,11 @@ async fn from_callback(f: js_sys::Function, config: Rc<Config>) -> Result<Token,
         .await
         .map_err(failed)?;
     let token = js::string(&value, "token").ok_or_else(|| bad_answer("getToken"))?;
-    let exp = js::get(&value, "expiresAt");
+    // `expires_at` too, so the token service's answer can be passed through.
+    let mut exp = js::get(&value, "expiresAt");
+    if exp.is_undefined() {
+        exp = js::get(&value, "expires_at");
+    }
     let exp = match exp.dyn_ref::<js_sys::Date>() {
         Some(d) => Some(d.get_time()),
         None => exp
