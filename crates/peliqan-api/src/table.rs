@@ -4,7 +4,7 @@
 use crate::dialect::BodyShape;
 use crate::ids::{InterfaceId, TableId};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::{Map, Value};
 
 /// Body of `POST /table`: a table defined by an SQL query.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,23 +24,22 @@ pub struct NewTable {
 impl NewTable {
     /// The request body in a dialect's shape.
     pub fn body(&self, shape: BodyShape) -> Value {
-        let mut body = match shape {
-            BodyShape::Seed => json!({"name": self.name, "query": self.query}),
+        // Built by hand, not with `json!`: its fallible path costs the
+        // browser bundle serde_json's error formatting.
+        let mut body = Map::new();
+        if shape == BodyShape::Partner {
             // Peliqan's SDK: `{table_type: "query", schema_id, name, query}`.
-            BodyShape::Partner => json!({
-                "table_type": "query",
-                "schema_id": self.schema_id,
-                "name": self.name,
-                "query": self.query,
-            }),
-        };
+            body.insert("table_type".into(), "query".into());
+            body.insert("schema_id".into(), self.schema_id.into());
+        } else if let Some(id) = self.schema_id {
+            body.insert("schema_id".into(), id.into());
+        }
+        body.insert("name".into(), self.name.as_str().into());
+        body.insert("query".into(), self.query.as_str().into());
         if let Some(id) = self.database_id {
-            body["database_id"] = id.into();
+            body.insert("database_id".into(), id.into());
         }
-        if let (BodyShape::Seed, Some(id)) = (shape, self.schema_id) {
-            body["schema_id"] = id.into();
-        }
-        body
+        Value::Object(body)
     }
 }
 
@@ -71,20 +70,22 @@ pub struct NewInterface {
 impl NewInterface {
     /// The request body in a dialect's shape.
     pub fn body(&self, shape: BodyShape) -> Value {
+        let mut body = Map::new();
+        body.insert("name".into(), self.name.as_str().into());
         match shape {
             BodyShape::Seed => {
-                json!({"name": self.name, "raw_code": self.raw_code, "schedule": self.schedule})
+                body.insert("raw_code".into(), self.raw_code.as_str().into());
             }
             // Peliqan's SDK names the code `raw_script` and a script that
             // runs without a UI `run_mode: "SHELL"`; the schedule is kept
             // as in the seed (the SDK is silent on it).
-            BodyShape::Partner => json!({
-                "name": self.name,
-                "raw_script": self.raw_code,
-                "run_mode": "SHELL",
-                "schedule": self.schedule,
-            }),
+            BodyShape::Partner => {
+                body.insert("raw_script".into(), self.raw_code.as_str().into());
+                body.insert("run_mode".into(), "SHELL".into());
+            }
         }
+        body.insert("schedule".into(), self.schedule.into());
+        Value::Object(body)
     }
 }
 

@@ -15,7 +15,6 @@ mod tables;
 pub use operation::{Operation, Side};
 pub use route::{Method, PLACEHOLDERS, Route, RouteError, Target, Vars, encode};
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -96,28 +95,27 @@ pub enum BodyShape {
 }
 
 /// One dialect's routes, with the partner's overrides applied.
+///
+/// Kept as one slot per [`Operation`] (indexed by the operation), not a map:
+/// the browser SDK carries this type, and a map's code costs the bundle
+/// several KB.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Routes {
     dialect: Dialect,
-    map: BTreeMap<Operation, Route>,
-    overridden: Vec<Operation>,
+    slots: Vec<Option<Route>>,
 }
 
 impl Routes {
     /// The built-in table of `dialect`.
     pub fn builtin(dialect: Dialect) -> Routes {
-        let map = tables::rows(dialect)
-            .iter()
-            .map(|(op, text)| {
-                let route = Route::parse(text).expect("built-in routes parse (tested)");
-                (*op, route)
-            })
-            .collect();
-        Routes {
-            dialect,
-            map,
-            overridden: Vec::new(),
+        let mut slots = vec![None; Operation::ALL.len()];
+        for (op, text) in tables::rows(dialect) {
+            // Every built-in row parses (tested); none is silently dropped.
+            if let Ok(route) = Route::parse(text) {
+                slots[*op as usize] = Some(route);
+            }
         }
+        Routes { dialect, slots }
     }
 
     /// The dialect these routes start from.
@@ -133,7 +131,7 @@ impl Routes {
     /// The route of `op`, or an error naming the dialect and the key that
     /// would add one.
     pub fn route(&self, op: Operation) -> Result<&Route, RouteError> {
-        self.map.get(&op).ok_or_else(|| {
+        self.get(op).ok_or_else(|| {
             RouteError(format!(
                 "the `{}` API dialect has no route for `{op}`; set {} to add one",
                 self.dialect,
@@ -142,9 +140,13 @@ impl Routes {
         })
     }
 
+    fn get(&self, op: Operation) -> Option<&Route> {
+        self.slots.get(op as usize).and_then(Option::as_ref)
+    }
+
     /// Whether the dialect (or an override) has a route for `op`.
     pub fn has(&self, op: Operation) -> bool {
-        self.map.contains_key(&op)
+        self.get(op).is_some()
     }
 
     /// The route of `op` filled with `vars`.
@@ -154,10 +156,7 @@ impl Routes {
 
     /// Replaces (or adds) one operation's route.
     pub fn set(&mut self, op: Operation, route: Route) {
-        self.map.insert(op, route);
-        if !self.overridden.contains(&op) {
-            self.overridden.push(op);
-        }
+        self.slots[op as usize] = Some(route);
     }
 
     /// Replaces one operation's route from its text form.
@@ -170,17 +169,16 @@ impl Routes {
     /// their routes, in table order.
     pub fn overrides(&self) -> impl Iterator<Item = (Operation, &Route)> {
         let builtin = Routes::builtin(self.dialect);
-        let mut ops = self.overridden.clone();
-        ops.sort();
-        ops.into_iter().filter_map(move |op| {
-            let route = self.map.get(&op)?;
-            (builtin.map.get(&op) != Some(route)).then_some((op, route))
-        })
+        self.iter()
+            .filter(move |(op, route)| builtin.get(*op) != Some(*route))
     }
 
     /// Every operation with its route, in table order.
     pub fn iter(&self) -> impl Iterator<Item = (Operation, &Route)> {
-        self.map.iter().map(|(op, r)| (*op, r))
+        Operation::ALL
+            .iter()
+            .zip(&self.slots)
+            .filter_map(|(op, slot)| Some((*op, slot.as_ref()?)))
     }
 }
 
@@ -198,7 +196,7 @@ mod tests {
             // One row per operation at most.
             let rows = tables::rows(d);
             assert_eq!(
-                Routes::builtin(d).map.len(),
+                Routes::builtin(d).iter().count(),
                 rows.len(),
                 "{d} repeats a row"
             );

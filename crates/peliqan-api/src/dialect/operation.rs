@@ -5,7 +5,8 @@ use std::str::FromStr;
 
 macro_rules! operations {
     ( $( $(#[$meta:meta])* $variant:ident => $name:literal, $side:ident; )+ ) => {
-        /// One thing the API can do, whatever path a dialect gives it.
+        /// One thing the API can do, whatever path a dialect gives it. The
+        /// discriminants follow [`Operation::ALL`] (tables index by them).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum Operation {
             $( $(#[$meta])* $variant, )+
