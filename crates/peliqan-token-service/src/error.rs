@@ -43,6 +43,20 @@ pub enum ServiceError {
     /// The verified claims do not name a tenant.
     #[error("the user's JWT has no `{0}` claim naming the tenant")]
     MissingTenantClaim(String),
+    /// The tenant claim is not a usable tenant id: leading or trailing
+    /// whitespace, a control, format or line-separator character, or a
+    /// number that is not an integer. Never normalised: two different claims
+    /// must never land on one tenant.
+    #[error("the user's JWT names the tenant as {0}, which is not a valid tenant id")]
+    InvalidTenantClaim(String),
+    /// User JWTs cannot be checked right now (the JWKS cannot be fetched and
+    /// the last keys are too old, or were never fetched).
+    #[error("user tokens cannot be checked right now; try again shortly")]
+    AuthUnavailable(Option<Duration>),
+    /// Peliqan refused the profile auto-provisioning sent for a new tenant;
+    /// the detail names the refused fields (from the user's JWT claims).
+    #[error("Peliqan refused to create the tenant's account: {0}")]
+    ProvisioningRefused(String),
     /// The tenant has no Peliqan sub-account (and auto-provisioning is off).
     #[error("no Peliqan account exists for this tenant")]
     UnknownTenant,
@@ -108,6 +122,9 @@ impl ServiceError {
             Self::InvalidIssuer => "invalid_issuer",
             Self::UnsupportedAlgorithm(_) => "unsupported_algorithm",
             Self::MissingTenantClaim(_) => "missing_tenant_claim",
+            Self::InvalidTenantClaim(_) => "invalid_tenant_claim",
+            Self::AuthUnavailable(_) => "auth_unavailable",
+            Self::ProvisioningRefused(_) => "provisioning_refused",
             Self::UnknownTenant => "unknown_tenant",
             Self::RateLimited(_) => "rate_limited",
             Self::UpstreamUnavailable(_) => "upstream_unavailable",
@@ -131,6 +148,9 @@ impl ServiceError {
             Self::InvalidIssuer => "Invalid issuer",
             Self::UnsupportedAlgorithm(_) => "Unsupported algorithm",
             Self::MissingTenantClaim(_) => "Missing tenant claim",
+            Self::InvalidTenantClaim(_) => "Invalid tenant claim",
+            Self::AuthUnavailable(_) => "Authentication unavailable",
+            Self::ProvisioningRefused(_) => "Provisioning refused",
             Self::UnknownTenant => "Unknown tenant",
             Self::RateLimited(_) => "Too many requests",
             Self::UpstreamUnavailable(_) => "Upstream unavailable",
@@ -148,7 +168,9 @@ impl ServiceError {
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Self::RateLimited(d) => Some(*d),
-            Self::UpstreamUnavailable(d) => Some(d.unwrap_or(Duration::from_secs(1))),
+            Self::UpstreamUnavailable(d) | Self::AuthUnavailable(d) => {
+                Some(d.unwrap_or(Duration::from_secs(1)))
+            }
             _ => None,
         }
     }
@@ -190,13 +212,19 @@ impl ResponseError for ServiceError {
             | Self::InvalidAudience
             | Self::InvalidIssuer
             | Self::UnsupportedAlgorithm(_) => StatusCode::UNAUTHORIZED,
-            Self::MissingTenantClaim(_) | Self::OriginNotAllowed => StatusCode::FORBIDDEN,
+            Self::MissingTenantClaim(_) | Self::InvalidTenantClaim(_) | Self::OriginNotAllowed => {
+                StatusCode::FORBIDDEN
+            }
             Self::UnknownTenant | Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-            Self::UpstreamUnavailable(_) | Self::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::UpstreamMisconfigured | Self::DialectMismatch { .. } => StatusCode::BAD_GATEWAY,
+            Self::UpstreamUnavailable(_) | Self::AuthUnavailable(_) | Self::NotReady(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            Self::UpstreamMisconfigured
+            | Self::DialectMismatch { .. }
+            | Self::ProvisioningRefused(_) => StatusCode::BAD_GATEWAY,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -251,6 +279,17 @@ mod tests {
                 "missing_tenant_claim",
             ),
             (E::OriginNotAllowed, 403, "origin_not_allowed"),
+            (
+                E::InvalidTenantClaim("\"acme\\n\"".into()),
+                403,
+                "invalid_tenant_claim",
+            ),
+            (E::AuthUnavailable(None), 503, "auth_unavailable"),
+            (
+                E::ProvisioningRefused("email: Enter a valid email address.".into()),
+                502,
+                "provisioning_refused",
+            ),
             (E::UnknownTenant, 404, "unknown_tenant"),
             (E::NotFound, 404, "not_found"),
             (E::MethodNotAllowed, 405, "method_not_allowed"),

@@ -62,6 +62,9 @@ pub struct Settings {
     pub cache: CacheSettings,
     /// `TOKEN_SERVICE_AUTO_PROVISION`: create missing sub-accounts.
     pub auto_provision: bool,
+    /// `TOKEN_SERVICE_METRICS_LISTEN`: serve `/metrics` on this separate
+    /// address only (not on the public port) when set.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// How end users prove who they are.
@@ -80,8 +83,18 @@ pub struct AuthSettings {
     /// `TOKEN_SERVICE_JWKS_REFRESH_FLOOR_SECS`: least time between two JWKS
     /// fetches caused by unknown `kid`s, so a forged `kid` cannot hammer the IdP.
     pub jwks_refresh_floor: Duration,
-    /// `TOKEN_SERVICE_JWKS_TTL_SECS`: how long fetched JWKS keys are trusted.
+    /// `TOKEN_SERVICE_JWKS_TTL_SECS`: how long fetched JWKS keys are used
+    /// before a refetch (default 60 s, so a removed key stops verifying
+    /// within a minute).
     pub jwks_ttl: Duration,
+    /// `TOKEN_SERVICE_JWKS_MAX_STALE_SECS`: how long keys from the last
+    /// successful JWKS fetch may still be used while refetches fail; then
+    /// requests get 503 `auth_unavailable`.
+    pub jwks_max_stale: Duration,
+    /// `TOKEN_SERVICE_JWT_ALLOW_ANY_ISSUER_AUDIENCE`: the explicit opt-out
+    /// that lets JWKS and PEM modes run without an issuer and audience check
+    /// (warned about at every start).
+    pub allow_any_issuer_audience: bool,
 }
 
 /// The one source of user-JWT keys. The algorithm is fixed here, never taken
@@ -172,4 +185,14 @@ pub struct CacheSettings {
     pub refresh_ahead: Duration,
     /// `TOKEN_SERVICE_CONNECTORS_CACHE_SECS`: how long the connector list is kept.
     pub connectors_ttl: Duration,
+    /// `TOKEN_SERVICE_MAX_TOKEN_LIFETIME_SECS`: an upstream token living
+    /// longer than this is refused as implausible (502 `upstream_misconfigured`).
+    pub max_token_lifetime: Duration,
+    /// `TOKEN_SERVICE_UNKNOWN_TENANT_CACHE_SECS`: how long "no such tenant"
+    /// is remembered (auto-provisioning off), so unknown tenants cannot
+    /// turn every request into a Peliqan call. 0 disables.
+    pub unknown_tenant_ttl: Duration,
+    /// `TOKEN_SERVICE_FORCED_REFRESH_INTERVAL_SECS`: least time between two
+    /// forced refreshes of one tenant (a browser reporting its token rejected).
+    pub forced_refresh_interval: Duration,
 }

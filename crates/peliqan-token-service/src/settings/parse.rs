@@ -33,12 +33,18 @@ pub const KEYS: &[&str] = &[
     "TOKEN_SERVICE_JWT_LEEWAY_SECS",
     "TOKEN_SERVICE_JWKS_REFRESH_FLOOR_SECS",
     "TOKEN_SERVICE_JWKS_TTL_SECS",
+    "TOKEN_SERVICE_JWKS_MAX_STALE_SECS",
+    "TOKEN_SERVICE_JWT_ALLOW_ANY_ISSUER_AUDIENCE",
     "TOKEN_SERVICE_TENANT_CLAIM",
     "TOKEN_SERVICE_AUTO_PROVISION",
     "TOKEN_SERVICE_CACHE_CAPACITY",
     "TOKEN_SERVICE_CACHE_SAFETY_MARGIN_SECS",
     "TOKEN_SERVICE_CACHE_REFRESH_AHEAD_SECS",
     "TOKEN_SERVICE_CONNECTORS_CACHE_SECS",
+    "TOKEN_SERVICE_MAX_TOKEN_LIFETIME_SECS",
+    "TOKEN_SERVICE_UNKNOWN_TENANT_CACHE_SECS",
+    "TOKEN_SERVICE_FORCED_REFRESH_INTERVAL_SECS",
+    "TOKEN_SERVICE_METRICS_LISTEN",
     "TOKEN_SERVICE_UPSTREAM_CONNECT_TIMEOUT_SECS",
     "TOKEN_SERVICE_UPSTREAM_TIMEOUT_SECS",
     "TOKEN_SERVICE_UPSTREAM_MAX_RETRIES",
@@ -148,8 +154,16 @@ impl Settings {
                 safety_margin: r.secs("TOKEN_SERVICE_CACHE_SAFETY_MARGIN_SECS", 60.0)?,
                 refresh_ahead: r.secs("TOKEN_SERVICE_CACHE_REFRESH_AHEAD_SECS", 300.0)?,
                 connectors_ttl: r.secs("TOKEN_SERVICE_CONNECTORS_CACHE_SECS", 300.0)?,
+                max_token_lifetime: r.secs("TOKEN_SERVICE_MAX_TOKEN_LIFETIME_SECS", 86_400.0)?,
+                unknown_tenant_ttl: r.secs("TOKEN_SERVICE_UNKNOWN_TENANT_CACHE_SECS", 30.0)?,
+                forced_refresh_interval: r
+                    .secs("TOKEN_SERVICE_FORCED_REFRESH_INTERVAL_SECS", 5.0)?,
             },
             auto_provision: r.bool("TOKEN_SERVICE_AUTO_PROVISION")?,
+            metrics_listen: r
+                .get("TOKEN_SERVICE_METRICS_LISTEN")
+                .map(|_| r.parse("TOKEN_SERVICE_METRICS_LISTEN", ([127, 0, 0, 1], 0).into()))
+                .transpose()?,
         })
     }
 }
@@ -229,7 +243,9 @@ fn auth(r: &Reader<'_>) -> Result<AuthSettings, ConfigError> {
         leeway_secs: r.parse("TOKEN_SERVICE_JWT_LEEWAY_SECS", 30)?,
         tenant_claim,
         jwks_refresh_floor: r.secs("TOKEN_SERVICE_JWKS_REFRESH_FLOOR_SECS", 30.0)?,
-        jwks_ttl: r.secs("TOKEN_SERVICE_JWKS_TTL_SECS", 600.0)?,
+        jwks_ttl: r.secs("TOKEN_SERVICE_JWKS_TTL_SECS", 60.0)?,
+        jwks_max_stale: r.secs("TOKEN_SERVICE_JWKS_MAX_STALE_SECS", 3600.0)?,
+        allow_any_issuer_audience: r.bool("TOKEN_SERVICE_JWT_ALLOW_ANY_ISSUER_AUDIENCE")?,
     })
 }
 

@@ -195,6 +195,9 @@ mod tests {
             safety_margin: Duration::from_secs(margin),
             refresh_ahead: Duration::from_secs(ahead),
             connectors_ttl: Duration::from_secs(1),
+            max_token_lifetime: Duration::from_secs(86_400),
+            unknown_tenant_ttl: Duration::from_secs(30),
+            forced_refresh_interval: Duration::from_secs(5),
         }
     }
 
