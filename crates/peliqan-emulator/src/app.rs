@@ -5,7 +5,8 @@
 //! ([`crate::routing`]): each path is one resource carrying its operations
 //! ([`PathOps`]), each method one handler chosen by [`family`]. Middleware,
 //! from the outside in: request counting ([`crate::stats`]), CORS
-//! ([`crate::cors`]), the partner error envelope ([`crate::error`]), fault
+//! ([`crate::cors`]), the partner error envelope ([`crate::error`]), the
+//! control endpoints' cross-site guard ([`crate::control_guard`]), fault
 //! injection ([`crate::faults`]), trailing slashes ([`crate::slashes`]),
 //! then the routes. An unknown path is Django's HTML 404; every other error
 //! on the way — a wrong method, a body that is not JSON or too large — is
@@ -16,8 +17,8 @@ use crate::lookup::PathOps;
 use crate::routing::{self as paths, RouteTable};
 use crate::state::Emu;
 use crate::{
-    control, cors, credentials, faults, oauth, partner, scripts, servers, slashes, stats,
-    subaccounts,
+    control, control_guard, cors, credentials, faults, oauth, partner, scripts, servers, slashes,
+    stats, subaccounts,
 };
 use actix_web::dev::Server;
 use actix_web::error::{JsonPayloadError, UrlencodedError};
@@ -56,6 +57,7 @@ pub(crate) fn server(
             .default_service(web::to(slashes::unknown_path))
             .wrap(from_fn(slashes::slashes))
             .wrap(from_fn(faults::inject))
+            .wrap(from_fn(control_guard::guard))
             .wrap(from_fn(partner_envelope))
             .wrap(from_fn(cors::cors))
             .wrap(from_fn(stats::count))
@@ -107,6 +109,8 @@ fn routes(cfg: &mut web::ServiceConfig, table: &RouteTable, dialect: Dialect) {
                 .route(delete().to(control::clear_faults)),
         )
         .service(resource(paths::RESET).route(post().to(control::reset)))
+        .service(resource(paths::NEXT_OAUTH_URL).route(post().to(control::next_oauth_url)))
+        .service(resource(paths::SUBACCOUNT).route(delete().to(control::delete_subaccount)))
         .service(resource(paths::REVOKE).route(post().to(credentials::revoke)));
 }
 

@@ -27,6 +27,7 @@ mod app;
 mod auth;
 mod connect;
 mod control;
+mod control_guard;
 mod cors;
 mod credentials;
 mod error;

@@ -20,6 +20,8 @@ pub(crate) const FAULTS: &str = "/__emulator/faults";
 pub(crate) const RESET: &str = "/__emulator/reset";
 pub(crate) const INFO: &str = "/__emulator/info";
 pub(crate) const REVOKE: &str = "/__emulator/access-tokens/revoke";
+pub(crate) const NEXT_OAUTH_URL: &str = "/__emulator/next-oauth-url";
+pub(crate) const SUBACCOUNT: &str = "/__emulator/subaccounts/{id}";
 const OWN: &[&str] = &[
     INDEX,
     OAUTH_AUTHORIZE,

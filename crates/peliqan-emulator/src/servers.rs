@@ -84,10 +84,13 @@ pub(crate) async fn create(
             LogLevel::Info,
             "OAuth flow started; waiting for the end-customer to grant access",
         );
-        Some(format!(
-            "{}/oauth/authorize?state={oauth_state}&client_id=peliqan-emulator-{}&connection={id}",
-            emu.base_url, servertype.name
-        ))
+        // A URL set through `POST /__emulator/next-oauth-url` wins, once.
+        Some(state.next_oauth_url.take().unwrap_or_else(|| {
+            format!(
+                "{}/oauth/authorize?state={oauth_state}&client_id=peliqan-emulator-{}&connection={id}",
+                emu.base_url, servertype.name
+            )
+        }))
     } else {
         record.log(LogLevel::Info, values.describe(servertype));
         let (status, message) = match values.emulated_check(servertype) {

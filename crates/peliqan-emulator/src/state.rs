@@ -145,6 +145,9 @@ pub(crate) struct State {
     /// "METHOD /path/{id}" -> count.
     pub stats: BTreeMap<String, u64>,
     pub faults: Vec<FaultRule>,
+    /// The `oauth_url` the next OAuth connection answers instead of the
+    /// consent page's (`POST /__emulator/next-oauth-url`), used once.
+    pub next_oauth_url: Option<String>,
     next_ids: [u64; 6],
 }
 
@@ -160,6 +163,7 @@ impl Default for State {
             oauth_states: HashMap::new(),
             stats: BTreeMap::new(),
             faults: Vec::new(),
+            next_oauth_url: None,
             // Separate ranges per kind make an id passed to the wrong
             // endpoint answer 404 instead of silently hitting something.
             next_ids: [1, 1001, 5001, 7001, 3001, 9001],

@@ -1,7 +1,10 @@
 //! Authentication and scopes: bad headers, foreign signatures, partner vs
-//! sub-account tokens, and what a sub-account token may reach.
+//! sub-account tokens, what a sub-account token may reach, and that it dies
+//! with its account in every dialect.
 
-use crate::helpers::{body, expect_json, spawn_app};
+use crate::helpers::{TestApp, body, expect_json, spawn_app, spawn_dialect};
+use peliqan_api::dialect::Vars;
+use peliqan_api::{Dialect, Operation};
 use reqwest::Method;
 use serde_json::json;
 
@@ -175,4 +178,107 @@ async fn deleting_a_subaccount_revokes_its_tokens() {
         .await
         .unwrap();
     assert_eq!(res.status(), 401);
+}
+
+/// Creates `external_id`'s sub-account in `dialect`; returns its id and a token.
+async fn account_and_token(app: &TestApp, dialect: Dialect, external_id: &str) -> (u64, String) {
+    let partner = app.emulator.partner_token().to_owned();
+    let new = json!({"external_id": external_id, "email": "ann@acme.test"});
+    let res = app
+        .call(
+            dialect,
+            Operation::CreateSubaccount,
+            Vars::default(),
+            Some(&partner),
+            Some(new),
+        )
+        .await;
+    assert!(
+        res.status().is_success(),
+        "{dialect}: create {}",
+        res.status()
+    );
+    let id = body(res).await["id"].as_u64().unwrap();
+    let vars = Vars {
+        external_id: Some(external_id),
+        ..Vars::default()
+    };
+    let res = app
+        .call(
+            dialect,
+            Operation::TokenByExternalId,
+            vars,
+            Some(&partner),
+            None,
+        )
+        .await;
+    let token = body(res).await["token"].as_str().unwrap().to_owned();
+    (id, token)
+}
+
+async fn list_status(app: &TestApp, dialect: Dialect, token: &str) -> u16 {
+    let res = app
+        .call(
+            dialect,
+            Operation::ListConnections,
+            Vars::default(),
+            Some(token),
+            None,
+        )
+        .await;
+    res.status().as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deleted_subaccounts_token_is_refused_in_every_dialect_and_its_successor_has_a_new_id() {
+    for &dialect in Dialect::ALL {
+        let app = spawn_dialect(dialect, true).await;
+        let (id, token) = account_and_token(&app, dialect, "acme").await;
+        assert_eq!(list_status(&app, dialect, &token).await, 200, "{dialect}");
+        // Deleted through the API where the dialect has the route, else as
+        // in Peliqan's UI (the control endpoint).
+        let res = if dialect.routes().has(Operation::DeleteSubaccount) {
+            let partner = app.emulator.partner_token().to_owned();
+            let by_id = Vars {
+                id: Some(id),
+                ..Vars::default()
+            };
+            app.call(
+                dialect,
+                Operation::DeleteSubaccount,
+                by_id,
+                Some(&partner),
+                None,
+            )
+            .await
+        } else {
+            app.request(Method::DELETE, &format!("/__emulator/subaccounts/{id}"))
+                .send()
+                .await
+                .unwrap()
+        };
+        assert_eq!(res.status(), 204, "{dialect}");
+        assert_eq!(list_status(&app, dialect, &token).await, 401, "{dialect}");
+
+        let (again, new_token) = account_and_token(&app, dialect, "acme").await;
+        assert_ne!(again, id, "{dialect}: a re-created account gets a new id");
+        assert_eq!(list_status(&app, dialect, &token).await, 401, "{dialect}");
+        assert_eq!(
+            list_status(&app, dialect, &new_token).await,
+            200,
+            "{dialect}"
+        );
+
+        // The control endpoint works in every dialect; an unknown id is a 404.
+        let path = format!("/__emulator/subaccounts/{again}");
+        let res = app.request(Method::DELETE, &path).send().await.unwrap();
+        assert_eq!(res.status(), 204, "{dialect}");
+        assert_eq!(
+            list_status(&app, dialect, &new_token).await,
+            401,
+            "{dialect}"
+        );
+        let res = app.request(Method::DELETE, &path).send().await.unwrap();
+        assert_eq!(res.status(), 404, "{dialect}");
+    }
 }

@@ -1,7 +1,8 @@
 //! A spawned emulator plus the small request helpers every test uses.
 
 use base64::Engine;
-use peliqan_api::Dialect;
+use peliqan_api::dialect::Vars;
+use peliqan_api::{Dialect, Operation};
 use peliqan_emulator::{Config, Emulator};
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::{Value, json};
@@ -123,6 +124,28 @@ impl TestApp {
             .await
             .unwrap();
         body(res).await["requests"].clone()
+    }
+
+    /// Calls `op` where `dialect`'s table puts it, with `Authorization: JWT
+    /// <token>` when given.
+    pub async fn call(
+        &self,
+        dialect: Dialect,
+        op: Operation,
+        vars: Vars<'_>,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Response {
+        let target = dialect.routes().target(op, &vars).unwrap();
+        let method = Method::from_bytes(target.method.as_str().as_bytes()).unwrap();
+        let mut req = self.request(method, &target.path_and_query());
+        if let Some(t) = token {
+            req = req.header("Authorization", format!("JWT {t}"));
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        req.send().await.unwrap()
     }
 
     pub async fn add_fault(&self, rule: Value) {

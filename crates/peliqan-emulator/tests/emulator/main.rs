@@ -3,8 +3,8 @@
 //! endpoints as a client sees them are tested with `peliqan-client`
 //! elsewhere; these tests pin what the emulator adds or must get exactly
 //! right: CORS, error envelopes, token scopes and expiry, the OAuth page,
-//! stats and faults, and each API dialect with its slash rule and (in
-//! `partner`) client credentials.
+//! stats and faults and who may change them, and each API dialect with its
+//! slash rule and (in `partner`) client credentials.
 
 mod helpers;
 
@@ -12,6 +12,7 @@ mod auth;
 mod binary;
 mod connections;
 mod control;
+mod control_guard;
 mod cors;
 mod credentials;
 mod dialects;

@@ -124,3 +124,64 @@ async fn a_used_or_unknown_state_is_a_400_page() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_next_oauth_url_is_answered_once_by_the_next_oauth_connection() {
+    let app = spawn_app().await;
+    let hostile = "javascript:alert(document.domain)";
+    let set = |url: &str| {
+        app.request(Method::POST, "/__emulator/next-oauth-url")
+            .json(&json!({ "oauth_url": url }))
+            .send()
+    };
+    assert_eq!(set(hostile).await.unwrap().status(), 204);
+    let token = app.tenant("acme").await.1;
+    // A connection that is not OAuth leaves it for the next OAuth one.
+    let res = app
+        .with_token(Method::POST, "/api/servers", &token)
+        .json(&json!({"servertype_id": 123, "api_token": "k"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(expect_json(res, 201).await.get("oauth_url").is_none());
+    let add = || {
+        app.with_token(Method::POST, "/api/servers", &token)
+            .json(&json!({"servertype_id": 124}))
+            .send()
+    };
+    let first = expect_json(add().await.unwrap(), 201).await;
+    assert_eq!(first["oauth_url"], hostile);
+    let second = expect_json(add().await.unwrap(), 201).await;
+    let consent = format!("{}/oauth/authorize?", app.emulator.url());
+    assert!(second["oauth_url"].as_str().unwrap().starts_with(&consent));
+    // Wrong bodies are refused; a reset forgets a URL set and not used.
+    for bad in [
+        json!({"oauth_url": ""}),
+        json!({"url": "x"}),
+        json!({"oauth_url": 1}),
+    ] {
+        let res = app
+            .request(Method::POST, "/__emulator/next-oauth-url")
+            .json(&bad)
+            .send()
+            .await
+            .unwrap();
+        expect_json(res, 400).await;
+    }
+    assert_eq!(set(hostile).await.unwrap().status(), 204);
+    let res = app
+        .request(Method::POST, "/__emulator/reset")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    let token = app.tenant("acme").await.1;
+    let res = app
+        .with_token(Method::POST, "/api/servers", &token)
+        .json(&json!({"servertype_id": 124}))
+        .send()
+        .await
+        .unwrap();
+    let after = expect_json(res, 201).await;
+    assert!(after["oauth_url"].as_str().unwrap().starts_with(&consent));
+}
