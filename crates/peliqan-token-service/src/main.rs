@@ -7,6 +7,7 @@
 
 use clap::builder::NonEmptyStringValueParser;
 use clap::{Parser, Subcommand};
+use peliqan_token_service::settings::ConfigError;
 use peliqan_token_service::settings::load::{CONFIG_FILE_VAR, from_env_and_file};
 use peliqan_token_service::{Application, doctor, telemetry};
 use std::io::Write;
@@ -103,6 +104,12 @@ async fn run() -> ExitCode {
     telemetry::init(settings.log_json);
     let app = match Application::build(settings).await {
         Ok(app) => app,
+        // Settings that load but cannot be served (a JWKS without issuer and
+        // audience checks): reported like any other configuration error.
+        Err(e) if e.downcast_ref::<ConfigError>().is_some() => {
+            eprintln!("peliqan-token-service: {e}");
+            return ExitCode::from(2);
+        }
         Err(e) => {
             tracing::error!("{e:#}");
             return ExitCode::FAILURE;

@@ -2,15 +2,23 @@
 //!
 //! Ready means the configuration loaded (it did, or the process would not
 //! run) and Peliqan accepts the partner credentials (the partner token, or
-//! the OAuth client credentials). A probe calls Peliqan at most once per
-//! `readiness_cache`, so an orchestrator polling every second does not
-//! become Peliqan load; any real call's outcome updates the same state, so a
-//! 401/403 seen while serving makes `/readyz` fail at once.
+//! the OAuth client credentials). Only a probe decides: a partner call
+//! (the connector catalogue), made at most once per `readiness_cache` so an
+//! orchestrator polling every second does not become Peliqan load. What
+//! other calls see does not count: a 401/403 on one tenant's token call is
+//! that tenant's problem (a deleted sub-account, a revoked token), and must
+//! not take the replica out of the load balancer.
+//!
+//! `/readyz` is unauthenticated, so its answer is one of a few fixed
+//! sentences ([`not_ready_reason`]), chosen by the kind of failure and
+//! naming only the service's own settings; Peliqan's answer (status, path,
+//! message) goes to the log.
 
+use crate::upstream::{Credential, UpstreamError};
 use parking_lot::Mutex;
 use std::time::{Duration, Instant};
 
-/// The last known state of the partner credentials.
+/// The last probe's result, shared by every `/readyz` request.
 #[derive(Default)]
 pub struct PartnerHealth {
     last: Mutex<Option<(Instant, Result<(), String>)>>,
@@ -19,18 +27,16 @@ pub struct PartnerHealth {
 }
 
 impl PartnerHealth {
-    /// A call with the partner credentials succeeded.
-    pub fn credentials_work(&self) {
-        *self.last.lock() = Some((Instant::now(), Ok(())));
-    }
+    /// A call with the partner credentials succeeded. Does not change
+    /// readiness: only the probe decides (see the module docs).
+    pub fn credentials_work(&self) {}
 
-    /// Peliqan refused the partner credentials; `why` names them (never
-    /// their secret).
-    pub fn credentials_rejected(&self, why: String) {
-        *self.last.lock() = Some((Instant::now(), Err(why)));
-    }
+    /// Peliqan refused a call made with the partner credentials. Does not
+    /// change readiness either: the same 401/403 answers a token call for
+    /// one broken tenant, and only the probe can tell the two apart.
+    pub fn credentials_rejected(&self, _why: String) {}
 
-    /// The cached result, if younger than `max_age`.
+    /// The last probe's result, if younger than `max_age`.
     pub fn cached(&self, max_age: Duration) -> Option<Result<(), String>> {
         let last = self.last.lock();
         last.as_ref()
@@ -38,7 +44,8 @@ impl PartnerHealth {
             .map(|(_, r)| r.clone())
     }
 
-    /// The state, probing with `probe` when the cached one is too old.
+    /// The state, probing with `probe` when the last probe is too old.
+    /// `probe` answers the fixed sentence to show when not ready.
     pub async fn check<F, Fut>(&self, max_age: Duration, probe: F) -> Result<(), String>
     where
         F: FnOnce() -> Fut,
@@ -54,5 +61,75 @@ impl PartnerHealth {
         let result = probe().await;
         *self.last.lock() = Some((Instant::now(), result.clone()));
         result
+    }
+}
+
+/// The sentence `/readyz` answers for a failed probe: fixed per kind of
+/// failure, naming the settings to check, never Peliqan's own answer.
+pub fn not_ready_reason(e: &UpstreamError, credential: &Credential) -> String {
+    if let Some(dialect) = e.route_mismatch() {
+        format!(
+            "Peliqan has no route for `{}` as the API dialect `{dialect}` writes it: check \
+             PELIQAN_API_DIALECT (run `peliqan-token-service doctor`)",
+            e.failed_operation()
+        )
+    } else if e.is_unauthorized() {
+        format!(
+            "Peliqan refused the {} (check {})",
+            credential.noun(),
+            credential.keys()
+        )
+    } else {
+        "Peliqan could not be reached or failed; see the service's log".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use peliqan_client::{Error, Operation};
+
+    #[test]
+    fn only_the_probe_decides() {
+        let h = PartnerHealth::default();
+        h.credentials_rejected("Peliqan refused the partner token".into());
+        assert_eq!(h.cached(Duration::from_secs(60)), None);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let probed = rt.block_on(h.check(Duration::from_secs(60), || async { Ok(()) }));
+        assert_eq!(probed, Ok(()));
+        h.credentials_rejected("again".into());
+        assert_eq!(h.cached(Duration::from_secs(60)), Some(Ok(())));
+    }
+
+    #[test]
+    fn the_reason_never_carries_peliqans_answer() {
+        let e = UpstreamError {
+            operation: Operation::Servertypes,
+            error: Error::Api {
+                status: 503,
+                method: "GET",
+                path: "/api/servertypes".into(),
+                body: Box::new(peliqan_api::ApiErrorBody::detail("db host pg-7.internal down")),
+                retry_after: None,
+            },
+        };
+        let why = not_ready_reason(&e, &Credential::Token);
+        assert!(!why.contains("pg-7") && !why.contains("/api/servertypes"), "{why}");
+        let e = UpstreamError {
+            operation: Operation::Servertypes,
+            error: Error::Api {
+                status: 401,
+                method: "GET",
+                path: "/api/servertypes".into(),
+                body: Box::new(peliqan_api::ApiErrorBody::detail("Signature expired.")),
+                retry_after: None,
+            },
+        };
+        assert_eq!(
+            not_ready_reason(&e, &Credential::Token),
+            "Peliqan refused the partner token (check PELIQAN_PARTNER_TOKEN)"
+        );
     }
 }

@@ -2,40 +2,62 @@
 //!
 //! `build` binds before returning, so the real port (with
 //! `TOKEN_SERVICE_LISTEN=127.0.0.1:0`) is known to tests and logs at once.
+//! It also refuses what the settings allow but serving must not (a JWKS or
+//! PEM key without issuer and audience checks, see
+//! [`crate::settings::AuthSettings::issuer_audience`]) and logs the
+//! warnings that must show at every start. With `TOKEN_SERVICE_METRICS_LISTEN`,
+//! `/metrics` is served by a second, internal listener only, and the public
+//! one answers it 404.
 //! actix-web stops gracefully on SIGTERM/SIGINT: it stops accepting, lets
-//! in-flight requests finish for up to `shutdown_timeout`, then exits.
+//! in-flight requests finish for up to `shutdown_timeout`, then exits (the
+//! metrics listener with it).
 
 use crate::http::{cors::cors, observe::observe};
 use crate::routes::{self, connectors, health, token};
 use crate::settings::Settings;
 use crate::state::AppState;
+use crate::upstream::Credential;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
+use futures::future::{Either, select};
 use std::net::{SocketAddr, TcpListener};
 
 /// A bound, not yet running service.
 pub struct Application {
     addr: SocketAddr,
     server: Server,
+    /// The separate `/metrics` listener, when configured.
+    metrics: Option<(SocketAddr, Server)>,
     state: web::Data<AppState>,
 }
 
 impl Application {
-    /// Builds the state, binds `settings.listen` and prepares the server.
+    /// Checks what serving needs beyond valid settings, builds the state,
+    /// binds `settings.listen` (and `settings.metrics_listen`) and prepares
+    /// the server. A refusal is a [`crate::settings::ConfigError`].
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        if let Some(refused) = settings.auth.issuer_audience_refusal() {
+            return Err(refused.into());
+        }
+        if let Some(warning) = settings.auth.issuer_audience_warning() {
+            tracing::warn!("{warning}");
+        }
         let state = web::Data::new(AppState::new(&settings)?);
-        let listener = TcpListener::bind(settings.listen)
-            .with_context(|| format!("Failed to listen on {}", settings.listen))?;
+        let listener = bind(settings.listen)?;
+        let metrics_listener = settings.metrics_listen.map(bind).transpose()?;
         let addr = listener
             .local_addr()
             .context("Failed to read the bound address")?;
         let data = state.clone();
+        let credential = web::Data::new(Credential::of(&settings.upstream.credentials));
+        let public_metrics = metrics_listener.is_none();
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
-                .configure(routes)
+                .app_data(credential.clone())
+                .configure(|cfg| routes(cfg, public_metrics))
                 // Outermost last: observe sees CORS refusals too.
                 .wrap(from_fn(cors))
                 .wrap(from_fn(observe))
@@ -49,9 +71,14 @@ impl Application {
             .context("Failed to start the HTTP server")?
             .run();
         tracing::info!("listening on http://{addr}");
+        let metrics = match metrics_listener {
+            Some(listener) => Some(metrics_server(listener, state.clone())?),
+            None => None,
+        };
         Ok(Self {
             addr,
             server,
+            metrics,
             state,
         })
     }
@@ -66,7 +93,15 @@ impl Application {
         format!("http://{}", self.addr)
     }
 
-    /// A handle to stop the server (gracefully or not).
+    /// `http://ADDR` of the separate metrics listener, when configured.
+    pub fn metrics_url(&self) -> Option<String> {
+        self.metrics
+            .as_ref()
+            .map(|(addr, _)| format!("http://{addr}"))
+    }
+
+    /// A handle to stop the server (gracefully or not); the metrics
+    /// listener stops with it.
     pub fn handle(&self) -> ServerHandle {
         self.server.handle()
     }
@@ -78,12 +113,37 @@ impl Application {
 
     /// Serves until stopped by a signal or the handle.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let Some((_, metrics)) = self.metrics else {
+            return self.server.await;
+        };
+        // Each server runs inside its own future: whichever ends first (the
+        // main one on a signal or its handle), the other is stopped and
+        // driven until it has.
+        let (main_handle, metrics_handle) = (self.server.handle(), metrics.handle());
+        match select(self.server, metrics).await {
+            Either::Left((result, metrics)) => {
+                let (_, stopped) = futures::join!(metrics_handle.stop(true), metrics);
+                result.and(stopped)
+            }
+            Either::Right((result, server)) => {
+                tracing::error!("the metrics listener stopped; stopping the service");
+                let (_, stopped) = futures::join!(main_handle.stop(true), server);
+                stopped.and(result)
+            }
+        }
     }
 }
 
-/// The whole HTTP surface, in one place.
-pub fn routes(cfg: &mut web::ServiceConfig) {
+/// Binds `addr`, naming it on failure.
+fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr).with_context(|| format!("Failed to listen on {addr}"))
+}
+
+/// The whole HTTP surface, in one place; `/metrics` only when
+/// `with_metrics` (otherwise the separate metrics listener serves it, and
+/// here it is a 404 like any unknown path). Handlers need the app data
+/// [`AppState`] and [`Credential`].
+pub fn routes(cfg: &mut web::ServiceConfig, with_metrics: bool) {
     cfg.service(
         web::resource("/v1/token")
             .route(web::post().to(token::issue_token))
@@ -104,10 +164,40 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(health::readyz))
             .default_service(web::to(routes::method_not_allowed)),
     )
-    .service(
-        web::resource("/metrics")
-            .route(web::get().to(health::metrics))
-            .default_service(web::to(routes::method_not_allowed)),
-    )
     .default_service(web::to(routes::not_found));
+    if with_metrics {
+        cfg.service(metrics_resource());
+    }
+}
+
+fn metrics_resource() -> actix_web::Resource {
+    web::resource("/metrics")
+        .route(web::get().to(health::metrics))
+        .default_service(web::to(routes::method_not_allowed))
+}
+
+/// The internal listener: `/metrics` and nothing else, no CORS (browsers
+/// have no business here), no signal handling of its own (it stops with
+/// the main server, see [`Application::run_until_stopped`]).
+fn metrics_server(
+    listener: TcpListener,
+    state: web::Data<AppState>,
+) -> anyhow::Result<(SocketAddr, Server)> {
+    let addr = listener
+        .local_addr()
+        .context("Failed to read the metrics listener's address")?;
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .service(metrics_resource())
+            .default_service(web::to(routes::not_found))
+    })
+    .workers(1)
+    .disable_signals()
+    .shutdown_timeout(1)
+    .listen(listener)
+    .context("Failed to start the metrics listener")?
+    .run();
+    tracing::info!("serving /metrics on http://{addr}/metrics");
+    Ok((addr, server))
 }

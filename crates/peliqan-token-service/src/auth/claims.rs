@@ -1,7 +1,9 @@
 //! What the service takes from a verified user JWT: who the user is (`sub`,
 //! the rate-limit key), which tenant they belong to (the configured claim,
-//! the only source of the tenant), and profile claims for auto-provisioning.
+//! the only source of the tenant, taken exactly as written: see [`super::tenant`]),
+//! and profile claims for auto-provisioning.
 
+use super::tenant::tenant_id;
 use crate::error::ServiceError;
 use peliqan_api::{ExternalId, SubaccountInput};
 use serde_json::{Map, Value};
@@ -63,14 +65,16 @@ impl VerifiedUser {
             .and_then(Value::as_str)
             .filter(|s| !s.is_empty())
             .ok_or_else(|| ServiceError::InvalidToken("the JWT has no `sub` claim".into()))?;
-        let tenant = lookup(claims, tenant_claim)
-            .and_then(|v| match v {
-                Value::String(s) => Some(s.trim().to_owned()),
-                Value::Number(n) => Some(n.to_string()),
-                _ => None,
-            })
-            .filter(|s| !s.is_empty() && s.len() <= 256)
+        let value = lookup(claims, tenant_claim)
             .ok_or_else(|| ServiceError::MissingTenantClaim(tenant_claim.to_owned()))?;
+        let tenant = tenant_id(tenant_claim, value).inspect_err(|e| {
+            if let ServiceError::InvalidTenantClaim(_) = e {
+                // Logged as sent (`%`, not `?`): the log writer escapes
+                // control characters in every line (see `telemetry`).
+                let sent = value.as_str().map_or_else(|| value.to_string(), String::from);
+                tracing::info!(claim = tenant_claim, value = %sent, "refused the tenant claim");
+            }
+        })?;
         let text = |k: &str| claims.get(k).and_then(Value::as_str).map(String::from);
         Ok(Self {
             subject: subject.to_owned(),
@@ -128,8 +132,12 @@ mod tests {
         );
         let err = VerifiedUser::from_claims(&c, "org").unwrap_err();
         assert_eq!(err.code(), "missing_tenant_claim");
-        let empty = claims(json!({"sub": "u1", "external_id": " "}));
-        assert!(VerifiedUser::from_claims(&empty, "external_id").is_err());
+        let empty = claims(json!({"sub": "u1", "external_id": ""}));
+        let err = VerifiedUser::from_claims(&empty, "external_id").unwrap_err();
+        assert_eq!(err.code(), "missing_tenant_claim");
+        let blank = claims(json!({"sub": "u1", "external_id": " "}));
+        let err = VerifiedUser::from_claims(&blank, "external_id").unwrap_err();
+        assert_eq!(err.code(), "invalid_tenant_claim");
     }
 
     #[test]

@@ -4,11 +4,14 @@
 //! the algorithm fixed by configuration (never chosen by the token, which is
 //! how `alg: none` and HS256-signed-with-the-public-key attacks work) -> the
 //! signature and `exp`/`nbf`/`iss`/`aud` are checked by `jsonwebtoken` -> the
-//! tenant is read from the verified claims only ([`claims`]). A JWT that
-//! passed is remembered by its exact text for a short while ([`verified`]).
+//! tenant is read from the verified claims only ([`claims`]), exactly as
+//! written or not at all ([`tenant`]). A JWT that passed is remembered by its
+//! exact text for a short while ([`verified`]). JWKS keys are refetched while
+//! in use and never used past their configured staleness ([`jwks`]).
 
 pub mod claims;
 mod jwks;
+pub mod tenant;
 mod verified;
 
 use crate::error::ServiceError;
@@ -87,25 +90,25 @@ impl UserVerifier {
             return Ok(user);
         }
         let header = raw_header(jwt)?;
-        let claims: serde_json::Map<String, serde_json::Value> = match &self.keys {
-            Keys::Static {
-                algorithm,
-                key,
-                validation,
-            } => {
-                require_alg(&header.alg, *algorithm)?;
-                decode(jwt, key, validation)?
-            }
-            Keys::Jwks(jwks) => {
-                let found = jwks.key(header.kid.as_deref()).await?;
-                require_alg(&header.alg, found.algorithm)?;
-                decode(
-                    jwt,
-                    &found.key,
-                    &validation(&self.settings, found.algorithm),
-                )?
-            }
-        };
+        let (claims, trust_until): (serde_json::Map<String, serde_json::Value>, _) =
+            match &self.keys {
+                Keys::Static {
+                    algorithm,
+                    key,
+                    validation,
+                } => {
+                    require_alg(&header.alg, *algorithm)?;
+                    (decode(jwt, key, validation)?, None)
+                }
+                Keys::Jwks(jwks) => {
+                    let lookup = jwks.key(header.kid.as_deref()).await?;
+                    let found = lookup.found;
+                    require_alg(&header.alg, found.algorithm)?;
+                    let validation = validation(&self.settings, found.algorithm);
+                    let claims = decode(jwt, &found.key, &validation)?;
+                    (claims, Some(lookup.trust_until))
+                }
+            };
         let user = Arc::new(VerifiedUser::from_claims(
             &claims,
             &self.settings.tenant_claim,
@@ -113,7 +116,7 @@ impl UserVerifier {
         // `exp` is a required claim, so `decode` has checked it is there.
         if let Some(exp) = claims.get("exp").and_then(serde_json::Value::as_u64) {
             let until = exp.saturating_add(self.settings.leeway_secs);
-            self.verified.insert(jwt, user.clone(), until);
+            self.verified.insert(jwt, user.clone(), until, trust_until);
         }
         Ok(user)
     }

@@ -4,6 +4,9 @@
 //! (`PELIQAN_API_URL = "https://..."`); a variable set in the environment
 //! wins over the file, so a container can override one value of a mounted
 //! file. The file is named by `--config PATH` or `TOKEN_SERVICE_CONFIG`.
+//! An empty value, in either, is a startup error naming the key (see
+//! [`Settings::from_map`]): set but empty, a variable would otherwise erase
+//! the file's value for that key.
 
 use super::{ConfigError, Settings, is_key};
 use std::collections::BTreeMap;
@@ -138,6 +141,40 @@ mod tests {
         let map = raw(Some(&dir), env).unwrap();
         assert_eq!(map["TOKEN_SERVICE_LISTEN"], "127.0.0.1:2");
         std::fs::remove_file(dir).ok();
+    }
+
+    #[test]
+    fn an_empty_value_never_erases_the_files_value_and_names_its_key() {
+        let path = std::env::temp_dir().join(format!("ts-empty-{}", std::process::id()));
+        std::fs::write(
+            &path,
+            "PELIQAN_API_URL = \"http://127.0.0.1:9\"\n\
+             PELIQAN_PARTNER_TOKEN = \"partner-secret\"\n\
+             TOKEN_SERVICE_JWT_HS256_SECRET = \"0123456789abcdef0123456789abcdef\"\n\
+             TOKEN_SERVICE_JWT_ISSUER = \"https://login.example.com\"\n",
+        )
+        .unwrap();
+        let file = Settings::from_map(&raw(Some(&path), []).unwrap()).unwrap();
+        assert_eq!(file.auth.issuer.as_deref(), Some("https://login.example.com"));
+        for empty in ["", "  "] {
+            let env = [("TOKEN_SERVICE_JWT_ISSUER".to_owned(), empty.to_owned())];
+            let err = Settings::from_map(&raw(Some(&path), env).unwrap()).unwrap_err();
+            assert_eq!(err.key, "TOKEN_SERVICE_JWT_ISSUER", "{err}");
+            assert!(err.message.contains("is empty"), "{err}");
+        }
+        std::fs::remove_file(path).ok();
+        // Every key alike, and an empty value in the file too.
+        for key in ["TOKEN_SERVICE_JWT_AUDIENCE", "TOKEN_SERVICE_ALLOWED_ORIGINS", "TOKEN_SERVICE_WORKERS"] {
+            let mut map = base();
+            map.insert(key.to_owned(), String::new());
+            assert_eq!(Settings::from_map(&map).unwrap_err().key, key);
+        }
+        let mut map = base();
+        map.extend(from_toml("TOKEN_SERVICE_JWT_AUDIENCE = []").unwrap());
+        assert_eq!(
+            Settings::from_map(&map).unwrap_err().key,
+            "TOKEN_SERVICE_JWT_AUDIENCE"
+        );
     }
 
     #[test]

@@ -3,9 +3,12 @@
 //!
 //! Flow: raw `KEY -> string` pairs ([`load::raw`]) are parsed by
 //! [`Settings::from_map`], which reads every key, checks it, and fails with a
-//! [`ConfigError`] naming the first bad key. Secrets are [`Secret`]s, so the
-//! settings can be logged with `{:?}`.
+//! [`ConfigError`] naming the first bad key (an empty value is one). Secrets
+//! are [`Secret`]s, so the settings can be logged with `{:?}`. What the
+//! settings allow but startup refuses (a JWKS or PEM key without issuer and
+//! audience checks) is decided by [`AuthSettings::issuer_audience`].
 
+mod issuer;
 pub mod load;
 mod parse;
 mod peliqan;
@@ -16,6 +19,7 @@ use peliqan_client::{PartnerCredentials, PeliqanClient, RetryPolicy, Routes, Sec
 use std::net::SocketAddr;
 use std::time::Duration;
 
+pub use issuer::IssuerAudience;
 pub use parse::{KEYS, is_key};
 
 /// A configuration problem, naming the key at fault.
@@ -72,9 +76,11 @@ pub struct Settings {
 pub struct AuthSettings {
     /// The key (and so the algorithm) user JWTs must be signed with.
     pub key: JwtKey,
-    /// `TOKEN_SERVICE_JWT_ISSUER`: required `iss`, when set.
+    /// `TOKEN_SERVICE_JWT_ISSUER`: required `iss`, when set (needed to start
+    /// with a PEM key or JWKS, see [`AuthSettings::issuer_audience`]).
     pub issuer: Option<String>,
-    /// `TOKEN_SERVICE_JWT_AUDIENCE`: accepted `aud` values, when set.
+    /// `TOKEN_SERVICE_JWT_AUDIENCE`: accepted `aud` values, when set (the
+    /// same).
     pub audience: Vec<String>,
     /// `TOKEN_SERVICE_JWT_LEEWAY_SECS`: clock skew allowed on `exp`/`nbf`.
     pub leeway_secs: u64,

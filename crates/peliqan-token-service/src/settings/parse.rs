@@ -124,6 +124,7 @@ impl Reader<'_> {
 impl Settings {
     /// Parses and checks raw `KEY -> value` pairs (environment or TOML).
     pub fn from_map(map: &BTreeMap<String, String>) -> Result<Self, ConfigError> {
+        refuse_empty(map)?;
         let r = Reader(map);
         let listen: SocketAddr = r.parse("TOKEN_SERVICE_LISTEN", ([127, 0, 0, 1], 8080).into())?;
         let log_json = match r.get("TOKEN_SERVICE_LOG_FORMAT").unwrap_or("text") {
@@ -165,6 +166,25 @@ impl Settings {
                 .map(|_| r.parse("TOKEN_SERVICE_METRICS_LISTEN", ([127, 0, 0, 1], 0).into()))
                 .transpose()?,
         })
+    }
+}
+
+/// An empty value (`docker run -e KEY=`, an empty Kubernetes `value:`,
+/// `KEY = ""` in the file) stops startup, naming the key. Read as "unset",
+/// it would silently drop the file's value for that key (an issuer check,
+/// an allow-list) or fall back to a default: an empty value could only ever
+/// weaken a setting, never be what someone meant.
+fn refuse_empty(map: &BTreeMap<String, String>) -> Result<(), ConfigError> {
+    match map
+        .iter()
+        .find(|(key, value)| value.trim().is_empty() && is_key(key))
+    {
+        Some((key, _)) => Err(ConfigError::new(
+            key,
+            "is empty; remove the key to keep its default (or the config file's value), or \
+             give it a value: an empty value is never read as unset",
+        )),
+        None => Ok(()),
     }
 }
 
