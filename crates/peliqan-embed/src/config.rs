@@ -8,6 +8,7 @@
 
 use crate::error::{EmbedError, ErrorCode};
 use crate::routing::RoutingOptions;
+use crate::safe_url;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -101,6 +102,15 @@ impl Config {
         let connectors_url = raw
             .connectors_url
             .or_else(|| raw.token_url.as_deref().and_then(derive_connectors_url));
+        // They receive the user's credentials: https, loopback or this page's origin.
+        for (what, url) in [
+            ("tokenUrl", &raw.token_url),
+            ("connectorsUrl", &connectors_url),
+        ] {
+            if let Some(url) = url.as_deref().filter(|u| !safe_url::allowed_or_path(u)) {
+                return Err(invalid(&safe_url::refusal(what, url)));
+            }
+        }
         Ok(Self {
             routing,
             token_url: raw.token_url,
@@ -184,5 +194,39 @@ mod tests {
         );
         assert_eq!(e.unwrap_err().code, ErrorCode::InvalidConfig);
         assert!(Config::from_raw(raw(serde_json::json!({})), true).is_ok());
+    }
+
+    #[test]
+    fn token_and_connector_urls_must_be_https_loopback_or_a_path() {
+        let ok = |v| Config::from_raw(raw(v), false).is_ok();
+        assert!(ok(serde_json::json!({"tokenUrl": "/v1/token"})));
+        assert!(ok(
+            serde_json::json!({"tokenUrl": "https://t.acme.com/v1/token"})
+        ));
+        assert!(ok(
+            serde_json::json!({"tokenUrl": "http://127.0.0.1:8080/v1/token"})
+        ));
+        for (options, named) in [
+            (
+                serde_json::json!({"tokenUrl": "http://t.acme.com/v1/token"}),
+                "tokenUrl",
+            ),
+            (
+                serde_json::json!({"tokenUrl": "javascript:alert(1)"}),
+                "tokenUrl",
+            ),
+            (
+                serde_json::json!({"tokenUrl": "/t", "connectorsUrl": "data:,[]"}),
+                "connectorsUrl",
+            ),
+            (
+                serde_json::json!({"tokenUrl": "/t", "peliqanUrl": "http://peliqan.example"}),
+                "peliqanUrl",
+            ),
+        ] {
+            let e = Config::from_raw(raw(options), false).unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidConfig);
+            assert!(e.message.starts_with(named), "{}", e.message);
+        }
     }
 }

@@ -19,6 +19,7 @@
 //! no Peliqan path is written anywhere in the SDK.
 
 use crate::error::{EmbedError, ErrorCode};
+use crate::safe_url;
 use peliqan_api::dialect::{Method, Vars};
 use peliqan_api::{BrowserRouting, Operation, Routes};
 use std::collections::BTreeMap;
@@ -27,10 +28,9 @@ fn invalid(msg: &str) -> EmbedError {
     EmbedError::new(ErrorCode::InvalidConfig, msg)
 }
 
-/// An absolute http(s) URL without its trailing slash, or `None`.
+/// Peliqan's base URL without its trailing slash, if [`safe_url::allowed`].
 fn base_url(url: &str) -> Option<String> {
-    let ok = url.starts_with("https://") || url.starts_with("http://");
-    ok.then(|| url.trim_end_matches('/').to_owned())
+    safe_url::allowed(url).then(|| url.trim_end_matches('/').to_owned())
 }
 
 /// The routing part of the constructor options, validated.
@@ -53,8 +53,7 @@ impl RoutingOptions {
     ) -> Result<Self, EmbedError> {
         let peliqan_url = match peliqan_url {
             Some(url) => Some(
-                base_url(&url)
-                    .ok_or_else(|| invalid("peliqanUrl must be an absolute http(s) URL"))?,
+                base_url(&url).ok_or_else(|| invalid(&safe_url::refusal("peliqanUrl", &url)))?,
             ),
             None => None,
         };
@@ -101,8 +100,10 @@ impl Endpoint {
         };
         let base_url = match (&options.peliqan_url, &answer.peliqan_url) {
             (Some(url), _) => url.clone(),
-            (None, Some(url)) => base_url(url)
-                .ok_or_else(|| bad_answer("a peliqan_url that is not an absolute http(s) URL"))?,
+            (None, Some(url)) => base_url(url).ok_or_else(|| {
+                let what = [source, "'s peliqan_url"].concat();
+                EmbedError::new(ErrorCode::TokenService, safe_url::refusal(&what, url))
+            })?,
             (None, None) => {
                 return Err(invalid(
                     "peliqanUrl is needed: give the peliqanUrl option, or answer \
@@ -275,8 +276,16 @@ mod tests {
         let bad_op = answer(Some("https://p"), None, &[("teleport", "GET /x")]);
         let e = Endpoint::resolve(&opts, &bad_op, "the token service").unwrap_err();
         assert!(e.message.contains("teleport"), "{}", e.message);
-        let e = Endpoint::resolve(&opts, &answer(Some("ftp://p"), None, &[]), "getToken");
-        assert_eq!(e.unwrap_err().code, ErrorCode::TokenService);
+        for url in ["ftp://p", "http://peliqan.example", "javascript:alert(1)"] {
+            let e = Endpoint::resolve(&opts, &answer(Some(url), None, &[]), "getToken");
+            let e = e.unwrap_err();
+            assert_eq!(e.code, ErrorCode::TokenService);
+            assert!(
+                e.message.starts_with("getToken's peliqan_url: `"),
+                "{}",
+                e.message
+            );
+        }
     }
 
     #[test]

@@ -80,6 +80,16 @@ impl Token {
     }
 }
 
+/// The body of a token request made because Peliqan answered 401 to
+/// `rejected`: `{"rejected_token": "<jwt>"}`. The token service then
+/// replaces that token if it is the one it has cached for the tenant,
+/// instead of answering it again until it expires.
+pub fn rejected_body(rejected: &str) -> serde_json::Value {
+    let mut body = serde_json::Map::new();
+    body.insert("rejected_token".into(), rejected.into());
+    body.into()
+}
+
 /// The `exp` claim of a JWT, in milliseconds; `None` if absent or unreadable.
 /// The signature is not checked: the browser only needs to know when to
 /// refresh, Peliqan does the verifying.
@@ -180,6 +190,17 @@ mod tests {
     fn token_without_any_expiry_is_kept_until_a_401() {
         let t = Token::new("opaque".into(), None, 0.0);
         assert!(!t.needs_refresh(1e15));
+    }
+
+    #[test]
+    fn the_body_after_a_401_names_the_rejected_token() {
+        let body = rejected_body(JWT);
+        assert_eq!(body["rejected_token"], JWT);
+        assert_eq!(body.as_object().unwrap().len(), 1);
+        assert_eq!(
+            serde_json::to_string(&body).unwrap(),
+            ["{\"rejected_token\":\"", JWT, "\"}"].concat()
+        );
     }
 
     #[test]

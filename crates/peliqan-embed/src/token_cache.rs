@@ -6,7 +6,9 @@
 //! arrives meanwhile awaits that same shared future, so a page that fires
 //! five calls at start-up makes one token request. A 401 from Peliqan calls
 //! [`TokenCache::invalidate`] with the token it used, then `get` again: if
-//! another caller already replaced that token, no second refresh happens.
+//! another caller already replaced that token, no second refresh happens;
+//! otherwise the refresh is told which token Peliqan rejected, so the token
+//! source can replace a token it has cached instead of answering it again.
 //!
 //! Errors are never cached: the next `get` tries again. The fetch function
 //! and the clock are injected, so this is tested natively.
@@ -18,13 +20,15 @@ use futures::future::{LocalBoxFuture, Shared};
 use std::cell::RefCell;
 use std::rc::Rc;
 
-type Fetch = Rc<dyn Fn() -> LocalBoxFuture<'static, Result<Token, EmbedError>>>;
+type Fetch = Rc<dyn Fn(Option<String>) -> LocalBoxFuture<'static, Result<Token, EmbedError>>>;
 type Inflight = Shared<LocalBoxFuture<'static, Result<Token, EmbedError>>>;
 
 #[derive(Default)]
 struct State {
     current: Option<Token>,
     inflight: Option<Inflight>,
+    /// The token Peliqan rejected, for the next refresh to name.
+    rejected: Option<String>,
 }
 
 /// Shared, clonable handle to the token cache of one `PeliqanEmbed`.
@@ -37,9 +41,10 @@ pub struct TokenCache {
 
 impl TokenCache {
     /// A cache that gets new tokens from `fetch` and reads time (ms since
-    /// epoch) from `clock`.
+    /// epoch) from `clock`. `fetch` gets the value of the token Peliqan
+    /// rejected when that is why a new one is needed.
     pub fn new(
-        fetch: impl Fn() -> LocalBoxFuture<'static, Result<Token, EmbedError>> + 'static,
+        fetch: impl Fn(Option<String>) -> LocalBoxFuture<'static, Result<Token, EmbedError>> + 'static,
         clock: impl Fn() -> f64 + 'static,
     ) -> Self {
         Self {
@@ -61,7 +66,7 @@ impl TokenCache {
             match &st.inflight {
                 Some(f) => f.clone(),
                 None => {
-                    let f = self.start_refresh();
+                    let f = self.start_refresh(st.rejected.take());
                     st.inflight = Some(f.clone());
                     f
                 }
@@ -75,13 +80,14 @@ impl TokenCache {
         let mut st = self.state.borrow_mut();
         if st.current.as_ref().is_some_and(|t| t.value == used.value) {
             st.current = None;
+            st.rejected = Some(used.value.clone());
         }
     }
 
     /// The refresh future; it stores its own result so the state is updated
     /// exactly once, whoever awaits it first.
-    fn start_refresh(&self) -> Inflight {
-        let fut = (self.fetch)();
+    fn start_refresh(&self, rejected: Option<String>) -> Inflight {
+        let fut = (self.fetch)(rejected);
         let state = Rc::clone(&self.state);
         async move {
             let result = fut.await;
@@ -111,7 +117,7 @@ mod tests {
         let calls = Rc::new(Cell::new(0));
         let (c, n) = (Rc::clone(&calls), Rc::clone(&now));
         let cache = TokenCache::new(
-            move || {
+            move |_| {
                 c.set(c.get() + 1);
                 let t = Token::new(format!("tok-{}", c.get()), Some(n.get() + ttl), n.get());
                 async move { Ok(t) }.boxed_local()
@@ -128,7 +134,7 @@ mod tests {
         let calls = Rc::new(Cell::new(0));
         let c = Rc::clone(&calls);
         let cache = TokenCache::new(
-            move || {
+            move |_| {
                 c.set(c.get() + 1);
                 let rx = rx.borrow_mut().take().expect("fetched twice");
                 async move {
@@ -171,11 +177,33 @@ mod tests {
     }
 
     #[test]
+    fn the_refresh_after_a_401_names_the_rejected_token_once() {
+        let asked = Rc::new(RefCell::new(Vec::new()));
+        let (a, n) = (Rc::clone(&asked), Rc::new(Cell::new(0)));
+        let cache = TokenCache::new(
+            move |rejected| {
+                a.borrow_mut().push(rejected);
+                n.set(n.get() + 1);
+                let t = Token::new(format!("tok-{}", n.get()), Some(1e12), 0.0);
+                async move { Ok(t) }.boxed_local()
+            },
+            || 0.0,
+        );
+        let first = block_on(cache.get()).unwrap();
+        cache.invalidate(&first);
+        cache.invalidate(&first); // a second caller's 401 with the same token
+        assert_eq!(block_on(cache.get()).unwrap().value, "tok-2");
+        cache.invalidate(&first); // late, already replaced: no refresh, nothing named
+        assert_eq!(block_on(cache.get()).unwrap().value, "tok-2");
+        assert_eq!(*asked.borrow(), [None, Some("tok-1".to_owned())]);
+    }
+
+    #[test]
     fn errors_are_not_cached() {
         let calls = Rc::new(Cell::new(0));
         let c = Rc::clone(&calls);
         let cache = TokenCache::new(
-            move || {
+            move |_| {
                 c.set(c.get() + 1);
                 let n = c.get();
                 async move {

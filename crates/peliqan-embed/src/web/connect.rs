@@ -4,7 +4,8 @@
 //! the connector, validating the form, opening the OAuth popup) happens in
 //! [`start`], synchronously, inside the caller's click handler; only then
 //! is the async part ([`run`]) started: add the connection, navigate the
-//! popup to `oauth_url`, and poll the connection as [`Poller`] decides,
+//! popup to `oauth_url` (only an https: or loopback one, see
+//! [`crate::safe_url`]), and poll the connection as [`Poller`] decides,
 //! reporting progress to `onStatus`. Paths come from the dialect's routes
 //! (`add_connection`, `get_connection`, `connection_logs`).
 //!
@@ -21,6 +22,7 @@ use crate::error::{EmbedError, ErrorCode};
 use crate::form::validate;
 use crate::poll::{Observation, Outcome, PollPolicy, Poller, Step};
 use crate::read;
+use crate::safe_url;
 use peliqan_api::dialect::Vars;
 use peliqan_api::{Operation, Servertype};
 use serde_json::{Map, Value};
@@ -143,6 +145,16 @@ async fn run(mut a: Attempt) -> Result<JsValue, EmbedError> {
         read::created(&js::json_value(&text)).ok_or_else(|| {
             EmbedError::new(ErrorCode::Upstream, "Peliqan's answer has no connection id")
         })
+    });
+    // The popup runs what it is sent to with this page's opener: only a
+    // safe URL goes there (a `javascript:` one would run as this page).
+    let created = created.and_then(|(id, url)| match url {
+        Some(u) if !safe_url::allowed(&u) => Err(EmbedError::new(
+            ErrorCode::Upstream,
+            safe_url::refusal("Peliqan's oauth_url", &u),
+        )
+        .with_connection(id)),
+        url => Ok((id, url)),
     });
     let (id, oauth_url) = match created {
         Ok(c) => c,

@@ -216,13 +216,11 @@ impl PeliqanEmbed {
         let raw = RawOptions {
             peliqan_url: js::string(&options, "peliqanUrl"),
             dialect: js::string(&options, "dialect"),
-            routes: js::string_entries(&options, "routes").into_iter().collect(),
+            routes: js::string_entries(&options, "routes"),
             token_url: js::string(&options, "tokenUrl"),
             connectors_url: js::string(&options, "connectorsUrl"),
             credentials,
-            headers: js::string_entries(&options, "headers")
-                .into_iter()
-                .collect(),
+            headers: js::string_entries(&options, "headers"),
             powered_by_notice: js::boolean(&options, "poweredByNotice"),
         };
         let config = Config::from_raw(raw, callback.is_some()).map_err(|e| to_js(&e))?;

@@ -8,6 +8,7 @@
 
 use crate::error::{EmbedError, ErrorCode};
 use serde_json::Value;
+use std::collections::BTreeMap;
 use wasm_bindgen::{JsCast, JsValue};
 
 /// `obj[key]`, `undefined` if `obj` is not an object.
@@ -39,19 +40,20 @@ pub fn function(obj: &JsValue, key: &str) -> Option<js_sys::Function> {
 }
 
 /// The string entries of an object property such as `headers`.
-pub fn string_entries(obj: &JsValue, key: &str) -> Vec<(String, String)> {
+pub fn string_entries(obj: &JsValue, key: &str) -> BTreeMap<String, String> {
+    let mut map = BTreeMap::new();
     let v = get(obj, key);
-    if !v.is_object() {
-        return Vec::new();
+    if v.is_object() {
+        // Inserted one by one: collecting into a map sorts first, and each
+        // sort instance costs kilobytes of wasm.
+        for pair in js_sys::Object::entries(v.unchecked_ref()).iter() {
+            let pair: js_sys::Array = pair.unchecked_into();
+            if let (Some(k), Some(v)) = (pair.get(0).as_string(), pair.get(1).as_string()) {
+                map.insert(k, v);
+            }
+        }
     }
-    let entries = js_sys::Object::entries(v.unchecked_ref());
-    entries
-        .iter()
-        .filter_map(|pair| {
-            let pair: js_sys::Array = pair.dyn_into().ok()?;
-            Some((pair.get(0).as_string()?, pair.get(1).as_string()?))
-        })
-        .collect()
+    map
 }
 
 /// JSON text to a JavaScript value.
@@ -84,12 +86,15 @@ pub fn to_json(v: &JsValue) -> Value {
     } else if let Some(a) = v.dyn_ref::<js_sys::Array>() {
         Value::Array(a.iter().map(|x| to_json(&x)).collect())
     } else if v.is_object() && !v.is_function() {
-        let entries = js_sys::Object::entries(v.unchecked_ref());
-        let map = entries.iter().filter_map(|pair| {
-            let pair: js_sys::Array = pair.dyn_into().ok()?;
-            Some((pair.get(0).as_string()?, to_json(&pair.get(1))))
-        });
-        Value::Object(map.collect())
+        // Inserted one by one, not collected: see `string_entries`.
+        let mut map = serde_json::Map::new();
+        for pair in js_sys::Object::entries(v.unchecked_ref()).iter() {
+            let pair: js_sys::Array = pair.unchecked_into();
+            if let Some(k) = pair.get(0).as_string() {
+                map.insert(k, to_json(&pair.get(1)));
+            }
+        }
+        Value::Object(map)
     } else {
         Value::Null
     }

@@ -2,7 +2,10 @@
 //! (`POST tokenUrl`) or the partner's own `getToken` callback. Either way
 //! the answer's routing fields (`peliqan_url`, `dialect`, `routes`) are
 //! merged with the options into the token's [`Endpoint`], and the result
-//! goes into the in-memory [`TokenCache`], never to storage.
+//! goes into the in-memory [`TokenCache`], never to storage. A refresh
+//! because Peliqan answered 401 names the rejected token: in the body of
+//! the `POST` ([`crate::token::rejected_body`]), or as `rejectedToken` in
+//! the callback's argument, so the source replaces a token it has cached.
 
 use super::http::{Auth, send};
 use super::js;
@@ -12,7 +15,7 @@ use crate::config::Config;
 use crate::error::{EmbedError, ErrorCode, from_token_service};
 use crate::read;
 use crate::routing::{Endpoint, RoutingOptions};
-use crate::token::{Token, expiry_ms};
+use crate::token::{Token, expiry_ms, rejected_body};
 use crate::token_cache::TokenCache;
 use futures::FutureExt;
 use gloo_net::http::Method;
@@ -36,9 +39,9 @@ fn bad_answer(from: &str) -> EmbedError {
 pub fn cache(config: &Config, callback: Option<js_sys::Function>) -> TokenCache {
     let config = Rc::new(config.clone());
     TokenCache::new(
-        move || match &callback {
-            Some(f) => from_callback(f.clone(), Rc::clone(&config)).boxed_local(),
-            None => from_service(Rc::clone(&config)).boxed_local(),
+        move |rejected| match &callback {
+            Some(f) => from_callback(f.clone(), Rc::clone(&config), rejected).boxed_local(),
+            None => from_service(Rc::clone(&config), rejected).boxed_local(),
         },
         now_ms,
     )
@@ -59,10 +62,11 @@ fn endpoint(
     Endpoint::resolve(options, &routing, source)
 }
 
-async fn from_service(config: Rc<Config>) -> Result<Token, EmbedError> {
+async fn from_service(config: Rc<Config>, rejected: Option<String>) -> Result<Token, EmbedError> {
     let url = config.token_url.as_deref().unwrap_or_default();
     let auth = Auth::Partner(config.credentials, &config.headers);
-    let (status, body) = send(Method::POST, url, auth, None).await?;
+    let body = rejected.map(|t| js::stringify(&js::from_json(&rejected_body(&t))));
+    let (status, body) = send(Method::POST, url, auth, body.as_deref()).await?;
     let answer = js::json_value(&body);
     if !(200..300).contains(&status) {
         return Err(from_token_service(status, &answer));
@@ -78,18 +82,24 @@ async fn from_service(config: Rc<Config>) -> Result<Token, EmbedError> {
     Ok(Token::new(token.to_owned(), exp, now_ms()).for_endpoint(endpoint))
 }
 
-/// Calls `getToken()`; it answers (a Promise of) `{token, expiresAt?,
-/// peliqanUrl?, dialect?, routes?}` where `expiresAt` is RFC 3339 text,
-/// milliseconds since the epoch or a `Date` (the snake_case names of the
-/// token service's answer are read too).
-async fn from_callback(f: js_sys::Function, config: Rc<Config>) -> Result<Token, EmbedError> {
+/// Calls `getToken({rejectedToken?})`; it answers (a Promise of) `{token,
+/// expiresAt?, peliqanUrl?, dialect?, routes?}` where `expiresAt` is RFC
+/// 3339 text, milliseconds since the epoch or a `Date` (the snake_case
+/// names of the token service's answer are read too).
+async fn from_callback(
+    f: js_sys::Function,
+    config: Rc<Config>,
+    rejected: Option<String>,
+) -> Result<Token, EmbedError> {
     let failed = |e: JsValue| {
         EmbedError::new(
             ErrorCode::TokenService,
             ["getToken failed: ", &describe(&e)].concat(),
         )
     };
-    let value = f.call0(&JsValue::NULL).map_err(failed)?;
+    let rejected = rejected.map_or(JsValue::UNDEFINED, |t| JsValue::from_str(&t));
+    let context = js::object(&[("rejectedToken", rejected)]);
+    let value = f.call1(&JsValue::NULL, &context).map_err(failed)?;
     let value = JsFuture::from(js_sys::Promise::resolve(&value))
         .await
         .map_err(failed)?;
