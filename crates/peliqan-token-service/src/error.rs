@@ -86,6 +86,10 @@ pub enum ServiceError {
         /// The operation whose route Peliqan does not know.
         operation: Operation,
     },
+    /// The request body is not what the endpoint takes (for `POST /v1/token`:
+    /// empty, or a JSON object with an optional `rejected_token` string).
+    #[error("{0}")]
+    InvalidRequest(String),
     /// The request body exceeds the configured limit.
     #[error("the request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
@@ -129,6 +133,7 @@ impl ServiceError {
             Self::RateLimited(_) => "rate_limited",
             Self::UpstreamUnavailable(_) => "upstream_unavailable",
             Self::UpstreamMisconfigured | Self::DialectMismatch { .. } => "upstream_misconfigured",
+            Self::InvalidRequest(_) => "invalid_request",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::OriginNotAllowed => "origin_not_allowed",
             Self::NotFound => "not_found",
@@ -155,6 +160,7 @@ impl ServiceError {
             Self::RateLimited(_) => "Too many requests",
             Self::UpstreamUnavailable(_) => "Upstream unavailable",
             Self::UpstreamMisconfigured | Self::DialectMismatch { .. } => "Upstream misconfigured",
+            Self::InvalidRequest(_) => "Invalid request",
             Self::PayloadTooLarge(_) => "Payload too large",
             Self::OriginNotAllowed => "Origin not allowed",
             Self::NotFound => "Not found",
@@ -215,6 +221,7 @@ impl ResponseError for ServiceError {
             Self::MissingTenantClaim(_) | Self::InvalidTenantClaim(_) | Self::OriginNotAllowed => {
                 StatusCode::FORBIDDEN
             }
+            Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             Self::UnknownTenant | Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -293,6 +300,11 @@ mod tests {
             (E::UnknownTenant, 404, "unknown_tenant"),
             (E::NotFound, 404, "not_found"),
             (E::MethodNotAllowed, 405, "method_not_allowed"),
+            (
+                E::InvalidRequest("the body is not JSON".into()),
+                400,
+                "invalid_request",
+            ),
             (E::PayloadTooLarge(10), 413, "payload_too_large"),
             (E::RateLimited(Duration::from_secs(3)), 429, "rate_limited"),
             (E::UpstreamUnavailable(None), 503, "upstream_unavailable"),

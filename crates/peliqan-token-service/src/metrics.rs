@@ -50,6 +50,8 @@ pub struct Metrics {
     cache_misses: Counter,
     cache_refreshes: Family<OutcomeLabels, Counter>,
     cache_entries: Gauge,
+    forced_refreshes: Family<OutcomeLabels, Counter>,
+    unknown_tenant_hits: Counter,
     upstream_calls: Family<UpstreamLabels, Counter>,
     upstream_errors: Family<UpstreamErrorLabels, Counter>,
     rate_limited: Counter,
@@ -75,6 +77,8 @@ impl Default for Metrics {
         let latency: Latency = Family::new_with_constructor(latency_histogram);
         let (cache_hits, cache_misses, cache_entries) = Default::default();
         let cache_refreshes = Family::<OutcomeLabels, Counter>::default();
+        let forced_refreshes = Family::<OutcomeLabels, Counter>::default();
+        let unknown_tenant_hits = Counter::default();
         let upstream_calls = Family::<UpstreamLabels, Counter>::default();
         let upstream_errors = Family::<UpstreamErrorLabels, Counter>::default();
         let rate_limited = Counter::default();
@@ -107,6 +111,17 @@ impl Default for Metrics {
             "token_cache_entries",
             "Tenants with a cached token",
             Gauge::clone(&cache_entries),
+        );
+        registry.register(
+            "token_forced_refreshes",
+            "Tokens reported rejected by Peliqan, by outcome: refetched (once per forced \
+             fetch), stale (not the cached token) or throttled (within the interval)",
+            forced_refreshes.clone(),
+        );
+        registry.register(
+            "token_unknown_tenant_cache_hits",
+            "Token requests answered unknown_tenant from memory, without a Peliqan call",
+            unknown_tenant_hits.clone(),
         );
         registry.register(
             "upstream_calls",
@@ -143,6 +158,8 @@ impl Default for Metrics {
             cache_misses,
             cache_refreshes,
             cache_entries,
+            forced_refreshes,
+            unknown_tenant_hits,
             upstream_calls,
             upstream_errors,
             rate_limited,
@@ -189,6 +206,18 @@ impl Metrics {
         self.cache_refreshes
             .get_or_create(&OutcomeLabels { outcome })
             .inc();
+    }
+
+    /// A forced refresh was asked for (`refetched`, `stale` or `throttled`).
+    pub fn forced_refresh(&self, outcome: &'static str) {
+        self.forced_refreshes
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
+    }
+
+    /// An unknown tenant was answered from memory.
+    pub fn unknown_tenant_remembered(&self) {
+        self.unknown_tenant_hits.inc();
     }
 
     /// A call to Peliqan started.

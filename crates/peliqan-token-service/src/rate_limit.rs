@@ -1,8 +1,10 @@
-//! Per-user rate limit (key: the JWT's `sub`), GCRA style.
+//! Per-user rate limit, GCRA style. A user is the pair (tenant, `sub`): two
+//! tenants' login systems (or one IdP's tenants) may both have a user `1`,
+//! and one must not spend the other's budget.
 //!
 //! Each user may make `per_minute` requests per minute, in a burst of up to
 //! `per_minute`. The whole state of a user is one instant, the "theoretical
-//! arrival time" (TAT), kept under a 64-bit keyed hash of `sub` in sharded
+//! arrival time" (TAT), kept under a 64-bit keyed hash of the pair in sharded
 //! maps: about 32 bytes per active user. A TAT in the past carries no
 //! information (a new user starts at "now" too), so such entries are purged
 //! whenever a shard grows, which keeps memory proportional to the users of
@@ -58,12 +60,14 @@ impl RateLimiter {
         }
     }
 
-    /// `Ok` to go ahead, or `Err(wait)` before the next allowed request.
-    pub fn check(&self, user: &str) -> Result<(), Duration> {
+    /// `Ok` to go ahead, or `Err(wait)` before `user` (a `sub`) of `tenant`
+    /// may make the next request.
+    pub fn check(&self, tenant: &str, user: &str) -> Result<(), Duration> {
         let Some(shards) = &self.shards else {
             return Ok(());
         };
-        let key = self.hasher.hash_one(user);
+        // `str` hashes with a terminator, so ("a", "bc") and ("ab", "c") differ.
+        let key = self.hasher.hash_one((tenant, user));
         let now = Instant::now();
         let mut shard = shards[(key as usize) % SHARDS].lock();
         if shard.tats.len() >= shard.purge_at {
@@ -89,26 +93,29 @@ mod tests {
     fn a_user_gets_the_burst_then_waits_while_others_are_unaffected() {
         let limiter = RateLimiter::new(3);
         for _ in 0..3 {
-            assert!(limiter.check("alice").is_ok());
+            assert!(limiter.check("t", "alice").is_ok());
         }
-        let wait = limiter.check("alice").unwrap_err();
+        let wait = limiter.check("t", "alice").unwrap_err();
         assert!(
             wait > Duration::from_secs(15) && wait <= Duration::from_secs(20),
             "{wait:?}"
         );
-        assert!(limiter.check("bob").is_ok());
-        assert!(RateLimiter::new(0).check("alice").is_ok());
+        assert!(limiter.check("t", "bob").is_ok());
+        // The same `sub` in another tenant is another user.
+        assert!(limiter.check("u", "alice").is_ok());
+        assert!(limiter.check("ta", "lice").is_ok());
+        assert!(RateLimiter::new(0).check("t", "alice").is_ok());
     }
 
     #[test]
     fn idle_users_are_forgotten_when_a_shard_grows() {
         let limiter = RateLimiter::new(6000);
         for i in 0..50_000 {
-            limiter.check(&format!("user-{i}")).unwrap();
+            limiter.check("t", &format!("user-{i}")).unwrap();
         }
         std::thread::sleep(Duration::from_millis(20));
         for i in 0..50_000 {
-            limiter.check(&format!("other-{i}")).unwrap();
+            limiter.check("t", &format!("other-{i}")).unwrap();
         }
         let total: usize = limiter
             .shards

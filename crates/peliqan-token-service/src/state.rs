@@ -19,7 +19,7 @@ use std::time::Duration;
 pub struct AppState {
     /// Checks user JWTs.
     pub verifier: UserVerifier,
-    /// Per-user rate limit.
+    /// Per-user rate limit, keyed on (tenant, `sub`).
     pub limiter: RateLimiter,
     /// Tenant tokens.
     pub tokens: TokenCache,
@@ -90,13 +90,14 @@ impl AppState {
         })
     }
 
-    /// Verifies the caller's JWT and applies the per-user rate limit.
+    /// Verifies the caller's JWT and applies the per-user rate limit (a
+    /// user is the pair tenant, `sub`).
     pub async fn authenticate(
         &self,
         authorization: Option<&str>,
     ) -> Result<Arc<VerifiedUser>, ServiceError> {
         let user = self.verifier.verify(authorization).await?;
-        if let Err(wait) = self.limiter.check(&user.subject) {
+        if let Err(wait) = self.limiter.check(user.tenant.as_str(), &user.subject) {
             self.metrics.rate_limited();
             return Err(ServiceError::RateLimited(wait));
         }

@@ -61,6 +61,23 @@ impl CompactJwt {
         }
     }
 
+    /// Whether the token's text is exactly `jwt` (a forced refresh names the
+    /// token Peliqan rejected). Off the hot path: it may allocate.
+    pub fn eq_text(&self, jwt: &str) -> bool {
+        match self.0.split_first() {
+            Some((&BINARY, rest)) => {
+                if jwt.len() != self.text_len() {
+                    return false;
+                }
+                let mut text = Vec::with_capacity(jwt.len());
+                write_binary(rest, &mut text);
+                text == jwt.as_bytes()
+            }
+            Some((_, text)) => text == jwt.as_bytes(),
+            None => jwt.is_empty(),
+        }
+    }
+
     /// The token as text (tests and diagnostics; the hot path streams it).
     #[cfg(test)]
     pub fn to_text(&self) -> String {
@@ -130,6 +147,9 @@ mod tests {
         assert_eq!(c.0[0], BINARY);
         assert_eq!(c.to_text(), jwt);
         assert_eq!(c.text_len(), jwt.len());
+        assert!(c.eq_text(jwt));
+        assert!(!c.eq_text(&jwt[..jwt.len() - 1]) && !c.eq_text(&format!("{jwt}x")));
+        assert!(!c.eq_text(&jwt.replace("gXf", "gXg")));
         // Padding, non-canonical trailing bits, odd shapes: kept as text.
         for odd in [
             "e30=.e30.c2ln",
@@ -143,6 +163,7 @@ mod tests {
             let c = CompactJwt::new(odd);
             assert_eq!(c.to_text(), odd, "{odd}");
             assert_eq!(c.text_len(), odd.len(), "{odd}");
+            assert!(c.eq_text(odd) && !c.eq_text("e30.e30.e30"), "{odd}");
         }
     }
 }

@@ -2,8 +2,12 @@
 //!
 //! The expiry comes from the token's own `exp` claim. The payload is decoded
 //! without verifying the signature: the token came straight from Peliqan over
-//! TLS, and the service only needs to know how long it lives. A token without
-//! `exp` is refused: it would be a non-expiring token, never for a browser.
+//! TLS, and the service only needs to know how long it lives. An implausible
+//! token is refused ([`Implausible`]): without `exp` it would be a
+//! non-expiring token, never for a browser; one already expired, or living
+//! longer than `cache.max_token_lifetime`, means something between the
+//! service and Peliqan is wrong. All time arithmetic on `exp` is checked, so
+//! no answer from Peliqan can make it panic.
 //!
 //! Timeline of an entry, with `lifetime = exp - now`:
 //! `now .. refresh_at` served from cache; `refresh_at .. valid_until` still
@@ -19,6 +23,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, SecondsFormat, Utc};
 use peliqan_api::{BrowserRouting, ExternalId, SubaccountId, SubaccountToken};
 use rand::Rng;
+use std::fmt;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
@@ -39,6 +44,10 @@ pub struct CachedToken {
     refresh_after_ms: AtomicU64,
     created: Instant,
     refreshing: AtomicBool,
+    /// Fetched by a forced refresh (a browser reported the previous token
+    /// rejected): the next forced refresh waits `forced_refresh_interval`
+    /// from `created`. Sits in padding, so it costs no memory.
+    forced: bool,
 }
 
 impl std::fmt::Debug for CachedToken {
@@ -51,42 +60,72 @@ impl std::fmt::Debug for CachedToken {
 }
 
 impl CachedToken {
-    /// Checks a token answer and works out its timing.
+    /// Checks a token answer and works out its timing. An implausible token
+    /// is a 502 `upstream_misconfigured`, logged loudly (never the token).
     pub fn new(
         answer: &SubaccountToken,
         tenant: &ExternalId,
         settings: &CacheSettings,
     ) -> Result<Self, ServiceError> {
-        let exp = token_exp(&answer.token).ok_or_else(|| {
+        Self::checked(answer, settings, SystemTime::now()).map_err(|why| {
             tracing::error!(
                 tenant = %tenant,
-                "Peliqan returned a sub-account token without `exp`; refusing to hand out a \
-                 non-expiring token"
+                reason = %why,
+                "Peliqan answered an IMPLAUSIBLE TOKEN: {why}; it is not handed out (502 \
+                 upstream_misconfigured). Check that PELIQAN_API_URL and the token routes \
+                 point at Peliqan's short-lived token endpoints, this machine's clock, and \
+                 TOKEN_SERVICE_MAX_TOKEN_LIFETIME_SECS"
             );
             ServiceError::UpstreamMisconfigured
-        })?;
-        let now_wall = SystemTime::now();
-        let lifetime = exp.duration_since(now_wall).map_err(|_| {
-            tracing::error!(tenant = %tenant, "Peliqan returned an already expired token (clock skew?)");
-            ServiceError::UpstreamMisconfigured
-        })?;
+        })
+    }
+
+    /// [`Self::new`] at wall-clock time `now`, without the logging.
+    fn checked(
+        answer: &SubaccountToken,
+        settings: &CacheSettings,
+        now: SystemTime,
+    ) -> Result<Self, Implausible> {
+        let (exp, lifetime) = lifetime(&answer.token, now, settings.max_token_lifetime)?;
         let (valid_for, refresh_after) = timing(lifetime, settings, rand::rng().random());
         let created = Instant::now();
-        let expires_at: DateTime<Utc> = exp.into();
-        let expires_at = expires_at.to_rfc3339_opts(SecondsFormat::Secs, true);
-        let expires_at = expires_at.as_bytes().try_into().map_err(|_| {
-            tracing::error!(tenant = %tenant, "Peliqan returned a token expiring after year 9999");
-            ServiceError::UpstreamMisconfigured
-        })?;
+        // `exp` is within the cap of now, but the cap is configurable: check anyway.
+        let expires_at = DateTime::<Utc>::from_timestamp(exp, 0)
+            .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
+            .and_then(|t| <[u8; 20]>::try_from(t.as_bytes()).ok())
+            .ok_or(Implausible::Unrepresentable)?;
+        let valid_until = created
+            .checked_add(valid_for)
+            .ok_or(Implausible::Unrepresentable)?;
         Ok(Self {
             token: CompactJwt::new(&answer.token),
             expires_at,
             subaccount_id: answer.subaccount_id,
-            valid_until: created + valid_for,
-            refresh_after_ms: AtomicU64::new(refresh_after.as_millis() as u64),
+            valid_until,
+            refresh_after_ms: AtomicU64::new(
+                u64::try_from(refresh_after.as_millis()).unwrap_or(u64::MAX),
+            ),
             created,
             refreshing: AtomicBool::new(false),
+            forced: false,
         })
+    }
+
+    /// Marks a token fetched by a forced refresh (see [`Self::forced_recently`]).
+    pub fn into_forced(mut self) -> Self {
+        self.forced = true;
+        self
+    }
+
+    /// Whether this token came from a forced refresh less than `interval`
+    /// ago: then another forced refresh of the tenant must wait.
+    pub fn forced_recently(&self, now: Instant, interval: Duration) -> bool {
+        self.forced && now.saturating_duration_since(self.created) < interval
+    }
+
+    /// Whether `jwt` is this token, byte for byte.
+    pub fn is(&self, jwt: &str) -> bool {
+        self.token.eq_text(jwt)
     }
 
     /// The `POST /v1/token` answer for `tenant` (the cache key):
@@ -128,15 +167,104 @@ impl CachedToken {
         due && !self.refreshing.swap(true, Ordering::AcqRel)
     }
 
-    /// A refresh failed: try again a little later, while the token lasts.
+    /// A refresh failed (or its task died): try again a little later, while
+    /// the token lasts.
     pub fn refresh_failed(&self, now: Instant) {
         let left = self.valid_until.saturating_duration_since(now);
         let wait = (left / 4).clamp(Duration::from_millis(200), Duration::from_secs(10));
         let at = now.saturating_duration_since(self.created) + wait;
-        self.refresh_after_ms
-            .store(at.as_millis() as u64, Ordering::Relaxed);
+        self.refresh_after_ms.store(
+            u64::try_from(at.as_millis()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
         self.refreshing.store(false, Ordering::Release);
     }
+}
+
+/// Why a token from Peliqan is not handed out.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Implausible {
+    /// The payload is not base64url JSON.
+    Unreadable,
+    /// No `exp`: a non-expiring token.
+    NoExp,
+    /// `exp` is not a finite number.
+    NotANumber,
+    /// `exp` has passed (by this many seconds).
+    Expired(f64),
+    /// It lives this long, more than the cap.
+    TooLong {
+        /// Seconds from now to `exp`.
+        lifetime: f64,
+        /// `cache.max_token_lifetime`.
+        cap: Duration,
+    },
+    /// Its expiry cannot be written as a date this service can handle.
+    Unrepresentable,
+}
+
+impl fmt::Display for Implausible {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Unreadable => f.write_str("its payload is not a readable JWT payload"),
+            Self::NoExp => f.write_str("it has no `exp`, so it would never expire"),
+            Self::NotANumber => f.write_str("its `exp` is not a number"),
+            Self::Expired(ago) => write!(
+                f,
+                "it expired {} s before it arrived (clock skew, or a stale answer?)",
+                Secs(*ago)
+            ),
+            Self::TooLong { lifetime, cap } => write!(
+                f,
+                "it lives {} s, longer than TOKEN_SERVICE_MAX_TOKEN_LIFETIME_SECS ({} s)",
+                Secs(*lifetime),
+                cap.as_secs_f64()
+            ),
+            Self::Unrepresentable => f.write_str("its expiry is out of any usable date range"),
+        }
+    }
+}
+
+/// Seconds for a log line: whole, or in exponent form when absurd.
+struct Secs(f64);
+
+impl fmt::Display for Secs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.abs() < 1e12 {
+            write!(f, "{:.0}", self.0)
+        } else {
+            write!(f, "{:e}", self.0)
+        }
+    }
+}
+
+/// `(exp in whole seconds, lifetime from now)` of a JWT whose `exp` is
+/// plausible: present, a finite number, after `now` and at most `cap` away.
+/// Compared as `f64` seconds before any conversion, so an `exp` of `1e300`
+/// or `-5` is refused rather than overflowing a date or an `Instant`.
+pub fn lifetime(jwt: &str, now: SystemTime, cap: Duration) -> Result<(i64, Duration), Implausible> {
+    let exp = match payload_exp(jwt).ok_or(Implausible::Unreadable)? {
+        None | Some(serde_json::Value::Null) => return Err(Implausible::NoExp),
+        Some(v) => v.as_f64().filter(|e| e.is_finite()),
+    }
+    .ok_or(Implausible::NotANumber)?;
+    let now = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64();
+    let left = exp - now;
+    if left <= 0.0 {
+        return Err(Implausible::Expired(-left));
+    }
+    if left > cap.as_secs_f64() {
+        return Err(Implausible::TooLong {
+            lifetime: left,
+            cap,
+        });
+    }
+    let lifetime = Duration::try_from_secs_f64(left).map_err(|_| Implausible::Unrepresentable)?;
+    // In range: `exp` is within `cap` (a `Duration`) of now.
+    Ok((exp.floor() as i64, lifetime))
 }
 
 /// The fields of [`BrowserRouting`] (`peliqan_url`, `dialect`, and `routes`
@@ -168,16 +296,25 @@ pub fn timing(lifetime: Duration, s: &CacheSettings, jitter: f64) -> (Duration, 
     (valid_for, valid_for.saturating_sub(ahead + spread))
 }
 
-/// The `exp` of a JWT, read without verification (see the module docs).
+/// The `exp` of a JWT, read without verification (see the module docs);
+/// `None` when there is none or it is not a time after 1970 that a
+/// `SystemTime` can hold. Never panics.
 pub fn token_exp(jwt: &str) -> Option<SystemTime> {
+    let exp = payload_exp(jwt)??.as_f64().filter(|e| *e > 0.0)?;
+    let since_epoch = Duration::try_from_secs_f64(exp).ok()?;
+    SystemTime::UNIX_EPOCH.checked_add(since_epoch)
+}
+
+/// `Some(the payload's "exp" member, if any)`, `None` when the payload
+/// cannot be read.
+fn payload_exp(jwt: &str) -> Option<Option<serde_json::Value>> {
     #[derive(serde::Deserialize)]
     struct Exp {
-        exp: Option<f64>,
+        exp: Option<serde_json::Value>,
     }
     let payload = jwt.split('.').nth(1)?;
     let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
-    let exp = serde_json::from_slice::<Exp>(&bytes).ok()?.exp?;
-    (exp.is_finite() && exp > 0.0).then(|| SystemTime::UNIX_EPOCH + Duration::from_secs_f64(exp))
+    Some(serde_json::from_slice::<Exp>(&bytes).ok()?.exp)
 }
 
 #[cfg(test)]
@@ -243,6 +380,63 @@ mod tests {
         let err =
             CachedToken::new(&answer, &ExternalId::from("t"), &settings(60, 300)).unwrap_err();
         assert_eq!(err.code(), "upstream_misconfigured");
+    }
+
+    #[test]
+    fn implausible_tokens_are_refused_without_panicking() {
+        let s = settings(60, 300);
+        let now = SystemTime::now();
+        let secs = now
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let cases = [
+            (r#"{"sub": 1}"#.to_owned(), "no `exp`"),
+            (r#"{"exp": null}"#.to_owned(), "no `exp`"),
+            (r#"{"exp": "soon"}"#.to_owned(), "not a number"),
+            (r#"{"exp": 1e13}"#.to_owned(), "longer than"),
+            (r#"{"exp": 1e300}"#.to_owned(), "longer than"),
+            (r#"{"exp": 18446744073709551616}"#.to_owned(), "longer than"),
+            (r#"{"exp": 253402300800}"#.to_owned(), "longer than"),
+            (r#"{"exp": -5}"#.to_owned(), "expired"),
+            (r#"{"exp": -1e300}"#.to_owned(), "expired"),
+            (format!(r#"{{"exp": {}}}"#, secs - 1), "expired"),
+            (format!(r#"{{"exp": {}}}"#, secs + 86_401), "longer than"),
+            ("\"x\"".to_owned(), "not a readable"),
+        ];
+        for (payload, why) in cases {
+            let answer = SubaccountToken {
+                token: jwt(&payload),
+                subaccount_id: None,
+                external_id: None,
+            };
+            let err = CachedToken::checked(&answer, &s, now).unwrap_err();
+            assert!(err.to_string().contains(why), "{payload}: {err}");
+            // The doctor's reader copes too.
+            let _ = token_exp(&answer.token);
+        }
+        let garbage = SubaccountToken {
+            token: "no dots at all".into(),
+            subaccount_id: None,
+            external_id: None,
+        };
+        assert_eq!(
+            CachedToken::checked(&garbage, &s, now).unwrap_err(),
+            Implausible::Unreadable
+        );
+        // Right at the cap is fine; a fractional `exp` too.
+        let at_cap = SubaccountToken {
+            token: jwt(&format!(r#"{{"exp": {}.5}}"#, secs + 86_399)),
+            subaccount_id: None,
+            external_id: None,
+        };
+        let t = CachedToken::checked(&at_cap, &s, now).unwrap();
+        assert!(t.valid_until > Instant::now() + Duration::from_secs(86_000));
+        assert!(!t.forced_recently(Instant::now(), Duration::from_secs(5)));
+        let t = t.into_forced();
+        assert!(t.forced_recently(Instant::now(), Duration::from_secs(5)));
+        assert!(!t.forced_recently(Instant::now(), Duration::ZERO));
+        assert!(t.is(&at_cap.token) && !t.is("e30.e30.c2ln"));
     }
 
     #[test]

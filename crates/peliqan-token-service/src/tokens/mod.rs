@@ -3,14 +3,29 @@
 //! Flow of [`TokenCache::get`]:
 //! - hit: answer the cached token; if its refresh is due, start one
 //!   background refresh (the caller does not wait for it);
-//! - miss: join the tenant's in-flight fetch, or start one.
+//! - miss: answer `unknown_tenant` at once if Peliqan said so moments ago
+//!   (auto-provisioning off, see below), else join the tenant's in-flight
+//!   fetch, or start one.
 //!
-//! A fetch ("flight") runs in its own spawned task and is shared by every
-//! waiter, so concurrent misses for one tenant make exactly one upstream call
-//! and a caller that disconnects does not cancel the fetch for the others.
-//! Refreshes are flights too, so a miss during a refresh joins it. Errors are
-//! handed to the waiters of that flight and never stored. A failed refresh
-//! leaves the still-valid token in place and is retried a little later.
+//! A fetch ("flight", [`flight`]) runs in its own spawned task and is shared
+//! by every waiter, so concurrent misses for one tenant make exactly one
+//! upstream call and a caller that disconnects does not cancel the fetch for
+//! the others. Refreshes are flights too, so a miss during a refresh joins
+//! it. Errors are handed to the waiters of that flight and never stored. A
+//! failed refresh leaves the still-valid token in place and is retried a
+//! little later. A flight leaves the map however its task ends (a panic
+//! included), so a tenant can never be stuck on one flight's error.
+//!
+//! [`TokenCache::get_forced`] is the forced refresh: a browser reports that
+//! Peliqan rejected a token. Only when that token is the cached one, and the
+//! tenant's last forced refresh is at least `forced_refresh_interval` old,
+//! is it evicted and refetched, as a flight like a miss; otherwise the cached
+//! token is the answer. So reports cannot be used to hammer Peliqan.
+//!
+//! "No such tenant" is remembered for `unknown_tenant_ttl` in a small
+//! bounded cache, so requests for a tenant without a sub-account do not each
+//! become a Peliqan call; a sub-account created elsewhere is seen within
+//! that time, one the service provisions at once.
 //!
 //! moka bounds the cache (capacity) and drops each entry at its own
 //! `valid_until` ([`entry`]).
@@ -18,6 +33,7 @@
 mod compact;
 pub mod entry;
 mod fetch;
+mod flight;
 mod ids;
 
 use crate::auth::Profile;
@@ -26,16 +42,15 @@ use crate::metrics::Metrics;
 use crate::settings::CacheSettings;
 use crate::upstream::Upstream;
 pub use entry::CachedToken;
-use futures::FutureExt;
-use futures::future::{BoxFuture, Shared};
+use flight::{Flight, FlightResult, Flights};
 use moka::Expiry;
-use parking_lot::Mutex;
 use peliqan_api::ExternalId;
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-type Flight = Shared<BoxFuture<'static, Result<Arc<CachedToken>, ServiceError>>>;
+/// Most tenants remembered as unknown at once. Forgetting one early costs
+/// one upstream call, so this only needs to bound memory.
+const UNKNOWN_CAPACITY: u64 = 10_000;
 
 /// Tokens per tenant. Cheap to clone.
 #[derive(Clone)]
@@ -48,7 +63,10 @@ struct Inner {
     /// external_id -> sub-account id, so later fetches use the id endpoint
     /// and never provision twice.
     ids: ids::TenantIds,
-    flights: Mutex<HashMap<ExternalId, Flight>>,
+    flights: Arc<Flights>,
+    /// Tenants Peliqan recently said it has no sub-account for; `None` when
+    /// `unknown_tenant_ttl` is 0.
+    unknown: Option<moka::future::Cache<ExternalId, ()>>,
     upstream: Upstream,
     settings: CacheSettings,
     auto_provision: bool,
@@ -79,10 +97,14 @@ impl Expiry<ExternalId, Arc<CachedToken>> for UntilValid {
     }
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+/// Why a flight runs.
 enum Kind {
+    /// Nothing (valid) is cached.
     Miss,
-    Refresh,
+    /// The cached entry's refresh is due.
+    Refresh(Arc<CachedToken>),
+    /// Peliqan rejected the cached entry.
+    Forced(Arc<CachedToken>),
 }
 
 impl TokenCache {
@@ -98,10 +120,17 @@ impl TokenCache {
             .expire_after(UntilValid)
             .build();
         let ids = ids::TenantIds::new(settings.capacity);
+        let unknown = (!settings.unknown_tenant_ttl.is_zero()).then(|| {
+            moka::future::Cache::builder()
+                .max_capacity(settings.capacity.min(UNKNOWN_CAPACITY))
+                .time_to_live(settings.unknown_tenant_ttl)
+                .build()
+        });
         let inner = Inner {
             tokens,
             ids,
-            flights: Mutex::default(),
+            flights: Arc::default(),
+            unknown,
             upstream,
             settings,
             auto_provision,
@@ -129,50 +158,84 @@ impl TokenCache {
         profile: &Profile,
     ) -> Result<Arc<CachedToken>, ServiceError> {
         let now = Instant::now();
-        if let Some(token) = self
-            .inner
+        if let Some(token) = self.cached(tenant, now).await {
+            self.inner.metrics.cache_hit();
+            if token.claim_refresh(now) {
+                // Not awaited: the flight runs in its own task.
+                drop(self.flight(tenant, profile, Kind::Refresh(token.clone())));
+            }
+            return Ok(token);
+        }
+        self.miss(tenant, profile).await
+    }
+
+    /// The tenant's token after a browser reported that Peliqan rejected
+    /// `rejected`: a new one when `rejected` is the cached token and the
+    /// tenant had no forced refresh within `forced_refresh_interval`, else
+    /// the cached one (see the module docs).
+    pub async fn get_forced(
+        &self,
+        tenant: &ExternalId,
+        profile: &Profile,
+        rejected: &str,
+    ) -> Result<Arc<CachedToken>, ServiceError> {
+        let now = Instant::now();
+        let Some(token) = self.cached(tenant, now).await else {
+            // Nothing to evict: whatever the browser holds is not served any more.
+            return self.miss(tenant, profile).await;
+        };
+        let metrics = &self.inner.metrics;
+        if !token.is(rejected) {
+            // A newer token than the browser's, or not this tenant's at all.
+            metrics.cache_hit();
+            metrics.forced_refresh("stale");
+            return Ok(token);
+        }
+        if token.forced_recently(now, self.inner.settings.forced_refresh_interval) {
+            metrics.cache_hit();
+            metrics.forced_refresh("throttled");
+            return Ok(token);
+        }
+        metrics.cache_miss();
+        self.flight(tenant, profile, Kind::Forced(token)).await
+    }
+
+    /// The tenant's valid cached token.
+    async fn cached(&self, tenant: &ExternalId, now: Instant) -> Option<Arc<CachedToken>> {
+        self.inner
             .tokens
             .get(tenant)
             .await
             .filter(|t| t.is_valid(now))
-        {
-            self.inner.metrics.cache_hit();
-            if token.claim_refresh(now) {
-                // Not awaited: the flight runs in its own task.
-                drop(self.flight(tenant, profile, Kind::Refresh, Some(token.clone())));
-            }
-            return Ok(token);
-        }
-        self.inner.metrics.cache_miss();
-        self.flight(tenant, profile, Kind::Miss, None).await
     }
 
-    /// Joins the tenant's flight or starts one.
-    fn flight(
+    /// Nothing valid is cached: a recent "unknown tenant", or a flight.
+    async fn miss(
         &self,
         tenant: &ExternalId,
         profile: &Profile,
-        kind: Kind,
-        old: Option<Arc<CachedToken>>,
-    ) -> Flight {
-        let mut flights = self.inner.flights.lock();
-        if let Some(f) = flights.get(tenant) {
-            return f.clone();
+    ) -> Result<Arc<CachedToken>, ServiceError> {
+        if let Some(unknown) = &self.inner.unknown
+            && unknown.contains_key(tenant)
+        {
+            self.inner.metrics.unknown_tenant_remembered();
+            return Err(ServiceError::UnknownTenant);
         }
-        let inner = self.inner.clone();
-        let (tenant2, profile) = (tenant.clone(), profile.clone());
-        let task = tokio::spawn(async move { inner.run_flight(tenant2, profile, kind, old).await });
-        let flight = task
-            .map(|joined| {
-                joined.unwrap_or_else(|e| {
-                    tracing::error!(error = %e, "token fetch task failed");
-                    Err(ServiceError::Internal)
-                })
-            })
-            .boxed()
-            .shared();
-        flights.insert(tenant.clone(), flight.clone());
-        flight
+        self.inner.metrics.cache_miss();
+        self.flight(tenant, profile, Kind::Miss).await
+    }
+
+    /// Joins the tenant's flight or starts one for `kind`.
+    fn flight(&self, tenant: &ExternalId, profile: &Profile, kind: Kind) -> Flight {
+        let refreshing = match &kind {
+            Kind::Refresh(old) => Some(old.clone()),
+            Kind::Miss | Kind::Forced(_) => None,
+        };
+        self.inner.flights.join_or_start(tenant, refreshing, || {
+            // Only cloned when a flight starts: joining one costs nothing.
+            let (inner, tenant, profile) = (self.inner.clone(), tenant.clone(), profile.clone());
+            inner.run_flight(tenant, profile, kind)
+        })
     }
 }
 
@@ -182,37 +245,63 @@ impl Inner {
         tenant: ExternalId,
         profile: Profile,
         kind: Kind,
-        old: Option<Arc<CachedToken>>,
-    ) -> Result<Arc<CachedToken>, ServiceError> {
-        // A miss may have raced with the end of the previous flight, which
-        // stores its token before leaving the flight map: look again.
-        let cached = match kind {
-            Kind::Miss => self
-                .tokens
-                .get(&tenant)
-                .await
-                .filter(|t| t.is_valid(Instant::now())),
-            Kind::Refresh => None,
+    ) -> FlightResult {
+        let result = match &kind {
+            // A miss may have raced with the end of the previous flight,
+            // which stores its token before leaving the flight map: look again.
+            Kind::Miss => match self.current(&tenant).await {
+                Some(t) => Ok(t),
+                None => self.fetch(&tenant, &profile).await.map(Arc::new),
+            },
+            Kind::Refresh(_) => self.fetch(&tenant, &profile).await.map(Arc::new),
+            Kind::Forced(rejected) => match self.current(&tenant).await {
+                // Replaced since the browser's report was checked: that
+                // newer token is the answer.
+                Some(t) if !Arc::ptr_eq(&t, rejected) => Ok(t),
+                _ => {
+                    // Evicted first, so requests meanwhile wait for this
+                    // flight instead of getting the rejected token.
+                    self.tokens.invalidate(&tenant).await;
+                    self.metrics.forced_refresh("refetched");
+                    let fetched = self.fetch(&tenant, &profile).await;
+                    fetched.map(|t| Arc::new(t.into_forced()))
+                }
+            },
         };
-        let result = match cached {
-            Some(t) => Ok(t),
-            None => self.fetch(&tenant, &profile).await.map(Arc::new),
-        };
-        match (&result, kind) {
+        match (&result, &kind) {
             (Ok(token), _) => self.tokens.insert(tenant.clone(), token.clone()).await,
-            (Err(e), Kind::Refresh) => {
+            (Err(e), Kind::Refresh(old)) => {
                 tracing::warn!(tenant = %tenant, code = e.code(), "token refresh failed; serving the cached token");
-                if let Some(old) = &old {
-                    old.refresh_failed(Instant::now());
+                old.refresh_failed(Instant::now());
+            }
+            (Err(ServiceError::UnknownTenant), Kind::Miss | Kind::Forced(_)) => {
+                // Marked before the flight leaves the map, so no request
+                // after it asks Peliqan again within the TTL.
+                if let Some(unknown) = &self.unknown {
+                    unknown.insert(tenant.clone(), ()).await;
                 }
             }
-            (Err(_), Kind::Miss) => {}
+            (Err(_), Kind::Miss | Kind::Forced(_)) => {}
         }
-        if kind == Kind::Refresh {
+        if let Kind::Refresh(_) = kind {
             self.metrics
                 .cache_refresh(if result.is_ok() { "ok" } else { "error" });
         }
-        self.flights.lock().remove(&tenant);
         result
+    }
+
+    /// The tenant's valid cached token, as a flight sees it.
+    async fn current(&self, tenant: &ExternalId) -> Option<Arc<CachedToken>> {
+        self.tokens
+            .get(tenant)
+            .await
+            .filter(|t| t.is_valid(Instant::now()))
+    }
+
+    /// A sub-account for `tenant` now exists: forget that it was unknown.
+    async fn tenant_created(&self, tenant: &ExternalId) {
+        if let Some(unknown) = &self.unknown {
+            unknown.invalidate(tenant).await;
+        }
     }
 }

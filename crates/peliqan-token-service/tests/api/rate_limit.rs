@@ -26,3 +26,27 @@ async fn a_user_over_the_rate_limit_gets_429_with_retry_after_and_others_do_not(
     other["sub"] = "someone-else".into();
     assert_eq!(app.token(&jwt(&other)).await.status(), 200);
 }
+
+#[tokio::test]
+async fn the_same_sub_in_two_tenants_has_two_budgets() {
+    let app = spawn_app_with(Duration::from_secs(1800), |s| {
+        s.insert("TOKEN_SERVICE_RATE_LIMIT_PER_MINUTE".into(), "3".into());
+    })
+    .await;
+    // Two login systems (or two tenants of one IdP) may both have a user "1".
+    let user_of = |tenant: &str| {
+        let mut c = claims(tenant);
+        c["sub"] = "1".into();
+        jwt(&c)
+    };
+    let (in_a, in_b) = (user_of("budget_a"), user_of("budget_b"));
+    for _ in 0..3 {
+        assert_eq!(app.token(&in_a).await.status(), 200);
+    }
+    assert_problem(app.token(&in_a).await, 429, "rate_limited").await;
+    // Tenant B's user "1" was not slowed down by tenant A's.
+    for _ in 0..3 {
+        assert_eq!(app.token(&in_b).await.status(), 200);
+    }
+    assert_problem(app.token(&in_b).await, 429, "rate_limited").await;
+}

@@ -2,6 +2,7 @@
 
 use crate::helpers::*;
 use peliqan_client::{Operation, Secret};
+use std::time::Duration;
 
 #[tokio::test]
 async fn a_valid_user_jwt_gets_its_tenants_token_that_works_against_peliqan() {
@@ -28,15 +29,54 @@ async fn a_valid_user_jwt_gets_its_tenants_token_that_works_against_peliqan() {
 
 #[tokio::test]
 async fn an_unknown_tenant_gets_a_404_problem_when_provisioning_is_off() {
-    let app = spawn_app_with(std::time::Duration::from_secs(1800), |s| {
+    let app = spawn_app_with(Duration::from_secs(1800), |s| {
         s.insert("TOKEN_SERVICE_AUTO_PROVISION".into(), "false".into());
     })
     .await;
     let res = app.token(&jwt(&claims("nobody_here"))).await;
     assert_problem(res, 404, "unknown_tenant").await;
-    // Not cached: a second request asks Peliqan again.
-    let res = app.token(&jwt(&claims("nobody_here"))).await;
-    assert_problem(res, 404, "unknown_tenant").await;
-    assert_eq!(app.upstream_calls(&[Operation::TokenByExternalId]).await, 2);
     assert_eq!(app.upstream_calls(&[Operation::CreateSubaccount]).await, 0);
+}
+
+#[tokio::test]
+async fn an_unknown_tenant_is_remembered_briefly_so_repeats_make_no_upstream_call() {
+    let app = spawn_app_with(Duration::from_secs(1800), |s| {
+        s.insert("TOKEN_SERVICE_AUTO_PROVISION".into(), "false".into());
+        s.insert(
+            "TOKEN_SERVICE_UNKNOWN_TENANT_CACHE_SECS".into(),
+            "0.5".into(),
+        );
+    })
+    .await;
+    let user = jwt(&claims("not_yet"));
+    let answers = futures::future::join_all((0..20).map(|_| app.token(&user))).await;
+    for res in answers {
+        assert_problem(res, 404, "unknown_tenant").await;
+    }
+    for _ in 0..5 {
+        assert_problem(app.token(&user).await, 404, "unknown_tenant").await;
+    }
+    assert_eq!(app.upstream_token_calls().await, 1);
+    // Created elsewhere (the partner's backend): seen once the mark expires.
+    app.provision("not_yet").await;
+    assert_problem(app.token(&user).await, 404, "unknown_tenant").await;
+    assert_eq!(app.upstream_token_calls().await, 1);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let res = app.token(&user).await;
+    assert_eq!(res.status(), 200, "{:?}", res.text().await);
+    assert_eq!(app.upstream_token_calls().await, 2);
+}
+
+#[tokio::test]
+async fn with_the_unknown_tenant_cache_off_every_request_asks_peliqan() {
+    let app = spawn_app_with(Duration::from_secs(1800), |s| {
+        s.insert("TOKEN_SERVICE_AUTO_PROVISION".into(), "false".into());
+        s.insert("TOKEN_SERVICE_UNKNOWN_TENANT_CACHE_SECS".into(), "0".into());
+    })
+    .await;
+    for _ in 0..2 {
+        let res = app.token(&jwt(&claims("nobody_at_all"))).await;
+        assert_problem(res, 404, "unknown_tenant").await;
+    }
+    assert_eq!(app.upstream_calls(&[Operation::TokenByExternalId]).await, 2);
 }
