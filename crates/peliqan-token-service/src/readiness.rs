@@ -111,12 +111,17 @@ mod tests {
                 status: 503,
                 method: "GET",
                 path: "/api/servertypes".into(),
-                body: Box::new(peliqan_api::ApiErrorBody::detail("db host pg-7.internal down")),
+                body: Box::new(peliqan_api::ApiErrorBody::detail(
+                    "db host pg-7.internal down",
+                )),
                 retry_after: None,
             },
         };
         let why = not_ready_reason(&e, &Credential::Token);
-        assert!(!why.contains("pg-7") && !why.contains("/api/servertypes"), "{why}");
+        assert!(
+            !why.contains("pg-7") && !why.contains("/api/servertypes"),
+            "{why}"
+        );
         let e = UpstreamError {
             operation: Operation::Servertypes,
             error: Error::Api {

@@ -188,7 +188,10 @@ mod tests {
             "INFO refused value=acme\\nINFO forged\\r\\x1b[2K\\u{2028}x\\u{202e}\\t\n"
         );
         assert_eq!(out.matches('\n').count(), 1);
-        assert!(matches!(escape(b"plain line\n", Mode::Text), std::borrow::Cow::Borrowed(_)));
+        assert!(matches!(
+            escape(b"plain line\n", Mode::Text),
+            std::borrow::Cow::Borrowed(_)
+        ));
         assert_eq!(escape("Ærø\n".as_bytes(), Mode::Text), "Ærø\n");
     }
 
@@ -240,6 +243,9 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 2, "{text}");
         assert!(lines[0].contains("forged\\r\\x1b[2K"), "{text}");
-        assert!(!text.contains('\u{1b}'), "no colours off a terminal: {text}");
+        assert!(
+            !text.contains('\u{1b}'),
+            "no colours off a terminal: {text}"
+        );
     }
 }

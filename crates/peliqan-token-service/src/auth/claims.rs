@@ -71,7 +71,9 @@ impl VerifiedUser {
             if let ServiceError::InvalidTenantClaim(_) = e {
                 // Logged as sent (`%`, not `?`): the log writer escapes
                 // control characters in every line (see `telemetry`).
-                let sent = value.as_str().map_or_else(|| value.to_string(), String::from);
+                let sent = value
+                    .as_str()
+                    .map_or_else(|| value.to_string(), String::from);
                 tracing::info!(claim = tenant_claim, value = %sent, "refused the tenant claim");
             }
         })?;

@@ -131,19 +131,31 @@ mod tests {
         ] {
             assert_eq!(code(json!(bad)), "invalid_tenant_claim", "{bad:?}");
         }
-        for bad in [json!(42.0), json!(1e3), json!(-0.5), json!(true), json!(["acme"])] {
+        for bad in [
+            json!(42.0),
+            json!(1e3),
+            json!(-0.5),
+            json!(true),
+            json!(["acme"]),
+        ] {
             assert_eq!(code(bad.clone()), "invalid_tenant_claim", "{bad}");
         }
         assert_eq!(code(json!("")), "missing_tenant_claim");
         assert_eq!(code(json!("x".repeat(MAX_LEN + 1))), "invalid_tenant_claim");
-        assert_eq!(tenant_id("t", &json!("x".repeat(MAX_LEN))).unwrap().len(), MAX_LEN);
+        assert_eq!(
+            tenant_id("t", &json!("x".repeat(MAX_LEN))).unwrap().len(),
+            MAX_LEN
+        );
     }
 
     #[test]
     fn integers_are_their_decimal_text_and_inner_spaces_are_kept() {
         assert_eq!(tenant_id("t", &json!(42)).unwrap(), "42");
         assert_eq!(tenant_id("t", &json!(-7)).unwrap(), "-7");
-        assert_eq!(tenant_id("t", &json!(u64::MAX)).unwrap(), u64::MAX.to_string());
+        assert_eq!(
+            tenant_id("t", &json!(u64::MAX)).unwrap(),
+            u64::MAX.to_string()
+        );
         assert_eq!(tenant_id("t", &json!("acme corp")).unwrap(), "acme corp");
         assert_eq!(tenant_id("t", &json!("Ærø-Ost")).unwrap(), "Ærø-Ost");
     }
@@ -152,8 +164,14 @@ mod tests {
     fn the_refusal_shows_the_claim_escaped() {
         let e = tenant_id("external_id", &json!("\tacme\u{a0}\n")).unwrap_err();
         let detail = e.to_string();
-        assert!(detail.contains(r#"`external_id` = "\tacme\u00a0\n""#), "{detail}");
-        assert!(!detail.contains('\n') && !detail.contains('\u{a0}'), "{detail}");
+        assert!(
+            detail.contains(r#"`external_id` = "\tacme\u00a0\n""#),
+            "{detail}"
+        );
+        assert!(
+            !detail.contains('\n') && !detail.contains('\u{a0}'),
+            "{detail}"
+        );
     }
 
     proptest! {

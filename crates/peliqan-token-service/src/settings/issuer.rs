@@ -133,7 +133,10 @@ mod tests {
             pem: vec![],
         };
         for key in [jwks(), pem] {
-            assert_eq!(auth(key.clone(), true, true, false).issuer_audience_refusal(), None);
+            assert_eq!(
+                auth(key.clone(), true, true, false).issuer_audience_refusal(),
+                None
+            );
             let e = auth(key.clone(), false, true, false)
                 .issuer_audience_refusal()
                 .unwrap();
@@ -146,7 +149,10 @@ mod tests {
             let allowed = auth(key.clone(), false, false, true);
             assert_eq!(allowed.issuer_audience_refusal(), None);
             let warning = allowed.issuer_audience_warning().unwrap();
-            assert!(warning.contains(&format!("{ISSUER} and {AUDIENCE} not set")), "{warning}");
+            assert!(
+                warning.contains(&format!("{ISSUER} and {AUDIENCE} not set")),
+                "{warning}"
+            );
             assert_eq!(auth(key, true, true, false).issuer_audience_warning(), None);
         }
     }
@@ -155,9 +161,15 @@ mod tests {
     fn an_hs256_secret_runs_without_them_with_a_warning() {
         let hs = || JwtKey::Hs256(Secret::new("0123456789abcdef0123456789abcdef"));
         let a = auth(hs(), false, true, false);
-        assert_eq!(a.issuer_audience(), IssuerAudience::MissingWithSharedSecret(vec![ISSUER]));
+        assert_eq!(
+            a.issuer_audience(),
+            IssuerAudience::MissingWithSharedSecret(vec![ISSUER])
+        );
         assert_eq!(a.issuer_audience_refusal(), None);
         assert!(a.issuer_audience_warning().unwrap().starts_with(ISSUER));
-        assert_eq!(auth(hs(), true, true, false).issuer_audience_warning(), None);
+        assert_eq!(
+            auth(hs(), true, true, false).issuer_audience_warning(),
+            None
+        );
     }
 }

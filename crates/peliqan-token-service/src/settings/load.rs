@@ -155,7 +155,10 @@ mod tests {
         )
         .unwrap();
         let file = Settings::from_map(&raw(Some(&path), []).unwrap()).unwrap();
-        assert_eq!(file.auth.issuer.as_deref(), Some("https://login.example.com"));
+        assert_eq!(
+            file.auth.issuer.as_deref(),
+            Some("https://login.example.com")
+        );
         for empty in ["", "  "] {
             let env = [("TOKEN_SERVICE_JWT_ISSUER".to_owned(), empty.to_owned())];
             let err = Settings::from_map(&raw(Some(&path), env).unwrap()).unwrap_err();
@@ -164,7 +167,11 @@ mod tests {
         }
         std::fs::remove_file(path).ok();
         // Every key alike, and an empty value in the file too.
-        for key in ["TOKEN_SERVICE_JWT_AUDIENCE", "TOKEN_SERVICE_ALLOWED_ORIGINS", "TOKEN_SERVICE_WORKERS"] {
+        for key in [
+            "TOKEN_SERVICE_JWT_AUDIENCE",
+            "TOKEN_SERVICE_ALLOWED_ORIGINS",
+            "TOKEN_SERVICE_WORKERS",
+        ] {
             let mut map = base();
             map.insert(key.to_owned(), String::new());
             assert_eq!(Settings::from_map(&map).unwrap_err().key, key);

@@ -127,3 +127,52 @@ async fn a_jwt_without_a_tenant_claim_gets_missing_tenant_claim() {
     c["tenant"] = "acme".into();
     assert_problem(app.token(&jwt(&c)).await, 403, "missing_tenant_claim").await;
 }
+
+#[tokio::test]
+async fn tenant_claims_are_never_normalised_onto_one_tenant() {
+    let app = spawn_app().await;
+    let with = |tenant: serde_json::Value| {
+        let mut c = claims("ignored");
+        c["external_id"] = tenant;
+        jwt(&c)
+    };
+    for bad in [
+        serde_json::json!("norm\u{a0}"),
+        serde_json::json!("\tnorm\n"),
+        serde_json::json!(" norm"),
+        serde_json::json!("no\u{200b}rm"),
+        serde_json::json!("no\u{2028}rm"),
+        serde_json::json!(" 42 "),
+        serde_json::json!(42.0),
+        serde_json::json!(1e3),
+    ] {
+        let body = assert_problem(
+            app.token(&with(bad.clone())).await,
+            403,
+            "invalid_tenant_claim",
+        )
+        .await;
+        let detail = body["detail"].as_str().unwrap();
+        assert!(detail.contains("`external_id`"), "{bad}: {detail}");
+        assert!(
+            !detail.contains('\n') && !detail.contains('\u{a0}'),
+            "{detail}"
+        );
+    }
+    assert_eq!(
+        app.upstream_token_calls().await,
+        0,
+        "no token for a refused claim"
+    );
+    let answer: peliqan_api::TokenAnswer =
+        app.token(&with("norm".into())).await.json().await.unwrap();
+    assert_eq!(answer.external_id.as_str(), "norm");
+    let res = app.token(&with(4242.into())).await;
+    assert_eq!(res.status(), 200);
+    let answer: peliqan_api::TokenAnswer = res.json().await.unwrap();
+    assert_eq!(
+        answer.external_id.as_str(),
+        "4242",
+        "an integer is its decimal text"
+    );
+}

@@ -1,7 +1,13 @@
-//! Operations endpoints, fallbacks and limits.
+//! Operations endpoints, fallbacks and limits; readiness decided by the
+//! partner-credentials probe alone, answered with a fixed text; `/metrics`
+//! on its own listener when configured.
 
 use crate::helpers::*;
 use peliqan_client::Operation;
+use peliqan_emulator::Emulator;
+use peliqan_token_service::{Application, Settings};
+use serde_json::json;
+use std::time::Duration;
 
 #[tokio::test]
 async fn health_readiness_and_metrics_answer_without_tenant_labels() {
@@ -88,4 +94,104 @@ async fn unknown_paths_wrong_methods_and_big_bodies_get_problems() {
         .await
         .unwrap();
     assert_problem(res, 413, "payload_too_large").await;
+}
+
+async fn readyz(app: &TestApp) -> reqwest::Response {
+    app.http
+        .get(format!("{}/readyz", app.url))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn one_tenants_refused_token_call_does_not_take_the_replica_out() {
+    let app = spawn_app().await;
+    assert_eq!(readyz(&app).await.status(), 200);
+    // Peliqan refuses the token calls (a deleted sub-account, a revoked
+    // token look the same): that tenant's problem, not the replica's.
+    for (status, tenant) in [(403, "refused_403"), (401, "refused_401")] {
+        app.fault(json!({"path_prefix": app.token_prefix(), "status": status}))
+            .await;
+        let res = app.token(&jwt(&claims(tenant))).await;
+        assert!(!res.status().is_success(), "{tenant}: {}", res.status());
+        app.clear_faults().await;
+        let res = readyz(&app).await;
+        assert_eq!(res.status(), 200, "{tenant}: {:?}", res.text().await);
+    }
+    assert_eq!(
+        app.upstream_calls(&[Operation::Servertypes]).await,
+        1,
+        "the probe's result still holds for READINESS_CACHE_SECS"
+    );
+}
+
+#[tokio::test]
+async fn readyz_answers_a_fixed_text_and_peliqans_answer_goes_to_the_log() {
+    let app = spawn_app_with(Duration::from_secs(1800), |s| {
+        s.insert("TOKEN_SERVICE_UPSTREAM_MAX_RETRIES".into(), "0".into());
+    })
+    .await;
+    let probe_path = app.path_prefix(&[Operation::Servertypes]);
+    app.fault(json!({"path_prefix": probe_path, "status": 503}))
+        .await;
+    let body = assert_problem(readyz(&app).await, 503, "not_ready").await;
+    assert_eq!(
+        body["detail"],
+        "not ready: Peliqan could not be reached or failed; see the service's log"
+    );
+    let logs = logs();
+    let logged = logs
+        .lines()
+        .filter(|l| l.contains("not ready: Peliqan could not be reached"))
+        .any(|l| l.contains(probe_path.trim_end_matches('/')) && l.contains("503"));
+    assert!(logged, "the cause is in the log");
+}
+
+#[tokio::test]
+async fn with_a_metrics_listener_metrics_are_served_there_only() {
+    let emulator = Emulator::start(emulator_config(Duration::from_secs(1800)))
+        .await
+        .unwrap();
+    let mut map = base_settings(&emulator);
+    map.insert("TOKEN_SERVICE_METRICS_LISTEN".into(), "127.0.0.1:0".into());
+    let app = Application::build(Settings::from_map(&map).unwrap())
+        .await
+        .unwrap();
+    let (url, metrics_url) = (app.url(), app.metrics_url().expect("a metrics listener"));
+    assert_ne!(url, metrics_url);
+    let handle = app.handle();
+    let server = tokio::spawn(app.run_until_stopped());
+    let http = reqwest::Client::new();
+    let public = http.get(format!("{url}/metrics")).send().await.unwrap();
+    assert_problem(public, 404, "not_found").await;
+    let res = http
+        .get(format!("{metrics_url}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("token_service_http_requests_total")
+    );
+    for path in ["/v1/token", "/readyz", "/healthz"] {
+        let res = http
+            .get(format!("{metrics_url}{path}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 404, "{path} on the metrics listener");
+    }
+    // Both stop with the main server's handle.
+    handle.stop(true).await;
+    server.await.unwrap().unwrap();
+    assert!(
+        http.get(format!("{metrics_url}/metrics"))
+            .send()
+            .await
+            .is_err()
+    );
 }
