@@ -12,9 +12,10 @@
 //! every phase for a dry run.
 
 mod cached;
-mod cores;
-mod http;
-mod setup;
+// Shared with `cargo xtask soak`.
+pub(crate) mod cores;
+pub(crate) mod http;
+pub(crate) mod setup;
 mod wrk;
 
 use crate::cmd::{cargo, root, run};

@@ -14,6 +14,7 @@ mod e2e;
 mod npm;
 mod procs;
 mod python_test;
+mod soak;
 mod test;
 mod wasm;
 
@@ -36,6 +37,8 @@ enum Command {
     /// Benchmark a component (`bench token-service [--quick]`).
     #[command(subcommand)]
     Bench(bench::Target),
+    /// Soak the token service: steady load while the emulator injects faults (about 2.5 min).
+    Soak(soak::Args),
     /// Run the demo (emulator, token service, demo page) and print its URL.
     Demo(demo::DemoArgs),
     /// Run the end-to-end browser tests of the demo (tests/e2e).
@@ -56,6 +59,7 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Test => test::all(),
         Command::Bench(target) => bench::run_target(target),
+        Command::Soak(args) => soak::run_soak(args),
         Command::Demo(args) => demo::run(args),
         Command::E2e => e2e::run_all(),
         Command::BrowserTest(args) => browser_test::run_tests(args),

@@ -1,0 +1,193 @@
+//! The soak's phases and how each one's fault is switched on and off.
+//!
+//! Every fault comes in bursts: on for `burst` seconds, off as long, until
+//! the phase ends (always off). The service's refresh window (its
+//! refresh-ahead time, a third of the token lifetime) is longer than one
+//! burst, so a tenant's refresh always meets an off period before its
+//! token runs out: a cached tenant that still gets an error is the
+//! service's doing, not bad luck.
+
+use super::client::control;
+use super::relay::Relay;
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+/// The path prefix of both token routes (and the create route) in the
+/// emulator's default `seed` dialect, the one the soak runs.
+const TOKEN_ROUTES: &str = "/api/subaccount";
+
+/// What a phase injects.
+pub enum Fault {
+    None,
+    /// The emulator answers `status` to this share of token calls.
+    Status {
+        status: u16,
+        probability: f64,
+    },
+    /// The emulator waits `delay_ms` (past the service's timeout) before
+    /// answering this share of token calls.
+    Slow {
+        delay_ms: u64,
+        probability: f64,
+    },
+    /// The port the service calls refuses connections.
+    Refused,
+    /// A 200 whose body is not JSON: the emulator's faults cannot send
+    /// one, so this phase is reported as skipped.
+    Garbage,
+}
+
+/// One phase of the soak.
+pub struct Phase {
+    /// Short name for `--phase`.
+    pub key: &'static str,
+    pub name: &'static str,
+    pub fault: Fault,
+}
+
+/// Why the garbage-body phase does not run.
+pub const GARBAGE_SKIPPED: &str = "skipped: the emulator's faults (POST /__emulator/faults) answer an \
+    error status (400-599, with its JSON error body) and/or a delay, never a 200 with a non-JSON body \
+    (crates/peliqan-emulator/src/faults.rs), and the soak adds nothing to the emulator";
+
+/// The phases in order, with the delay of the slow phase.
+pub fn all(slow_delay_ms: u64) -> Vec<Phase> {
+    let p = 0.5;
+    vec![
+        Phase {
+            key: "baseline",
+            name: "baseline",
+            fault: Fault::None,
+        },
+        Phase {
+            key: "5xx",
+            name: "5xx bursts",
+            fault: Fault::Status {
+                status: 503,
+                probability: p,
+            },
+        },
+        Phase {
+            key: "slow",
+            name: "slow answers",
+            fault: Fault::Slow {
+                delay_ms: slow_delay_ms,
+                probability: p,
+            },
+        },
+        Phase {
+            key: "429",
+            name: "429 + Retry-After",
+            fault: Fault::Status {
+                status: 429,
+                probability: p,
+            },
+        },
+        Phase {
+            key: "refused",
+            name: "connections refused",
+            fault: Fault::Refused,
+        },
+        Phase {
+            key: "garbage",
+            name: "garbage bodies",
+            fault: Fault::Garbage,
+        },
+    ]
+}
+
+impl Phase {
+    /// The fault in words, for the table.
+    pub fn describe(&self, burst: Duration, timeout: f64) -> String {
+        let bursts = format!("{} s on / {} s off", burst.as_secs(), burst.as_secs());
+        let share = |p: f64| format!("{:.0} % of token calls", p * 100.0);
+        match self.fault {
+            Fault::None => "none".into(),
+            Fault::Status {
+                status: 429,
+                probability,
+            } => format!(
+                "429 with `Retry-After: 1` on {}, {bursts}",
+                share(probability)
+            ),
+            Fault::Status {
+                status,
+                probability,
+            } => format!("{status} on {}, {bursts}", share(probability)),
+            Fault::Slow {
+                delay_ms,
+                probability,
+            } => format!(
+                "{delay_ms} ms delay (service timeout {timeout} s) on {}, {bursts}",
+                share(probability)
+            ),
+            Fault::Refused => format!("port closed, connections cut, {bursts}"),
+            Fault::Garbage => "200 with a non-JSON body".into(),
+        }
+    }
+
+    /// Whether an answer keyed `"<status> <code>"` is what this phase's
+    /// fault should cause: Peliqan failing is a 503 `upstream_unavailable`.
+    /// Anything else (a 500, a 502, a 503 in the baseline) is the
+    /// service's own.
+    pub fn explains(&self, key: &str) -> bool {
+        !matches!(self.fault, Fault::None | Fault::Garbage)
+            && key.starts_with("503 upstream_unavailable")
+    }
+
+    pub fn skipped(&self) -> Option<&'static str> {
+        matches!(self.fault, Fault::Garbage).then_some(GARBAGE_SKIPPED)
+    }
+
+    /// Runs the phase's fault in bursts for `length`, and leaves it off.
+    pub fn drive(
+        &self,
+        emulator: &str,
+        relay: &mut Relay,
+        length: Duration,
+        burst: Duration,
+    ) -> anyhow::Result<()> {
+        let end = Instant::now() + length;
+        let pause =
+            |d: Duration| std::thread::sleep(d.min(end.saturating_duration_since(Instant::now())));
+        if matches!(self.fault, Fault::None | Fault::Garbage) {
+            pause(length);
+            return Ok(());
+        }
+        while Instant::now() < end {
+            self.on(emulator, relay)?;
+            pause(burst);
+            self.off(emulator, relay)?;
+            pause(burst);
+        }
+        Ok(())
+    }
+
+    fn on(&self, emulator: &str, relay: &mut Relay) -> anyhow::Result<()> {
+        let rule = match self.fault {
+            Fault::Status {
+                status,
+                probability,
+            } => json!({"path_prefix": TOKEN_ROUTES, "status": status, "probability": probability}),
+            Fault::Slow {
+                delay_ms,
+                probability,
+            } => {
+                json!({"path_prefix": TOKEN_ROUTES, "delay_ms": delay_ms, "probability": probability})
+            }
+            Fault::Refused => {
+                relay.stop();
+                return Ok(());
+            }
+            Fault::None | Fault::Garbage => return Ok(()),
+        };
+        control(emulator, "POST", "/__emulator/faults", &rule.to_string()).map(drop)
+    }
+
+    fn off(&self, emulator: &str, relay: &mut Relay) -> anyhow::Result<()> {
+        match self.fault {
+            Fault::Refused => relay.resume(),
+            _ => control(emulator, "DELETE", "/__emulator/faults", "").map(drop),
+        }
+    }
+}
