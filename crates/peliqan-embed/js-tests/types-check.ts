@@ -7,6 +7,7 @@ import init, {
   type Connection,
   type ConnectStatus,
   type Connector,
+  type GetTokenContext,
   type PeliqanErrorCode,
   type TokenAnswer,
   type TokenServiceAnswer,
@@ -37,6 +38,15 @@ export async function partnerCode(button: HTMLButtonElement): Promise<Connection
     getToken: async (): Promise<TokenAnswer> => {
       const answer: TokenServiceAnswer = await (await fetch('/peliqan/v1/token', { method: 'POST' })).json();
       return answer;
+    },
+  });
+  // After a 401 from Peliqan, the rejected token goes on to the token service.
+  const forwarding = new PeliqanEmbed({
+    getToken: async ({ rejectedToken }: GetTokenContext): Promise<TokenAnswer> => {
+      const init: RequestInit = rejectedToken
+        ? { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ rejected_token: rejectedToken }) }
+        : { method: 'POST' };
+      return (await fetch('/peliqan/v1/token', init)).json();
     },
   });
   const passedThrough = new PeliqanEmbed({
@@ -78,5 +88,6 @@ export async function partnerCode(button: HTMLButtonElement): Promise<Connection
   pinned.free();
   passedThrough.free();
   passedAsIs.free();
+  forwarding.free();
   return embed.connections();
 }

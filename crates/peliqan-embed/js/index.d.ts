@@ -122,12 +122,28 @@ export interface TokenServiceAnswer {
   routes?: RouteOverrides;
 }
 
+/**
+ * What the SDK passes to your `getToken` callback. Old callbacks that take
+ * no argument keep working.
+ */
+export interface GetTokenContext {
+  /**
+   * Set when Peliqan answered 401 to this token (a sub-account deleted and
+   * re-created, a token revoked on Peliqan's side): do not answer it again.
+   * With the project's token service, send it on as
+   * `POST /v1/token` `{"rejected_token": "<it>"}` (`Content-Type:
+   * application/json`), which replaces the service's cached token.
+   */
+  rejectedToken?: string;
+}
+
 interface CommonOptions {
   /**
    * Peliqan's base URL, e.g. `https://app.eu.peliqan.io`. Optional: when
    * absent, the token answer's `peliqan_url` (`peliqanUrl` from `getToken`)
    * is used; when given, it wins. With neither, Peliqan calls reject with
-   * `invalid_config`.
+   * `invalid_config`. Like every URL the SDK uses, it must be `https:`, or
+   * `http:` to localhost, 127.0.0.0/8 or [::1].
    */
   peliqanUrl?: string;
   /**
@@ -138,7 +154,7 @@ interface CommonOptions {
   dialect?: ApiDialect;
   /** Operations routed differently from the dialect; applied last, over the answer's. */
   routes?: RouteOverrides;
-  /** Your token service's connectors endpoint. Default: `tokenUrl` with its last segment `token` replaced by `connectors`. */
+  /** Your token service's connectors endpoint. Default: `tokenUrl` with its last segment `token` replaced by `connectors`. `https:`, loopback `http:`, or a path on this page's origin. */
   connectorsUrl?: string;
   /** Cookie mode of requests to your token service. Default `same-origin`. */
   credentials?: 'omit' | 'same-origin' | 'include';
@@ -151,8 +167,20 @@ interface CommonOptions {
 /** Options of `new PeliqanEmbed(...)`: a token URL, or your own token callback. */
 export type PeliqanEmbedOptions = CommonOptions &
   (
-    | { /** Your token service: `POST` answers a `TokenServiceAnswer`. */ tokenUrl: string; getToken?: undefined }
-    | { /** Fetches a token yourself. */ getToken: () => TokenAnswer | Promise<TokenAnswer>; tokenUrl?: string }
+    | {
+        /**
+         * Your token service: `POST` answers a `TokenServiceAnswer`; after a
+         * 401 from Peliqan the body is `{"rejected_token": "<jwt>"}`. `https:`,
+         * loopback `http:`, or a path on this page's origin (`/v1/token`).
+         */
+        tokenUrl: string;
+        getToken?: undefined;
+      }
+    | {
+        /** Fetches a token yourself; `context.rejectedToken` is set after a 401 from Peliqan. */
+        getToken: (context: GetTokenContext) => TokenAnswer | Promise<TokenAnswer>;
+        tokenUrl?: string;
+      }
   );
 
 export type AuthKind = 'api_key' | 'basic' | 'database' | 'oauth2' | (string & {});

@@ -31,6 +31,7 @@ async fn concurrent_calls_share_one_token_fetch() {
 
 #[wasm_bindgen_test]
 async fn a_token_at_its_expiry_is_refreshed_before_use() {
+    rejected_tokens();
     let tenant = new_tenant();
     let (embed, calls) = embed_at(
         emulator(),
@@ -41,10 +42,12 @@ async fn a_token_at_its_expiry_is_refreshed_before_use() {
     ok(embed.connections()).await;
     ok(embed.connections()).await;
     assert_eq!(calls.get(), 2);
+    assert!(rejected_tokens().is_empty(), "expiry is no rejection");
 }
 
 #[wasm_bindgen_test]
-async fn a_401_triggers_one_refresh_and_one_replay() {
+async fn a_401_triggers_one_refresh_naming_the_rejected_token_and_one_replay() {
+    rejected_tokens();
     let far = js_sys::Date::now() + 1_800_000.0;
     let answers = Rc::new(move |n, real| {
         if n == 1 {
@@ -56,6 +59,7 @@ async fn a_401_triggers_one_refresh_and_one_replay() {
     let (embed, calls) = embed_at(emulator(), &new_tenant(), answers).await;
     ok(embed.connections()).await;
     assert_eq!(calls.get(), 2);
+    assert_eq!(rejected_tokens(), ["not.a-valid.jwt"]);
 }
 
 #[wasm_bindgen_test]
@@ -67,9 +71,15 @@ async fn a_token_peliqan_keeps_refusing_is_unauthorized_after_one_replay() {
         Rc::new(move |_, _| ("bad.bad.bad".into(), far)),
     )
     .await;
+    rejected_tokens();
     let e = err(embed.connections()).await;
     assert_eq!(code(&e), "unauthorized");
     assert_eq!(calls.get(), 2);
+    assert_eq!(
+        rejected_tokens(),
+        ["bad.bad.bad"],
+        "one forced refresh, no more"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -193,6 +203,17 @@ fn wrong_options_throw_invalid_config() {
         obj(&[
             ("tokenUrl", "/v1/token".into()),
             ("peliqanUrl", "app.peliqan.io".into()),
+        ]),
+        // Only https:, loopback http:, or (for the token service) a path.
+        obj(&[("tokenUrl", "http://tokens.example.com/v1/token".into())]),
+        obj(&[("tokenUrl", "javascript:alert(1)".into())]),
+        obj(&[
+            ("tokenUrl", "/v1/token".into()),
+            ("connectorsUrl", "data:application/json,[]".into()),
+        ]),
+        obj(&[
+            ("tokenUrl", "/v1/token".into()),
+            ("peliqanUrl", "http://peliqan.example.com".into()),
         ]),
     ] {
         let e = peliqan_embed::PeliqanEmbed::new(options)

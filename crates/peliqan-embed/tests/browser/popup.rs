@@ -4,7 +4,7 @@
 //! a CORS-safelisted form post) as its Approve/Deny buttons would.
 
 use super::support::*;
-use gloo_net::http::Request;
+use gloo_net::http::{Method, Request};
 use js_sys::{Function, Reflect};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
@@ -259,4 +259,30 @@ async fn a_known_api_key_connector_opens_no_popup() {
     let fields = obj(&[("api_token", "secret-token".into())]);
     ok(embed.connect(123.into(), fields, JsValue::UNDEFINED)).await;
     assert!(stub.opened().is_empty());
+}
+
+#[wasm_bindgen_test]
+async fn a_javascript_oauth_url_is_never_opened_and_its_popup_is_closed() {
+    let (embed, _) = embed(&new_tenant()).await;
+    ok(embed.connectors()).await;
+    // The emulator answers the next OAuth connection with this oauth_url,
+    // as a broken or hostile Peliqan might.
+    let next = r#"{"oauth_url":"javascript:alert(document.domain)"}"#;
+    let set = control(Method::POST, "/__emulator/next-oauth-url", Some(next)).await;
+    assert_eq!(set, 204);
+    let stub = OpenStub::install(false);
+    // A short timeout, so that an SDK that navigates anyway fails fast.
+    let opts = obj(&[("timeoutMs", 3000.into())]);
+    let e = err(embed.connect(124.into(), obj(&[]), opts)).await;
+    assert_eq!(code(&e), "upstream", "{}", message(&e));
+    assert!(message(&e).contains("`javascript:`"), "{}", message(&e));
+    assert!(
+        !message(&e).contains("document.domain"),
+        "the URL is not repeated"
+    );
+    assert!(get(&get(&e, "details"), "connectionId").as_f64().is_some());
+    assert_eq!(stub.opened(), ["about:blank"]);
+    let href = get(&get(&stub.popup(), "location"), "href");
+    assert_eq!(href.as_string().as_deref(), Some(""), "never navigated");
+    assert_eq!(get(&stub.popup(), "closed").as_bool(), Some(true));
 }

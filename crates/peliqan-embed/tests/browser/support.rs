@@ -41,6 +41,14 @@ pub fn partner_auth() -> String {
 
 thread_local! {
     static DIALECT: Cell<Option<Dialect>> = const { Cell::new(None) };
+    /// `rejectedToken` of every `getToken` call that had one (the tests of
+    /// a page run one after another, so one list serves them all).
+    static REJECTED: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The `rejectedToken`s `getToken` callbacks were given since the last call.
+pub fn rejected_tokens() -> Vec<String> {
+    REJECTED.with_borrow_mut(std::mem::take)
 }
 
 /// The emulator's API dialect, asked once per test page.
@@ -75,19 +83,20 @@ fn url(routes: &Routes, op: Operation, vars: &Vars<'_>) -> (Method, String) {
     (method, [emulator(), &t.path_and_query()].concat())
 }
 
-/// The emulator's connector list, as the partner backend would serve it.
-pub async fn connectors_url() -> String {
-    url(&routes().await, Operation::Servertypes, &Vars::default()).1
+/// Sends `method` to an emulator control endpoint (`/__emulator/...`) with
+/// an optional JSON body; answers the status.
+pub async fn control(method: Method, path: &str, json: Option<&str>) -> u16 {
+    let b = RequestBuilder::new(&[emulator(), path].concat()).method(method);
+    let request = match json {
+        Some(body) => b.header("Content-Type", "application/json").body(body),
+        None => b.build(),
+    };
+    request.unwrap().send().await.unwrap().status()
 }
 
-/// A fresh tenant id, so tests never see each other's connections.
-pub fn new_tenant() -> String {
-    ["t", &js_sys::Math::random().to_string()[2..12]].concat()
-}
-
-/// Creates the sub-account `tenant` (once) and returns a token for it.
-pub async fn tenant_token(tenant: &str) -> String {
-    let routes = routes().await;
+/// Creates the sub-account `tenant` in the emulator's dialect (a duplicate
+/// is a 400, fine for callers that only need it to exist).
+pub async fn create_subaccount(tenant: &str) {
     let body = [
         "{\"external_id\":\"",
         tenant,
@@ -96,7 +105,11 @@ pub async fn tenant_token(tenant: &str) -> String {
         "@example.com\",\"company_name\":\"Browser test\"}",
     ]
     .concat();
-    let (method, create) = url(&routes, Operation::CreateSubaccount, &Vars::default());
+    let (method, create) = url(
+        &routes().await,
+        Operation::CreateSubaccount,
+        &Vars::default(),
+    );
     let created = RequestBuilder::new(&create)
         .method(method)
         .header("Authorization", &partner_auth())
@@ -111,6 +124,22 @@ pub async fn tenant_token(tenant: &str) -> String {
         "create sub-account: {}",
         created.status()
     );
+}
+
+/// The emulator's connector list, as the partner backend would serve it.
+pub async fn connectors_url() -> String {
+    url(&routes().await, Operation::Servertypes, &Vars::default()).1
+}
+
+/// A fresh tenant id, so tests never see each other's connections.
+pub fn new_tenant() -> String {
+    ["t", &js_sys::Math::random().to_string()[2..12]].concat()
+}
+
+/// Creates the sub-account `tenant` (once) and returns a token for it.
+pub async fn tenant_token(tenant: &str) -> String {
+    create_subaccount(tenant).await;
+    let routes = routes().await;
     let vars = Vars {
         external_id: Some(tenant),
         ..Vars::default()
@@ -140,7 +169,8 @@ pub enum Routing {
 }
 
 /// A `PeliqanEmbed` for `tenant` at `peliqan_url`; `answers` shapes the
-/// callback's `{token, expiresAt}`; the counter counts callback calls.
+/// callback's `{token, expiresAt}`; the counter counts callback calls, and
+/// [`rejected_tokens`] tells which of them named a rejected token.
 pub async fn embed_at(
     peliqan_url: &str,
     tenant: &str,
@@ -159,7 +189,10 @@ pub async fn embed_routed(
     let dialect = dialect().await.name();
     let calls = Rc::new(Cell::new(0u32));
     let (c, tenant, url) = (Rc::clone(&calls), tenant.to_owned(), peliqan_url.to_owned());
-    let callback = Closure::<dyn FnMut() -> Promise>::new(move || {
+    let callback = Closure::<dyn FnMut(JsValue) -> Promise>::new(move |context: JsValue| {
+        if let Some(t) = get(&context, "rejectedToken").as_string() {
+            REJECTED.with_borrow_mut(|r| r.push(t));
+        }
         c.set(c.get() + 1);
         let (n, tenant, answers) = (c.get(), tenant.clone(), Rc::clone(&answers));
         let url = url.clone();
