@@ -6,6 +6,11 @@
 //! Only a 404 on a route Peliqan knows means "no such sub-account"; a 404
 //! that means "no such route" (wrong dialect) is a configuration error and
 //! never leads to provisioning ([`crate::upstream::UpstreamError::is_not_found`]).
+//!
+//! A create Peliqan refuses (400/409) is told apart from one another replica
+//! won: only an answer that can mean "already exists" leads to a second
+//! lookup, and only a sub-account found there is used; anything else is
+//! `provisioning_refused`, naming the refused fields and their claims.
 
 use super::{CachedToken, Inner};
 use crate::auth::Profile;

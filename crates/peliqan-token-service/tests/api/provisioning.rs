@@ -58,12 +58,17 @@ async fn a_create_that_loses_the_race_to_another_replica_uses_that_sub_account()
                 .unwrap()
         }
     });
-    until_upstream_saw(
-        &app.http,
-        &app.emulator,
-        &app.stats_key(Operation::CreateSubaccount),
-    )
-    .await;
+    // Until the service's create is in flight (counted before the delay).
+    // Counted by exact route: in some dialects the token route starts with
+    // the create route's path.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while app.upstream_calls(&[Operation::CreateSubaccount]).await == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no create within 30 s"
+        );
+        tokio::task::yield_now().await;
+    }
     app.clear_faults().await;
     app.provision("raced").await;
     let res = pending.await.unwrap();
