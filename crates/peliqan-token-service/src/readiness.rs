@@ -27,15 +27,6 @@ pub struct PartnerHealth {
 }
 
 impl PartnerHealth {
-    /// A call with the partner credentials succeeded. Does not change
-    /// readiness: only the probe decides (see the module docs).
-    pub fn credentials_work(&self) {}
-
-    /// Peliqan refused a call made with the partner credentials. Does not
-    /// change readiness either: the same 401/403 answers a token call for
-    /// one broken tenant, and only the probe can tell the two apart.
-    pub fn credentials_rejected(&self, _why: String) {}
-
     /// The last probe's result, if younger than `max_age`.
     pub fn cached(&self, max_age: Duration) -> Option<Result<(), String>> {
         let last = self.last.lock();
@@ -90,17 +81,20 @@ mod tests {
     use peliqan_client::{Error, Operation};
 
     #[test]
-    fn only_the_probe_decides() {
+    fn a_probe_result_is_kept_for_its_max_age_only() {
         let h = PartnerHealth::default();
-        h.credentials_rejected("Peliqan refused the partner token".into());
         assert_eq!(h.cached(Duration::from_secs(60)), None);
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
         let probed = rt.block_on(h.check(Duration::from_secs(60), || async { Ok(()) }));
         assert_eq!(probed, Ok(()));
-        h.credentials_rejected("again".into());
-        assert_eq!(h.cached(Duration::from_secs(60)), Some(Ok(())));
+        // Within its age the result is reused: the probe is not run again.
+        let again = rt.block_on(h.check(Duration::from_secs(60), || async {
+            Err("must not run".to_owned())
+        }));
+        assert_eq!(again, Ok(()));
+        assert_eq!(h.cached(Duration::ZERO), None);
     }
 
     #[test]

@@ -53,12 +53,7 @@ impl AppState {
             .context("Failed to build the Peliqan client")?;
         let credentials = &settings.upstream.credentials;
         let api = client.partner_with(credentials.clone());
-        let upstream = Upstream::new(
-            api,
-            Credential::of(credentials),
-            metrics.clone(),
-            health.clone(),
-        );
+        let upstream = Upstream::new(api, Credential::of(credentials), metrics.clone());
         let routes = &settings.upstream.routes;
         let routing = BrowserRouting::new(&settings.upstream.base_url, routes);
         tracing::info!(

@@ -6,14 +6,15 @@
 //! tokens; this layer adds metrics, turns client errors into
 //! [`ServiceError`]s, and treats two answers as what they are, operator
 //! problems logged loudly (without any secret):
-//! - a 401/403 on the partner credentials, also reported by `/readyz`;
+//! - a 401/403 on the partner credentials (`/readyz` decides readiness by
+//!   its own probe, not by these: one tenant's 401 must not take the
+//!   replica out of the load balancer);
 //! - "no such route" (see [`UpstreamError::route_mismatch`]): the configured
 //!   dialect is likely wrong. Such a 404 is never read as "no such tenant",
 //!   so it never leads to provisioning.
 
 use crate::error::ServiceError;
 use crate::metrics::Metrics;
-use crate::readiness::PartnerHealth;
 use peliqan_api::{
     ExternalId, Servertype, Subaccount, SubaccountId, SubaccountInput, SubaccountToken,
 };
@@ -133,7 +134,6 @@ pub struct Upstream {
     api: PartnerApi,
     credential: Credential,
     metrics: Arc<Metrics>,
-    health: Arc<PartnerHealth>,
     /// Whether the loud "wrong dialect" line was logged: once is enough, a
     /// line per request would bury everything else.
     mismatch_logged: Arc<AtomicBool>,
@@ -141,17 +141,11 @@ pub struct Upstream {
 
 impl Upstream {
     /// Wraps a partner API handle made with credentials of kind `credential`.
-    pub fn new(
-        api: PartnerApi,
-        credential: Credential,
-        metrics: Arc<Metrics>,
-        health: Arc<PartnerHealth>,
-    ) -> Self {
+    pub fn new(api: PartnerApi, credential: Credential, metrics: Arc<Metrics>) -> Self {
         Self {
             api,
             credential,
             metrics,
-            health,
             mismatch_logged: Arc::default(),
         }
     }
@@ -229,15 +223,9 @@ impl Upstream {
         let result = fut
             .await
             .map_err(|error| UpstreamError { operation, error });
-        match &result {
-            Ok(_) => self.health.credentials_work(),
-            Err(e) => {
-                self.metrics.upstream_error(label, error_kind(e));
-                self.log(e);
-                if e.is_unauthorized() {
-                    self.health.credentials_rejected(self.describe(e));
-                }
-            }
+        if let Err(e) = &result {
+            self.metrics.upstream_error(label, error_kind(e));
+            self.log(e);
         }
         result
     }
@@ -261,6 +249,18 @@ impl Upstream {
             } else {
                 tracing::debug!(error = %e, operation = op.name(), "Peliqan has no such route");
             }
+        } else if e.is_unauthorized()
+            && matches!(op, Operation::TokenById | Operation::TokenByExternalId)
+        {
+            // Also what a single broken tenant (a deleted or foreign
+            // sub-account) gets: not proof that the credentials are wrong.
+            tracing::warn!(
+                error = %e,
+                operation = op.name(),
+                "Peliqan refused a tenant's token call; if every tenant fails, check {} \
+                 (`/readyz` probes them)",
+                self.credential.keys()
+            );
         } else if e.is_unauthorized() {
             let what = self.credential.noun().to_ascii_uppercase();
             tracing::error!(
