@@ -1,5 +1,5 @@
 //! What the service takes from a verified user JWT: who the user is (`sub`,
-//! the rate-limit key), which tenant they belong to (the configured claim,
+//! with the tenant the rate-limit key), which tenant they belong to (the configured claim,
 //! the only source of the tenant, taken exactly as written: see [`super::tenant`]),
 //! and profile claims for auto-provisioning.
 

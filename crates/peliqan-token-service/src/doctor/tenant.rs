@@ -128,6 +128,22 @@ fn lifetime(
             "synchronise this machine's clock with NTP (see the clock line)",
         );
     };
+    let cap = settings.cache.max_token_lifetime;
+    if lifetime > cap {
+        return Check::fail(
+            NAME,
+            format!(
+                "the token for `{tenant}` lives {} ({} s), longer than \
+                 TOKEN_SERVICE_MAX_TOKEN_LIFETIME_SECS ({} s): the service refuses it as \
+                 implausible (502 upstream_misconfigured)",
+                human(lifetime),
+                lifetime.as_secs(),
+                cap.as_secs()
+            ),
+            "check that the token routes name Peliqan's short-lived token endpoints; raise \
+             TOKEN_SERVICE_MAX_TOKEN_LIFETIME_SECS only if Peliqan really issues such lifetimes",
+        );
+    }
     let (cached, refresh) = timing(lifetime, &settings.cache, 0.0);
     let account = match (created, answer.subaccount_id) {
         (Some(id), _) => {
@@ -198,5 +214,58 @@ mod tests {
         assert_eq!(human(Duration::from_secs(1800)), "30 min");
         assert_eq!(human(Duration::from_millis(1_799_400)), "30 min");
         assert_eq!(human(Duration::from_secs(7500)), "2 h 5 min");
+    }
+
+    fn token_living(secs: u64) -> SubaccountToken {
+        use base64::Engine;
+        let exp = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + secs;
+        let payload =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(r#"{{"exp":{exp}}}"#));
+        SubaccountToken {
+            token: format!("e30.{payload}.sig"),
+            subaccount_id: None,
+            external_id: None,
+        }
+    }
+
+    #[test]
+    fn a_token_the_service_would_refuse_as_too_long_lived_fails_the_check() {
+        let map = [
+            ("PELIQAN_API_URL", "http://127.0.0.1:9"),
+            ("PELIQAN_PARTNER_TOKEN", "p"),
+            (
+                "TOKEN_SERVICE_JWT_HS256_SECRET",
+                "0123456789abcdef0123456789abcdef",
+            ),
+            ("TOKEN_SERVICE_MAX_TOKEN_LIFETIME_SECS", "3600"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let settings = Settings::from_map(&map).unwrap();
+        let long = lifetime(&token_living(7200), &settings, "wood", None);
+        assert_eq!(
+            long.status,
+            super::super::report::Status::Fail,
+            "{}",
+            long.detail
+        );
+        assert!(
+            long.detail
+                .contains("TOKEN_SERVICE_MAX_TOKEN_LIFETIME_SECS"),
+            "{}",
+            long.detail
+        );
+        let fine = lifetime(&token_living(1800), &settings, "wood", None);
+        assert_eq!(
+            fine.status,
+            super::super::report::Status::Pass,
+            "{}",
+            fine.detail
+        );
     }
 }
