@@ -11,6 +11,9 @@
 //! rejected.
 #![deny(missing_docs)]
 
+// Native parts only: `Instant::now` does not exist in the browser.
+#[cfg(not(target_arch = "wasm32"))]
+pub mod clock;
 pub mod connection;
 pub mod dialect;
 pub mod embed;
