@@ -4,12 +4,24 @@ use crate::cmd::{cargo, run};
 use peliqan_api::Dialect;
 use std::time::Instant;
 
-/// Runs the native test suite of the whole workspace, the client's and the
+/// Checks formatting and clippy (warnings are errors), runs the native test
+/// suite of the whole workspace, the client's and the
 /// token service's integration suites again in every API dialect, then the
 /// browser SDK's tests in headless Chromium (wasm-bindgen-test and the npm
 /// package), then the demo's end-to-end browser tests.
 pub fn all() -> anyhow::Result<()> {
     let started = Instant::now();
+    // Formatting and lints first: CI fails on them, not only habit.
+    ensure_lint_tools()?;
+    run(cargo().args(["fmt", "--all", "--check"]))?;
+    run(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
     run(cargo().args(["test", "--workspace", "--all-targets"]))?;
     run(cargo().args(["test", "--workspace", "--doc"]))?;
     dialects()?;
@@ -42,4 +54,26 @@ fn dialects() -> anyhow::Result<()> {
             .env("PELIQAN_TEST_DIALECT", dialect.name()))?;
     }
     Ok(())
+}
+
+/// rustfmt and clippy come with rustup's default profile; a minimal profile
+/// lacks them, so add them (idempotent) or say what to run.
+fn ensure_lint_tools() -> anyhow::Result<()> {
+    let present = |sub: &str| {
+        cargo()
+            .args([sub, "--version"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if present("fmt") && present("clippy") {
+        return Ok(());
+    }
+    run(std::process::Command::new("rustup").args(["component", "add", "rustfmt", "clippy"]))
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "{e:#}\nrustfmt and clippy are needed: run `rustup component add rustfmt clippy`"
+            )
+        })
 }
