@@ -15,7 +15,7 @@
 use crate::error::{ApiError, partner_envelope};
 use crate::lookup::PathOps;
 use crate::routing::{self as paths, RouteTable};
-use crate::state::Emu;
+use crate::state::EmulatorState;
 use crate::{
     control, control_guard, cors, credentials, faults, oauth, partner, scripts, servers, slashes,
     stats, subaccounts,
@@ -32,7 +32,7 @@ pub(crate) const BODY_LIMIT: usize = 256 * 1024;
 
 /// Starts serving on `listener`; the returned server must be polled (spawned).
 pub(crate) fn server(
-    emu: web::Data<Emu>,
+    emu: web::Data<EmulatorState>,
     listener: std::net::TcpListener,
 ) -> std::io::Result<Server> {
     let server = HttpServer::new(move || {
@@ -111,7 +111,8 @@ fn routes(cfg: &mut web::ServiceConfig, table: &RouteTable, dialect: Dialect) {
         .service(resource(paths::RESET).route(post().to(control::reset)))
         .service(resource(paths::NEXT_OAUTH_URL).route(post().to(control::next_oauth_url)))
         .service(resource(paths::SUBACCOUNT).route(delete().to(control::delete_subaccount)))
-        .service(resource(paths::REVOKE).route(post().to(credentials::revoke)));
+        .service(resource(paths::REVOKE).route(post().to(control::revoke_access_tokens)))
+        .service(resource(paths::CLOCK).route(post().to(control::advance_clock)));
 }
 
 /// Which handler serves an operation. Operations that share a path and a

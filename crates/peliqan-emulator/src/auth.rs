@@ -8,7 +8,7 @@
 //! [`crate::credentials`] counts as the partner token too.
 
 use crate::error::ApiError;
-use crate::state::{Emu, PARTNER_ID};
+use crate::state::{EmulatorState, PARTNER_ID};
 use crate::tokens::{Claims, Scope};
 use actix_web::dev::Payload;
 use actix_web::http::header::AUTHORIZATION;
@@ -86,11 +86,11 @@ enum Credential {
     AccessToken,
 }
 
-fn credential(req: &HttpRequest) -> Result<(web::Data<Emu>, Credential), ApiError> {
+fn credential(req: &HttpRequest) -> Result<(web::Data<EmulatorState>, Credential), ApiError> {
     let emu = req
-        .app_data::<web::Data<Emu>>()
+        .app_data::<web::Data<EmulatorState>>()
         .cloned()
-        .expect("Emu registered as app data");
+        .expect("EmulatorState registered as app data");
     let (scheme, token) = header_token(req, emu.bearer)?;
     if scheme == Scheme::Bearer {
         return if emu.credentials.accepts(token) {

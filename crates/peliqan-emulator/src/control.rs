@@ -1,22 +1,121 @@
 //! The emulator's own endpoints, outside the Peliqan API: `GET /` (what
 //! this server is) and `/__emulator/*` (info, stats, faults, reset, the
-//! next `oauth_url`, deleting a sub-account as Peliqan's UI would; the
-//! access-token revocation is in [`crate::credentials`]).
+//! next `oauth_url`, deleting a sub-account as Peliqan's UI would,
+//! revoking access tokens, advancing a manual clock).
 //!
 //! They need no token, on purpose: tests drive them directly. Those that
 //! change state refuse cross-site callers ([`crate::control_guard`]). They
-//! are never counted in stats nor affected by faults.
+//! are never counted in stats nor affected by faults. Each one is a method
+//! of [`EmulatorState`] here, called by its handler and by
+//! [`crate::Emulator`]'s in-process method of the same name; bodies and
+//! answers are the types of [`crate::control_api`].
 
+use crate::control_api::{
+    AdvanceClock, ClockNow, Fault, Faults, Info, NextOauthUrl, Revoked, Stats,
+};
 use crate::error::ApiError;
-use crate::faults::FaultRule;
-use crate::state::Emu;
+use crate::state::EmulatorState;
 use actix_web::{HttpResponse, web};
 use peliqan_api::SubaccountId;
-use serde::Deserialize;
+use peliqan_api::clock::Clock;
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
+use std::time::Duration;
+
+/// Longest `oauth_url` accepted; real ones are a few hundred bytes.
+const MAX_OAUTH_URL: usize = 8 * 1024;
+
+impl EmulatorState {
+    pub(crate) fn info(&self) -> Info {
+        Info {
+            dialect: self.dialect.name().to_owned(),
+            strict_slashes: self.strict_slashes,
+        }
+    }
+
+    pub(crate) fn stats(&self) -> Stats {
+        Stats {
+            requests: self.state.lock().stats.clone(),
+        }
+    }
+
+    pub(crate) fn faults(&self) -> Faults {
+        Faults {
+            faults: self.state.lock().faults.clone(),
+        }
+    }
+
+    /// Adds `fault` after checking it; answers the active rules.
+    pub(crate) fn add_fault(&self, fault: Fault) -> Result<Faults, ApiError> {
+        fault.validate()?;
+        let mut state = self.state.lock();
+        state.faults.push(fault);
+        Ok(Faults {
+            faults: state.faults.clone(),
+        })
+    }
+
+    pub(crate) fn clear_faults(&self) {
+        self.state.lock().faults.clear();
+    }
+
+    /// Forgets all state; the signing key and the partner token stay valid.
+    pub(crate) fn reset(&self) {
+        self.state.lock().reset();
+        tracing::info!("state reset");
+    }
+
+    pub(crate) fn revoke_access_tokens(&self) -> Revoked {
+        let revoked = self.credentials.revoke_all();
+        tracing::info!(revoked, "access tokens revoked");
+        Revoked { revoked }
+    }
+
+    pub(crate) fn next_oauth_url(&self, next: NextOauthUrl) -> Result<(), ApiError> {
+        if next.oauth_url.is_empty() || next.oauth_url.len() > MAX_OAUTH_URL {
+            return Err(ApiError::field(
+                "oauth_url",
+                format!("Must be 1 to {MAX_OAUTH_URL} bytes long."),
+            ));
+        }
+        self.state.lock().next_oauth_url = Some(next.oauth_url);
+        Ok(())
+    }
+
+    pub(crate) fn delete_subaccount(&self, id: SubaccountId) -> Result<(), ApiError> {
+        let removed = self.state.lock().remove_subaccount(id);
+        let removed = removed.ok_or_else(ApiError::not_found)?;
+        tracing::info!(subaccount = %id, external_id = %removed.external_id, "sub-account deleted through the control endpoint");
+        Ok(())
+    }
+
+    /// Moves the manual clock; refused when the emulator runs on the
+    /// system clock.
+    pub(crate) fn advance_clock(&self, by: Duration) -> Result<ClockNow, ApiError> {
+        let Some(clock) = &self.manual_clock else {
+            return Err(ApiError::BadRequest(
+                "This emulator runs on the system clock, which cannot be advanced: start it \
+                 with --manual-clock (Config::manual_clock in process)."
+                    .to_owned(),
+            ));
+        };
+        clock.advance(by);
+        tracing::info!(advanced_s = by.as_secs_f64(), "clock advanced");
+        Ok(ClockNow {
+            unix_secs: clock.unix_secs(),
+        })
+    }
+}
+
+/// A control body read from any JSON, so that a wrong one is a 400 naming
+/// the problem (not actix's bare error).
+fn read<T: DeserializeOwned>(body: web::Json<Value>, what: &str) -> Result<T, ApiError> {
+    serde_json::from_value(body.into_inner())
+        .map_err(|e| ApiError::BadRequest(format!("Invalid {what}: {e}")))
+}
 
 /// `GET /`: name and version, the dialect, and every route it serves.
-pub(crate) async fn index(emu: web::Data<Emu>) -> HttpResponse {
+pub(crate) async fn index(emu: web::Data<EmulatorState>) -> HttpResponse {
     let mut endpoints: Vec<String> = emu
         .dialect
         .routes()
@@ -35,6 +134,7 @@ pub(crate) async fn index(emu: web::Data<Emu>) -> HttpResponse {
             "POST /__emulator/next-oauth-url",
             "DELETE /__emulator/subaccounts/{id}",
             "POST /__emulator/access-tokens/revoke",
+            "POST /__emulator/clock",
         ]
         .map(String::from),
     );
@@ -50,79 +150,57 @@ pub(crate) async fn index(emu: web::Data<Emu>) -> HttpResponse {
 
 /// `GET /__emulator/info`: the dialect and slash mode served, so a test or
 /// a tool can check what it talks to.
-pub(crate) async fn info(emu: web::Data<Emu>) -> HttpResponse {
-    HttpResponse::Ok().json(json!({
-        "dialect": emu.dialect.name(),
-        "strict_slashes": emu.strict_slashes,
-    }))
+pub(crate) async fn info(emu: web::Data<EmulatorState>) -> HttpResponse {
+    HttpResponse::Ok().json(emu.info())
 }
 
 /// `GET /__emulator/stats`.
-pub(crate) async fn stats(emu: web::Data<Emu>) -> HttpResponse {
-    let state = emu.state.lock();
-    HttpResponse::Ok().json(json!({ "requests": &state.stats }))
+pub(crate) async fn stats(emu: web::Data<EmulatorState>) -> HttpResponse {
+    HttpResponse::Ok().json(emu.stats())
 }
 
 /// `POST /__emulator/faults`: adds one rule.
 pub(crate) async fn add_fault(
-    emu: web::Data<Emu>,
+    emu: web::Data<EmulatorState>,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
-    let rule: FaultRule = serde_json::from_value(body.into_inner())
-        .map_err(|e| ApiError::BadRequest(format!("Invalid fault rule: {e}")))?;
-    rule.validate()?;
-    let mut state = emu.state.lock();
-    state.faults.push(rule);
-    Ok(HttpResponse::Created().json(json!({ "faults": &state.faults })))
+    let faults = emu.add_fault(read(body, "fault rule")?)?;
+    Ok(HttpResponse::Created().json(faults))
 }
 
 /// `GET /__emulator/faults`: the active rules.
-pub(crate) async fn list_faults(emu: web::Data<Emu>) -> HttpResponse {
-    let state = emu.state.lock();
-    HttpResponse::Ok().json(json!({ "faults": &state.faults }))
+pub(crate) async fn list_faults(emu: web::Data<EmulatorState>) -> HttpResponse {
+    HttpResponse::Ok().json(emu.faults())
 }
 
 /// `DELETE /__emulator/faults`: removes all rules.
-pub(crate) async fn clear_faults(emu: web::Data<Emu>) -> HttpResponse {
-    emu.state.lock().faults.clear();
+pub(crate) async fn clear_faults(emu: web::Data<EmulatorState>) -> HttpResponse {
+    emu.clear_faults();
     HttpResponse::NoContent().finish()
 }
 
 /// `POST /__emulator/reset`: forgets all state; the signing key and the
 /// partner token stay valid.
-pub(crate) async fn reset(emu: web::Data<Emu>) -> HttpResponse {
-    emu.state.lock().reset();
-    tracing::info!("state reset");
+pub(crate) async fn reset(emu: web::Data<EmulatorState>) -> HttpResponse {
+    emu.reset();
     HttpResponse::NoContent().finish()
 }
 
-/// The body of `POST /__emulator/next-oauth-url`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct NextOauthUrl {
-    oauth_url: String,
+/// `POST /__emulator/access-tokens/revoke`: every issued access token
+/// answers 401 from now on; new ones can be fetched as usual.
+pub(crate) async fn revoke_access_tokens(emu: web::Data<EmulatorState>) -> HttpResponse {
+    HttpResponse::Ok().json(emu.revoke_access_tokens())
 }
-
-/// Longest `oauth_url` accepted; real ones are a few hundred bytes.
-const MAX_OAUTH_URL: usize = 8 * 1024;
 
 /// `POST /__emulator/next-oauth-url`: the next OAuth connection added
 /// answers this `oauth_url` instead of the consent page's, once, so that
 /// clients can be tested against what a broken or hostile Peliqan might
 /// send (a `javascript:` URL, say).
 pub(crate) async fn next_oauth_url(
-    emu: web::Data<Emu>,
+    emu: web::Data<EmulatorState>,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
-    let next: NextOauthUrl = serde_json::from_value(body.into_inner())
-        .map_err(|e| ApiError::BadRequest(format!("Invalid body: {e}")))?;
-    if next.oauth_url.is_empty() || next.oauth_url.len() > MAX_OAUTH_URL {
-        return Err(ApiError::field(
-            "oauth_url",
-            format!("Must be 1 to {MAX_OAUTH_URL} bytes long."),
-        ));
-    }
-    emu.state.lock().next_oauth_url = Some(next.oauth_url);
+    emu.next_oauth_url(read(body, "body")?)?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -130,12 +208,20 @@ pub(crate) async fn next_oauth_url(
 /// owns, as someone doing it in Peliqan's UI would, in every dialect (the
 /// `partner` dialect's API has no route for it). Its tokens stop working.
 pub(crate) async fn delete_subaccount(
-    emu: web::Data<Emu>,
+    emu: web::Data<EmulatorState>,
     id: web::Path<u64>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = SubaccountId(id.into_inner());
-    let removed = emu.state.lock().remove_subaccount(id);
-    let removed = removed.ok_or_else(ApiError::not_found)?;
-    tracing::info!(subaccount = %id, external_id = %removed.external_id, "sub-account deleted through the control endpoint");
+    emu.delete_subaccount(SubaccountId(id.into_inner()))?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// `POST /__emulator/clock` `{"advance_secs": N}`: moves the clock of an
+/// emulator started with `--manual-clock` forward; refused (400) otherwise.
+pub(crate) async fn advance_clock(
+    emu: web::Data<EmulatorState>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let advance: AdvanceClock = read(body, "body")?;
+    let now = emu.advance_clock(Duration::from_secs(advance.advance_secs))?;
+    Ok(HttpResponse::Ok().json(now))
 }

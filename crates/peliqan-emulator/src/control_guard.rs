@@ -17,7 +17,7 @@
 //!    an HTML form always sends one.
 
 use crate::error::ApiError;
-use crate::state::Emu;
+use crate::state::EmulatorState;
 use crate::stats::CONTROL_PREFIX;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -33,7 +33,7 @@ pub(crate) async fn guard(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let reads = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    let refused = match req.app_data::<web::Data<Emu>>() {
+    let refused = match req.app_data::<web::Data<EmulatorState>>() {
         Some(emu) if !reads && req.path().starts_with(CONTROL_PREFIX) => {
             refusal(req.headers(), &emu.base_url, &emu.allowed_origins)
         }

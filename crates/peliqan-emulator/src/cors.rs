@@ -8,7 +8,7 @@
 //! so the browser blocks the response. `Vary: Origin` goes on every answer
 //! because the answer depends on the origin.
 
-use crate::state::Emu;
+use crate::state::EmulatorState;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
@@ -25,7 +25,7 @@ pub(crate) async fn cors(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let allowed = req
-        .app_data::<web::Data<Emu>>()
+        .app_data::<web::Data<EmulatorState>>()
         .and_then(|emu| allowed_origin(req.headers(), &emu.allowed_origins));
     let preflight = req.method() == Method::OPTIONS
         && req

@@ -5,16 +5,18 @@
 //! Access tokens are opaque random strings, as django-oauth-toolkit issues
 //! them, remembered with their expiry in a map of their own (not in
 //! [`crate::state::State`]: a reset keeps credentials valid, as it keeps the
-//! partner token). `POST /__emulator/access-tokens/revoke` empties the map,
+//! partner token). `POST /__emulator/access-tokens/revoke` empties the map
+//! ([`crate::control`]),
 //! so a client's next call gets a 401 and must renew.
 
 use crate::error::ApiError;
-use crate::state::Emu;
+use crate::state::EmulatorState;
 use crate::tokens::random_hex;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, ContentType};
 use actix_web::{HttpRequest, HttpResponse, web};
 use parking_lot::Mutex;
+use peliqan_api::clock::SharedClock;
 use serde_json::json;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -29,23 +31,26 @@ pub(crate) struct ClientCredentials {
     pub client_secret: String,
     ttl: Duration,
     issued: Mutex<HashMap<String, Instant>>,
+    /// Expiry is measured on the emulator's clock.
+    clock: SharedClock,
 }
 
 impl ClientCredentials {
-    /// A fresh random client id and secret.
-    pub(crate) fn random(ttl: Duration) -> Self {
+    /// A fresh random client id and secret; tokens expire on `clock`.
+    pub(crate) fn random(ttl: Duration, clock: SharedClock) -> Self {
         Self {
             client_id: format!("emulator-{}", &random_hex()[..16]),
             client_secret: random_hex(),
             ttl,
             issued: Mutex::new(HashMap::new()),
+            clock,
         }
     }
 
     /// Issues an access token; returns it and its lifetime.
     fn issue(&self) -> (String, Duration) {
         let token = random_hex();
-        let now = Instant::now();
+        let now = self.clock.instant();
         let mut issued = self.issued.lock();
         issued.retain(|_, expires| *expires > now);
         if issued.len() >= MAX_TOKENS
@@ -65,13 +70,13 @@ impl ClientCredentials {
         self.issued
             .lock()
             .get(token)
-            .is_some_and(|expires| Instant::now() < *expires)
+            .is_some_and(|expires| self.clock.instant() < *expires)
     }
 
     /// Forgets every issued token; returns how many were live.
-    fn revoke_all(&self) -> usize {
+    pub(crate) fn revoke_all(&self) -> usize {
         let mut issued = self.issued.lock();
-        let now = Instant::now();
+        let now = self.clock.instant();
         let live = issued.values().filter(|e| **e > now).count();
         issued.clear();
         live
@@ -95,7 +100,7 @@ fn oauth_error(status: StatusCode, code: &'static str, message: impl Into<String
 /// `POST /api/oauth2/token/` with a form body `grant_type=client_credentials
 /// &client_id=..&client_secret=..` (RFC 6749 section 4.4).
 pub(crate) async fn token(
-    emu: web::Data<Emu>,
+    emu: web::Data<EmulatorState>,
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
@@ -161,29 +166,33 @@ pub(crate) async fn token(
         })))
 }
 
-/// `POST /__emulator/access-tokens/revoke`: every issued access token
-/// answers 401 from now on; new ones can be fetched as usual.
-pub(crate) async fn revoke(emu: web::Data<Emu>) -> HttpResponse {
-    let revoked = emu.credentials.revoke_all();
-    tracing::info!(revoked, "access tokens revoked");
-    HttpResponse::Ok().json(json!({ "revoked": revoked }))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use peliqan_api::clock::{ManualClock, SystemClock};
 
     #[test]
     fn tokens_work_until_they_expire_or_are_revoked() {
-        let creds = ClientCredentials::random(Duration::from_secs(60));
+        let creds = ClientCredentials::random(Duration::from_secs(60), SystemClock::shared());
         let (a, _) = creds.issue();
         assert!(creds.accepts(&a) && !creds.accepts("nope"));
         assert_eq!(creds.revoke_all(), 1);
         assert!(!creds.accepts(&a));
-        let short = ClientCredentials::random(Duration::ZERO);
+        let short = ClientCredentials::random(Duration::ZERO, SystemClock::shared());
         let (b, _) = short.issue();
         assert!(!short.accepts(&b), "a zero TTL token is born expired");
         assert!(creds.secret_matches(&creds.client_secret.clone()));
         assert!(!creds.secret_matches("x"));
+    }
+
+    #[test]
+    fn tokens_expire_on_the_emulator_clock() {
+        let clock = ManualClock::new();
+        let creds = ClientCredentials::random(Duration::from_secs(60), clock.clone());
+        let (a, _) = creds.issue();
+        clock.advance(Duration::from_secs(59));
+        assert!(creds.accepts(&a));
+        clock.advance(Duration::from_secs(1));
+        assert!(!creds.accepts(&a), "expired at its lifetime");
     }
 }

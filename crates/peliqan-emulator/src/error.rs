@@ -11,7 +11,7 @@
 //! [`partner_envelope`] re-renders it in the partner shape when that dialect
 //! is served, so no handler needs to know the dialect to fail correctly.
 
-use crate::state::Emu;
+use crate::state::EmulatorState;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
@@ -209,7 +209,7 @@ pub(crate) async fn partner_envelope(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let partner = req
-        .app_data::<web::Data<Emu>>()
+        .app_data::<web::Data<EmulatorState>>()
         .is_some_and(|emu| emu.envelope == Envelope::Partner);
     let res = next.call(req).await?.map_into_boxed_body();
     if !partner {

@@ -1,47 +1,27 @@
 //! Fault injection: answer matching requests with an error status and/or
 //! after a delay, to test retries, back-off and timeouts.
 //!
-//! Rules come from `POST /__emulator/faults`. The middleware sits inside
+//! Rules ([`Fault`]) come from `POST /__emulator/faults` or
+//! [`crate::Emulator::add_fault`]. The middleware sits inside
 //! the CORS layer, so an injected 503 or 429 still carries the CORS headers
 //! a browser needs to read its status, and inside the stats layer, so
 //! faulted requests are still counted.
 
+use crate::control_api::Fault;
 use crate::error::ApiError;
-use crate::state::Emu;
+use crate::state::EmulatorState;
 use crate::stats::CONTROL_PREFIX;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpResponse, web};
-use serde::{Deserialize, Serialize};
 use std::time::Duration;
-
-/// One rule, as posted to and listed by `/__emulator/faults`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct FaultRule {
-    /// Applies to paths starting with this (trailing slash ignored).
-    pub path_prefix: String,
-    /// Status to answer; `None` means delay only, then handle normally.
-    #[serde(default)]
-    pub status: Option<u16>,
-    /// Chance per matching request, 0.0..=1.0.
-    #[serde(default = "always")]
-    pub probability: f64,
-    /// Wait this long before answering.
-    #[serde(default)]
-    pub delay_ms: u64,
-}
-
-fn always() -> f64 {
-    1.0
-}
 
 /// Longest delay a rule may ask for; longer would only hang test suites.
 const MAX_DELAY_MS: u64 = 120_000;
 
-impl FaultRule {
+impl Fault {
     /// Field errors for a rule that cannot work, DRF-style.
     pub(crate) fn validate(&self) -> Result<(), ApiError> {
         if !self.path_prefix.starts_with('/') {
@@ -88,7 +68,7 @@ pub(crate) async fn inject(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
-    let fired = match req.app_data::<web::Data<Emu>>() {
+    let fired = match req.app_data::<web::Data<EmulatorState>>() {
         Some(emu) if !req.path().starts_with(CONTROL_PREFIX) => {
             let state = emu.state.lock();
             // First matching rule whose dice roll fires wins.
@@ -123,8 +103,8 @@ pub(crate) async fn inject(
 mod tests {
     use super::*;
 
-    fn rule(prefix: &str, status: Option<u16>, delay_ms: u64) -> FaultRule {
-        FaultRule {
+    fn rule(prefix: &str, status: Option<u16>, delay_ms: u64) -> Fault {
+        Fault {
             path_prefix: prefix.into(),
             status,
             probability: 1.0,

@@ -5,7 +5,9 @@
 //! internals: real HS256 tokens that expire, the partner/sub-account scope
 //! split, CORS with an allow-list, connect forms validated field by field,
 //! an OAuth consent page, connection logs, and fault injection plus request
-//! counts under `/__emulator`. All state is in memory behind one lock
+//! counts under `/__emulator` (typed in [`control_api`]: in process through
+//! [`Emulator`]'s methods, from another process through [`Control`]),
+//! optionally on a manual clock ([`Config::manual_clock`]). All state is in memory behind one lock
 //! ([`state`]); the routes are listed in one function ([`app`]).
 //!
 //! It speaks one API dialect at a time ([`Config::dialect`]): exactly the
@@ -27,6 +29,7 @@ mod app;
 mod auth;
 mod connect;
 mod control;
+pub mod control_api;
 mod control_guard;
 mod cors;
 mod credentials;
@@ -46,9 +49,18 @@ mod subaccounts;
 mod tokens;
 mod validate;
 
+pub use control_api::{
+    ClockNow, Control, ControlCall, ControlError, Fault, Faults, Info, Revoked, Stats,
+};
+
+use actix_web::ResponseError;
 use actix_web::dev::ServerHandle;
 use actix_web::web;
+use peliqan_api::SubaccountId;
+use peliqan_api::clock::{ManualClock, SharedClock};
+use state::EmulatorState;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
 
@@ -71,6 +83,12 @@ pub struct Config {
     /// Lifetime of OAuth access tokens from `POST /api/oauth2/token/`
     /// (`partner` dialect; `--access-token-ttl`).
     pub access_token_ttl: Duration,
+    /// Run on this manual clock instead of the system clock
+    /// (`--manual-clock`): token `iat`/`exp` and their check, access-token
+    /// expiry and timestamps read it, and it moves only when advanced —
+    /// by [`Emulator::advance_clock`], `POST /__emulator/clock`, or by the
+    /// test holding it (share it with a client to move both at once).
+    pub manual_clock: Option<Arc<ManualClock>>,
 }
 
 impl Default for Config {
@@ -83,6 +101,7 @@ impl Default for Config {
             dialect: peliqan_api::Dialect::default(),
             strict_slashes: false,
             access_token_ttl: Duration::from_secs(3600),
+            manual_clock: None,
         }
     }
 }
@@ -94,6 +113,7 @@ pub struct Emulator {
     partner_token: String,
     client_id: String,
     client_secret: String,
+    state: web::Data<EmulatorState>,
     handle: ServerHandle,
     task: Option<JoinHandle<std::io::Result<()>>>,
 }
@@ -106,20 +126,21 @@ impl Emulator {
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let url = format!("http://{}", advertised(addr));
-        let emu = web::Data::new(state::Emu::new(&config, url.clone()));
+        let emu = web::Data::new(EmulatorState::new(&config, url.clone()));
         let partner_token = emu.partner_token.clone();
         let client_id = emu.credentials.client_id.clone();
         let client_secret = emu.credentials.client_secret.clone();
-        let server = app::server(emu, listener)?;
+        let server = app::server(emu.clone(), listener)?;
         let handle = server.handle();
         let task = tokio::spawn(server);
-        tracing::info!(%url, dialect = %config.dialect, strict_slashes = config.strict_slashes, "peliqan-emulator listening");
+        tracing::info!(%url, dialect = %config.dialect, strict_slashes = config.strict_slashes, manual_clock = config.manual_clock.is_some(), "peliqan-emulator listening");
         Ok(Emulator {
             url,
             addr,
             partner_token,
             client_id,
             client_secret,
+            state: emu,
             handle,
             task: Some(task),
         })
@@ -151,6 +172,81 @@ impl Emulator {
         &self.client_secret
     }
 
+    /// The clock this emulator reads time from.
+    pub fn clock(&self) -> SharedClock {
+        self.state.clock.clone()
+    }
+
+    /// `GET /__emulator/info`, in process.
+    pub fn info(&self) -> Info {
+        self.state.info()
+    }
+
+    /// `GET /__emulator/stats`, in process: requests counted so far.
+    pub fn stats(&self) -> Stats {
+        self.state.stats()
+    }
+
+    /// `GET /__emulator/faults`, in process: the active fault rules.
+    pub fn faults(&self) -> Vec<Fault> {
+        self.state.faults().faults
+    }
+
+    /// `POST /__emulator/faults`, in process: adds a rule, or refuses it as
+    /// the endpoint would (400 naming the field).
+    pub fn add_fault(&self, fault: Fault) -> Result<(), ControlError> {
+        self.state
+            .add_fault(fault)
+            .map(drop)
+            .map_err(refused("POST", control_api::paths::FAULTS))
+    }
+
+    /// `DELETE /__emulator/faults`, in process: removes every rule.
+    pub fn clear_faults(&self) {
+        self.state.clear_faults();
+    }
+
+    /// `POST /__emulator/reset`, in process: forgets all state; the partner
+    /// token and the client credentials stay valid.
+    pub fn reset(&self) {
+        self.state.reset();
+    }
+
+    /// `POST /__emulator/access-tokens/revoke`, in process: every OAuth
+    /// access token issued so far is refused from now on.
+    pub fn revoke_access_tokens(&self) -> Revoked {
+        self.state.revoke_access_tokens()
+    }
+
+    /// `DELETE /__emulator/subaccounts/{id}`, in process: deletes a
+    /// sub-account and what it owns; 404 when there is none.
+    pub fn delete_subaccount(&self, id: SubaccountId) -> Result<(), ControlError> {
+        self.state
+            .delete_subaccount(id)
+            .map_err(refused("DELETE", control_api::paths::SUBACCOUNT))
+    }
+
+    /// `POST /__emulator/next-oauth-url`, in process: the next OAuth
+    /// connection answers `oauth_url`, once.
+    pub fn next_oauth_url(&self, oauth_url: impl Into<String>) -> Result<(), ControlError> {
+        let next = control_api::NextOauthUrl {
+            oauth_url: oauth_url.into(),
+        };
+        self.state
+            .next_oauth_url(next)
+            .map_err(refused("POST", control_api::paths::NEXT_OAUTH_URL))
+    }
+
+    /// `POST /__emulator/clock`, in process: moves the manual clock
+    /// ([`Config::manual_clock`]) forward by `by`; refused on the system
+    /// clock.
+    pub fn advance_clock(&self, by: Duration) -> Result<(), ControlError> {
+        self.state
+            .advance_clock(by)
+            .map(drop)
+            .map_err(refused("POST", control_api::paths::CLOCK))
+    }
+
     /// Stops accepting, lets requests in flight finish, and waits.
     pub async fn stop(mut self) {
         self.handle.stop(true).await;
@@ -178,6 +274,17 @@ impl Drop for Emulator {
             // Sends the stop command now; the returned future only waits.
             drop(self.handle.stop(false));
         }
+    }
+}
+
+/// The [`ControlError`] of an in-process control call the endpoint at
+/// `path` would refuse with `error`.
+fn refused(method: &'static str, path: &'static str) -> impl Fn(error::ApiError) -> ControlError {
+    move |error| ControlError::Refused {
+        method,
+        path: path.to_owned(),
+        status: error.status_code().as_u16(),
+        body: error.to_string(),
     }
 }
 

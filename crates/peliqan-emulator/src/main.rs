@@ -6,6 +6,7 @@
 
 use clap::Parser;
 use peliqan_api::Dialect;
+use peliqan_api::clock::ManualClock;
 use peliqan_emulator::{Config, Emulator};
 use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
@@ -39,6 +40,11 @@ struct Args {
     /// (`partner` dialect), in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
     access_token_ttl: u64,
+    /// Run on a manual clock that starts at the real time and moves only
+    /// through `POST /__emulator/clock {"advance_secs": N}`, so tests in
+    /// another process can expire tokens without waiting. Never in production.
+    #[arg(long)]
+    manual_clock: bool,
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -60,6 +66,7 @@ async fn main() -> std::io::Result<()> {
         dialect: args.dialect,
         strict_slashes: args.strict_slashes,
         access_token_ttl: Duration::from_secs(args.access_token_ttl),
+        manual_clock: args.manual_clock.then(ManualClock::new),
     };
     let emulator = Emulator::start(config).await?;
     {

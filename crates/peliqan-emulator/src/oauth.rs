@@ -11,7 +11,7 @@
 //! providers that popup code must survive
 //! (<https://developer.mozilla.org/en-US/docs/Web/HTTP/Headers/Cross-Origin-Opener-Policy>).
 
-use crate::state::{Emu, now_rfc3339};
+use crate::state::{EmulatorState, now_rfc3339};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use peliqan_api::{ConnectionStatus, LogLevel};
@@ -26,7 +26,7 @@ pub(crate) struct Decision {
 }
 
 pub(crate) async fn authorize(
-    emu: web::Data<Emu>,
+    emu: web::Data<EmulatorState>,
     query: web::Query<HashMap<String, String>>,
 ) -> HttpResponse {
     let oauth_state = query.get("state").cloned().unwrap_or_default();
@@ -70,7 +70,10 @@ No {provider} account is involved.</p>
     page(&emu, StatusCode::OK, &title, &body)
 }
 
-pub(crate) async fn decide(emu: web::Data<Emu>, form: web::Form<Decision>) -> HttpResponse {
+pub(crate) async fn decide(
+    emu: web::Data<EmulatorState>,
+    form: web::Form<Decision>,
+) -> HttpResponse {
     let approve = match form.decision.as_str() {
         "approve" => true,
         "deny" => false,
@@ -92,6 +95,7 @@ pub(crate) async fn decide(emu: web::Data<Emu>, form: web::Form<Decision>) -> Ht
                 c.server.status = ConnectionStatus::Connected;
                 c.server.status_message = None;
                 c.log(
+                    &*emu.clock,
                     LogLevel::Info,
                     "OAuth access approved by the end-customer; connection is live",
                 );
@@ -99,11 +103,12 @@ pub(crate) async fn decide(emu: web::Data<Emu>, form: web::Form<Decision>) -> Ht
                 c.server.status = ConnectionStatus::Failed;
                 c.server.status_message = Some("access_denied: the user denied access".to_owned());
                 c.log(
+                    &*emu.clock,
                     LogLevel::Error,
                     "OAuth access denied by the end-customer (access_denied)",
                 );
             }
-            c.server.updated_at = Some(now_rfc3339());
+            c.server.updated_at = Some(now_rfc3339(&*emu.clock));
         })
     };
     if settled.is_none() {
@@ -129,7 +134,7 @@ const UNKNOWN_STATE: &str = "<p>This authorization link is unknown or was alread
 <p>Start the connection again from the application.</p>";
 
 /// A small self-contained HTML page, with the COOP header when configured.
-fn page(emu: &Emu, status: StatusCode, title: &str, body: &str) -> HttpResponse {
+fn page(emu: &EmulatorState, status: StatusCode, title: &str, body: &str) -> HttpResponse {
     let mut res = HttpResponse::build(status);
     res.content_type("text/html; charset=utf-8")
         .insert_header(("Cache-Control", "no-store"));

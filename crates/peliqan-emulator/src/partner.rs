@@ -7,7 +7,7 @@
 use crate::auth::{PartnerAuth, SubaccountAuth};
 use crate::error::ApiError;
 use crate::lookup::Lookup;
-use crate::state::{Emu, ScriptRecord, State};
+use crate::state::{EmulatorState, ScriptRecord, State};
 use crate::validate::Body;
 use actix_web::{HttpResponse, web};
 use peliqan_api::{Subaccount, SubaccountId};
@@ -68,7 +68,11 @@ pub(crate) fn account_json(state: &State, account: &Subaccount) -> Value {
 }
 
 /// `GET /api/partner/sub-accounts/?page=&per_page=`: DRF's page envelope.
-pub(crate) fn page(emu: &Emu, state: &State, lookup: &Lookup) -> Result<HttpResponse, ApiError> {
+pub(crate) fn page(
+    emu: &EmulatorState,
+    state: &State,
+    lookup: &Lookup,
+) -> Result<HttpResponse, ApiError> {
     let per_page = lookup
         .per_page
         .unwrap_or(DEFAULT_PER_PAGE)
@@ -105,7 +109,7 @@ pub(crate) fn page(emu: &Emu, state: &State, lookup: &Lookup) -> Result<HttpResp
 /// `GET /api/partner/sub-accounts/{id}/info/`: the account's default data
 /// warehouse.
 pub(crate) async fn info(
-    emu: web::Data<Emu>,
+    emu: web::Data<EmulatorState>,
     _: PartnerAuth,
     lookup: Lookup,
 ) -> Result<HttpResponse, ApiError> {
@@ -124,7 +128,7 @@ fn dw_name(dw_id: u64) -> String {
 }
 
 /// `GET /api/groups/`: the caller's script groups (one default group each).
-pub(crate) async fn groups(emu: web::Data<Emu>, auth: SubaccountAuth) -> HttpResponse {
+pub(crate) async fn groups(emu: web::Data<EmulatorState>, auth: SubaccountAuth) -> HttpResponse {
     let state = emu.state.lock();
     let groups: Vec<Value> = state
         .extras
@@ -139,7 +143,7 @@ pub(crate) async fn groups(emu: web::Data<Emu>, auth: SubaccountAuth) -> HttpRes
 const DEFAULT_GROUP: &str = "Default";
 
 /// `GET /api/interfaces/`: the caller's scripts.
-pub(crate) async fn scripts(emu: web::Data<Emu>, auth: SubaccountAuth) -> HttpResponse {
+pub(crate) async fn scripts(emu: web::Data<EmulatorState>, auth: SubaccountAuth) -> HttpResponse {
     let state = emu.state.lock();
     let list: Vec<Value> = state
         .interfaces
@@ -155,7 +159,7 @@ const RUN_MODES: &[&str] = &["STREAMLIT", "API", "SHELL"];
 /// `POST /api/interfaces/group/{group_id}/` with `{name, raw_script,
 /// run_mode, type?, schedule?}`: a script in one of the caller's groups.
 pub(crate) async fn create_script(
-    emu: web::Data<Emu>,
+    emu: web::Data<EmulatorState>,
     auth: SubaccountAuth,
     lookup: Lookup,
     body: web::Json<Value>,

@@ -15,13 +15,9 @@ use peliqan_api::{Dialect, Operation, Route};
 pub(crate) const INDEX: &str = "/";
 pub(crate) const OAUTH_AUTHORIZE: &str = "/oauth/authorize";
 pub(crate) const OAUTH_DECISION: &str = "/oauth/decision";
-pub(crate) const STATS: &str = "/__emulator/stats";
-pub(crate) const FAULTS: &str = "/__emulator/faults";
-pub(crate) const RESET: &str = "/__emulator/reset";
-pub(crate) const INFO: &str = "/__emulator/info";
-pub(crate) const REVOKE: &str = "/__emulator/access-tokens/revoke";
-pub(crate) const NEXT_OAUTH_URL: &str = "/__emulator/next-oauth-url";
-pub(crate) const SUBACCOUNT: &str = "/__emulator/subaccounts/{id}";
+pub(crate) use crate::control_api::paths::{
+    CLOCK, FAULTS, INFO, NEXT_OAUTH_URL, RESET, REVOKE_ACCESS_TOKENS as REVOKE, STATS, SUBACCOUNT,
+};
 const OWN: &[&str] = &[
     INDEX,
     OAUTH_AUTHORIZE,
@@ -31,6 +27,7 @@ const OWN: &[&str] = &[
     RESET,
     INFO,
     REVOKE,
+    CLOCK,
 ];
 
 /// Paths the `seed` dialect served before dialects existed and keeps

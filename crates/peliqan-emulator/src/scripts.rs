@@ -11,7 +11,7 @@
 
 use crate::auth::SubaccountAuth;
 use crate::error::ApiError;
-use crate::state::{Emu, ScriptRecord, TableRecord};
+use crate::state::{EmulatorState, ScriptRecord, TableRecord};
 use crate::validate::Body;
 use actix_web::{HttpRequest, HttpResponse, web};
 use peliqan_api::dialect::BodyShape;
@@ -19,7 +19,7 @@ use peliqan_api::{Interface, Table, TableId};
 use serde_json::{Value, json};
 
 pub(crate) async fn create_table(
-    emu: web::Data<Emu>,
+    emu: web::Data<EmulatorState>,
     auth: SubaccountAuth,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
@@ -66,7 +66,7 @@ pub(crate) async fn create_table(
 /// `name` and `query` are kept; the SDK's other settings (`is_view`,
 /// `settings`, ...) are accepted and ignored, as nothing runs here.
 pub(crate) async fn update_table(
-    emu: web::Data<Emu>,
+    emu: web::Data<EmulatorState>,
     auth: SubaccountAuth,
     req: HttpRequest,
     body: web::Json<Value>,
@@ -108,7 +108,7 @@ fn partner_table(t: &TableRecord) -> Value {
 
 /// The seed's script body: `{name, raw_code, schedule}`.
 pub(crate) async fn create_interface(
-    emu: web::Data<Emu>,
+    emu: web::Data<EmulatorState>,
     auth: SubaccountAuth,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {

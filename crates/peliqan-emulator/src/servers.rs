@@ -12,7 +12,7 @@ use crate::auth::SubaccountAuth;
 use crate::connect;
 use crate::error::ApiError;
 use crate::lookup::Lookup;
-use crate::state::{ConnectionRecord, Emu, now_rfc3339};
+use crate::state::{ConnectionRecord, EmulatorState, now_rfc3339};
 use crate::tokens::random_hex;
 use crate::validate::{self, Body};
 use actix_web::{HttpResponse, web};
@@ -33,7 +33,7 @@ struct Created<'a> {
 
 #[tracing::instrument(skip_all, fields(subaccount = %auth.subaccount_id))]
 pub(crate) async fn create(
-    emu: web::Data<Emu>,
+    emu: web::Data<EmulatorState>,
     auth: SubaccountAuth,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
@@ -59,7 +59,7 @@ pub(crate) async fn create(
         .title
         .clone()
         .unwrap_or_else(|| servertype.name.clone());
-    let now = now_rfc3339();
+    let now = now_rfc3339(&*emu.clock);
     let mut state = emu.state.lock();
     let id = state.next_server();
     let mut record = ConnectionRecord {
@@ -75,12 +75,17 @@ pub(crate) async fn create(
         },
         logs: Vec::new(),
     };
-    record.log(LogLevel::Info, format!("Connection created for {title}"));
+    record.log(
+        &*emu.clock,
+        LogLevel::Info,
+        format!("Connection created for {title}"),
+    );
 
     let oauth_url = if crate::servertypes::is_oauth(servertype) {
         let oauth_state = random_hex();
         state.oauth_states.insert(oauth_state.clone(), id);
         record.log(
+            &*emu.clock,
             LogLevel::Info,
             "OAuth flow started; waiting for the end-customer to grant access",
         );
@@ -92,18 +97,22 @@ pub(crate) async fn create(
             )
         }))
     } else {
-        record.log(LogLevel::Info, values.describe(servertype));
+        record.log(&*emu.clock, LogLevel::Info, values.describe(servertype));
         let (status, message) = match values.emulated_check(servertype) {
             Ok(()) => (ConnectionStatus::Connected, None),
             Err(reason) => (ConnectionStatus::Failed, Some(reason)),
         };
         match &message {
-            None => record.log(LogLevel::Info, "Credentials accepted; connection is live"),
-            Some(reason) => record.log(LogLevel::Error, reason.clone()),
+            None => record.log(
+                &*emu.clock,
+                LogLevel::Info,
+                "Credentials accepted; connection is live",
+            ),
+            Some(reason) => record.log(&*emu.clock, LogLevel::Error, reason.clone()),
         }
         record.server.status = status;
         record.server.status_message = message;
-        record.server.updated_at = Some(now_rfc3339());
+        record.server.updated_at = Some(now_rfc3339(&*emu.clock));
         None
     };
     let answer = HttpResponse::Created().json(Created {
@@ -114,7 +123,7 @@ pub(crate) async fn create(
     Ok(answer)
 }
 
-pub(crate) async fn list(emu: web::Data<Emu>, auth: SubaccountAuth) -> HttpResponse {
+pub(crate) async fn list(emu: web::Data<EmulatorState>, auth: SubaccountAuth) -> HttpResponse {
     let state = emu.state.lock();
     let servers: Vec<&Server> = state
         .connections
@@ -126,7 +135,7 @@ pub(crate) async fn list(emu: web::Data<Emu>, auth: SubaccountAuth) -> HttpRespo
 }
 
 pub(crate) async fn get(
-    emu: web::Data<Emu>,
+    emu: web::Data<EmulatorState>,
     auth: SubaccountAuth,
     lookup: Lookup,
 ) -> Result<HttpResponse, ApiError> {
@@ -136,7 +145,7 @@ pub(crate) async fn get(
 }
 
 pub(crate) async fn logs(
-    emu: web::Data<Emu>,
+    emu: web::Data<EmulatorState>,
     auth: SubaccountAuth,
     lookup: Lookup,
 ) -> Result<HttpResponse, ApiError> {

@@ -13,7 +13,7 @@
 //! The emulator's own endpoints are lenient in every mode.
 
 use crate::routing::Resolved;
-use crate::state::Emu;
+use crate::state::EmulatorState;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, ContentType};
@@ -28,7 +28,7 @@ pub(crate) async fn slashes(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
-    let Some(emu) = req.app_data::<web::Data<Emu>>().cloned() else {
+    let Some(emu) = req.app_data::<web::Data<EmulatorState>>().cloned() else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
     let path = req.path().to_owned();

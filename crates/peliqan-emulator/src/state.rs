@@ -2,31 +2,34 @@
 //!
 //! Like stripe-mock and wiremock, all state lives in one struct behind one
 //! `parking_lot::Mutex`: handlers lock, read or change, and unlock without
-//! awaiting, so routes can never disagree about what exists. [`Emu`] adds
-//! what never changes after start (keys, partner token, settings) and is
-//! shared with every actix worker as `web::Data<Emu>`.
+//! awaiting, so routes can never disagree about what exists.
+//! [`EmulatorState`] adds what never changes after start (keys, partner
+//! token, settings, the clock) and is
+//! shared with every actix worker as `web::Data<EmulatorState>`.
 
 use crate::Config;
+use crate::control_api::Fault;
 use crate::credentials::ClientCredentials;
 use crate::error::Envelope;
-use crate::faults::FaultRule;
 use crate::routing::RouteTable;
 use crate::servertypes;
 use crate::tokens::{Keys, Scope};
 use parking_lot::Mutex;
+use peliqan_api::clock::{Clock, ManualClock, SharedClock, SystemClock};
 use peliqan_api::{
     ConnectionLogEntry, Dialect, Interface, InterfaceId, LogLevel, Operation, Server, ServerId,
     Servertype, Subaccount, SubaccountId, Table, TableId,
 };
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The only partner an emulator serves; its id is in every token.
 pub(crate) const PARTNER_ID: u64 = 1;
 
 /// Shared, per-process emulator context.
-pub(crate) struct Emu {
+pub(crate) struct EmulatorState {
     pub state: Mutex<State>,
     pub keys: Keys,
     pub partner_token: String,
@@ -46,11 +49,21 @@ pub(crate) struct Emu {
     /// Whether partner routes take `Authorization: Bearer <access token>`
     /// (only where the dialect has the token endpoint).
     pub bearer: bool,
+    /// What every time-based rule reads: token `iat`/`exp` and their check,
+    /// access-token expiry, connection timestamps.
+    pub clock: SharedClock,
+    /// The same clock when it is manual ([`Config::manual_clock`]): what
+    /// `POST /__emulator/clock` moves.
+    pub manual_clock: Option<Arc<ManualClock>>,
 }
 
-impl Emu {
+impl EmulatorState {
     pub(crate) fn new(config: &Config, base_url: String) -> Self {
-        let keys = Keys::random();
+        let clock: SharedClock = match &config.manual_clock {
+            Some(manual) => manual.clone(),
+            None => SystemClock::shared(),
+        };
+        let keys = Keys::random(clock.clone());
         let partner_token = keys.issue(Scope::Partner, PARTNER_ID, None, None);
         Self {
             state: Mutex::new(State::default()),
@@ -73,8 +86,10 @@ impl Emu {
                 Dialect::Partner => Envelope::Partner,
                 Dialect::Seed | Dialect::SubAccount => Envelope::Drf,
             },
-            credentials: ClientCredentials::random(config.access_token_ttl),
+            credentials: ClientCredentials::random(config.access_token_ttl, clock.clone()),
             bearer: config.dialect.routes().has(Operation::OauthToken),
+            clock,
+            manual_clock: config.manual_clock.clone(),
         }
     }
 
@@ -91,9 +106,10 @@ pub(crate) struct ConnectionRecord {
 }
 
 impl ConnectionRecord {
-    pub(crate) fn log(&mut self, level: LogLevel, message: impl Into<String>) {
+    /// Appends a log line stamped with `clock`'s time.
+    pub(crate) fn log(&mut self, clock: &dyn Clock, level: LogLevel, message: impl Into<String>) {
         self.logs.push(ConnectionLogEntry {
-            timestamp: now_rfc3339(),
+            timestamp: now_rfc3339(clock),
             level,
             message: message.into(),
         });
@@ -144,7 +160,7 @@ pub(crate) struct State {
     pub oauth_states: HashMap<String, ServerId>,
     /// "METHOD /path/{id}" -> count.
     pub stats: BTreeMap<String, u64>,
-    pub faults: Vec<FaultRule>,
+    pub faults: Vec<Fault>,
     /// The `oauth_url` the next OAuth connection answers instead of the
     /// consent page's (`POST /__emulator/next-oauth-url`), used once.
     pub next_oauth_url: Option<String>,
@@ -241,9 +257,10 @@ impl State {
     }
 }
 
-/// Now, as RFC 3339 with milliseconds, UTC.
-pub(crate) fn now_rfc3339() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+/// `clock`'s now, as RFC 3339 with milliseconds, UTC.
+pub(crate) fn now_rfc3339(clock: &dyn Clock) -> String {
+    chrono::DateTime::<chrono::Utc>::from(clock.now())
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 #[cfg(test)]

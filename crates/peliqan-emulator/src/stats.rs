@@ -11,7 +11,7 @@
 //! counts before the request is handled, so a test can wait on a count to
 //! know a slow request has arrived.
 
-use crate::state::Emu;
+use crate::state::EmulatorState;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
@@ -30,7 +30,7 @@ pub(crate) async fn count(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    let emu = req.app_data::<web::Data<Emu>>().cloned();
+    let emu = req.app_data::<web::Data<EmulatorState>>().cloned();
     let key = match &emu {
         Some(emu) => emu.routes.stats_key(req.method().as_str(), req.path()),
         None => format!("{} {}", req.method(), req.path()),

@@ -12,7 +12,7 @@ use crate::auth::PartnerAuth;
 use crate::error::ApiError;
 use crate::lookup::Lookup;
 use crate::partner;
-use crate::state::{Emu, PARTNER_ID, State};
+use crate::state::{EmulatorState, PARTNER_ID, State};
 use crate::tokens::Scope;
 use crate::validate::Body;
 use actix_web::{HttpResponse, web};
@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 
 pub(crate) async fn create(
-    emu: web::Data<Emu>,
+    emu: web::Data<EmulatorState>,
     _: PartnerAuth,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
@@ -45,7 +45,7 @@ pub(crate) async fn create(
 }
 
 pub(crate) async fn list(
-    emu: web::Data<Emu>,
+    emu: web::Data<EmulatorState>,
     _: PartnerAuth,
     lookup: Lookup,
 ) -> Result<HttpResponse, ApiError> {
@@ -57,7 +57,7 @@ pub(crate) async fn list(
 }
 
 pub(crate) async fn get(
-    emu: web::Data<Emu>,
+    emu: web::Data<EmulatorState>,
     _: PartnerAuth,
     lookup: Lookup,
 ) -> Result<HttpResponse, ApiError> {
@@ -68,7 +68,7 @@ pub(crate) async fn get(
 
 /// Full update, like DRF's `PUT`: `external_id` is required again.
 pub(crate) async fn update(
-    emu: web::Data<Emu>,
+    emu: web::Data<EmulatorState>,
     _: PartnerAuth,
     lookup: Lookup,
     body: web::Json<Value>,
@@ -84,7 +84,7 @@ pub(crate) async fn update(
 }
 
 pub(crate) async fn delete(
-    emu: web::Data<Emu>,
+    emu: web::Data<EmulatorState>,
     _: PartnerAuth,
     lookup: Lookup,
 ) -> Result<HttpResponse, ApiError> {
@@ -99,7 +99,7 @@ pub(crate) async fn delete(
 /// Every token operation: the seed's `GET .../token[?expire=false]`, and
 /// `integrate` (short-lived) / `identity` (non-expiring) elsewhere.
 pub(crate) async fn token(
-    emu: web::Data<Emu>,
+    emu: web::Data<EmulatorState>,
     _: PartnerAuth,
     lookup: Lookup,
 ) -> Result<HttpResponse, ApiError> {
@@ -131,12 +131,12 @@ pub(crate) async fn token(
     })
 }
 
-pub(crate) async fn servertypes(emu: web::Data<Emu>, _: PartnerAuth) -> HttpResponse {
+pub(crate) async fn servertypes(emu: web::Data<EmulatorState>, _: PartnerAuth) -> HttpResponse {
     HttpResponse::Ok().json(&emu.servertypes)
 }
 
 /// An account as the dialect shows it.
-fn shown(emu: &Emu, state: &State, account: &Subaccount) -> Value {
+fn shown(emu: &EmulatorState, state: &State, account: &Subaccount) -> Value {
     if emu.dialect == Dialect::Partner {
         partner::account_json(state, account)
     } else {

@@ -5,13 +5,16 @@
 //! another, and clients exercise the same decode/expiry paths they would
 //! against Peliqan. The claims say who the token is for (`scope`) and, for
 //! sub-account tokens, which account; `exp` is checked with zero leeway so
-//! a 1-second TTL is enough to test expiry.
+//! a 1-second TTL is enough to test expiry. `iat`, `exp` and the expiry
+//! check read the emulator's clock ([`peliqan_api::clock`]), not
+//! jsonwebtoken's system time, so a test can advance it instead of waiting.
 
 use crate::error::ApiError;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use peliqan_api::clock::SharedClock;
 use serde::{Deserialize, Serialize};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// Who a token speaks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,21 +49,24 @@ pub(crate) struct Keys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+    clock: SharedClock,
 }
 
 impl Keys {
-    /// A fresh random key.
-    pub(crate) fn random() -> Self {
+    /// A fresh random key; token times come from `clock`.
+    pub(crate) fn random(clock: SharedClock) -> Self {
         let secret: [u8; 32] = rand::random();
         let mut validation = Validation::new(Algorithm::HS256);
-        // `exp` is optional (non-expiring tokens exist) but checked when present.
+        // `exp` is optional (non-expiring tokens exist) and checked in
+        // `verify` against our clock: jsonwebtoken would read system time.
         validation.required_spec_claims.clear();
-        validation.validate_exp = true;
+        validation.validate_exp = false;
         validation.leeway = 0;
         Self {
             encoding: EncodingKey::from_secret(&secret),
             decoding: DecodingKey::from_secret(&secret),
             validation,
+            clock,
         }
     }
 
@@ -72,7 +78,7 @@ impl Keys {
         subaccount: Option<(u64, &str)>,
         ttl: Option<Duration>,
     ) -> String {
-        let iat = now_secs();
+        let iat = self.clock.unix_secs();
         let claims = Claims {
             scope,
             partner_id,
@@ -90,11 +96,19 @@ impl Keys {
     /// Checks signature and expiry; the messages are those of
     /// djangorestframework-jwt, which Peliqan's API answers with.
     pub(crate) fn verify(&self, token: &str) -> Result<Claims, ApiError> {
+        let expired = || ApiError::Unauthenticated("Signature has expired.".to_owned());
         match jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation) {
+            // Expired once `exp` is in the past, as jsonwebtoken with zero leeway.
+            Ok(data)
+                if data
+                    .claims
+                    .exp
+                    .is_some_and(|exp| exp < self.clock.unix_secs()) =>
+            {
+                Err(expired())
+            }
             Ok(data) => Ok(data.claims),
-            Err(e) if matches!(e.kind(), ErrorKind::ExpiredSignature) => Err(
-                ApiError::Unauthenticated("Signature has expired.".to_owned()),
-            ),
+            Err(e) if matches!(e.kind(), ErrorKind::ExpiredSignature) => Err(expired()),
             Err(_) => Err(ApiError::Unauthenticated(
                 "Error decoding signature.".to_owned(),
             )),
@@ -107,20 +121,14 @@ pub(crate) fn random_hex() -> String {
     format!("{:032x}", rand::random::<u128>())
 }
 
-fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use peliqan_api::clock::SystemClock;
 
     #[test]
     fn a_token_round_trips_and_another_key_rejects_it() {
-        let keys = Keys::random();
+        let keys = Keys::random(SystemClock::shared());
         let t = keys.issue(
             Scope::Subaccount,
             1,
@@ -133,16 +141,36 @@ mod tests {
             (Scope::Subaccount, Some(7), Some("acme"))
         );
         assert!(c.exp.is_some());
-        assert!(Keys::random().verify(&t).is_err());
+        assert!(Keys::random(SystemClock::shared()).verify(&t).is_err());
         assert!(keys.verify("not.a.jwt").is_err());
     }
 
     #[test]
     fn non_expiring_tokens_carry_no_exp_and_each_issuance_differs() {
-        let keys = Keys::random();
+        let keys = Keys::random(SystemClock::shared());
         let a = keys.issue(Scope::Partner, 1, None, None);
         let b = keys.issue(Scope::Partner, 1, None, None);
         assert_ne!(a, b);
         assert_eq!(keys.verify(&a).unwrap().exp, None);
+    }
+}
+
+#[cfg(test)]
+mod clock_tests {
+    use super::*;
+    use peliqan_api::clock::ManualClock;
+
+    #[test]
+    fn a_token_expires_when_the_clock_passes_its_exp() {
+        let clock = ManualClock::new();
+        let keys = Keys::random(clock.clone());
+        let t = keys.issue(Scope::Partner, 1, None, Some(Duration::from_secs(60)));
+        let c = keys.verify(&t).unwrap();
+        assert_eq!(c.exp, Some(c.iat + 60));
+        clock.advance(Duration::from_secs(60));
+        assert!(keys.verify(&t).is_ok(), "valid through its exp second");
+        clock.advance(Duration::from_secs(1));
+        let err = keys.verify(&t).unwrap_err().to_string();
+        assert!(err.contains("expired"), "{err}");
     }
 }

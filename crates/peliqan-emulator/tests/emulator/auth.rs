@@ -4,7 +4,7 @@
 
 use crate::helpers::{TestApp, body, expect_json, spawn_app, spawn_dialect};
 use peliqan_api::dialect::Vars;
-use peliqan_api::{Dialect, Operation};
+use peliqan_api::{Dialect, Operation, SubaccountId};
 use reqwest::Method;
 use serde_json::json;
 
@@ -237,27 +237,26 @@ async fn a_deleted_subaccounts_token_is_refused_in_every_dialect_and_its_success
         assert_eq!(list_status(&app, dialect, &token).await, 200, "{dialect}");
         // Deleted through the API where the dialect has the route, else as
         // in Peliqan's UI (the control endpoint).
-        let res = if dialect.routes().has(Operation::DeleteSubaccount) {
+        if dialect.routes().has(Operation::DeleteSubaccount) {
             let partner = app.emulator.partner_token().to_owned();
             let by_id = Vars {
                 id: Some(id),
                 ..Vars::default()
             };
-            app.call(
-                dialect,
-                Operation::DeleteSubaccount,
-                by_id,
-                Some(&partner),
-                None,
-            )
-            .await
+            let res = app
+                .call(
+                    dialect,
+                    Operation::DeleteSubaccount,
+                    by_id,
+                    Some(&partner),
+                    None,
+                )
+                .await;
+            assert_eq!(res.status(), 204, "{dialect}");
         } else {
-            app.request(Method::DELETE, &format!("/__emulator/subaccounts/{id}"))
-                .send()
-                .await
-                .unwrap()
-        };
-        assert_eq!(res.status(), 204, "{dialect}");
+            let delete = app.control().delete_subaccount(SubaccountId(id));
+            app.send(delete).await.unwrap();
+        }
         assert_eq!(list_status(&app, dialect, &token).await, 401, "{dialect}");
 
         let (again, new_token) = account_and_token(&app, dialect, "acme").await;
@@ -270,15 +269,14 @@ async fn a_deleted_subaccounts_token_is_refused_in_every_dialect_and_its_success
         );
 
         // The control endpoint works in every dialect; an unknown id is a 404.
-        let path = format!("/__emulator/subaccounts/{again}");
-        let res = app.request(Method::DELETE, &path).send().await.unwrap();
-        assert_eq!(res.status(), 204, "{dialect}");
+        let delete = || app.control().delete_subaccount(SubaccountId(again));
+        app.send(delete()).await.unwrap();
         assert_eq!(
             list_status(&app, dialect, &new_token).await,
             401,
             "{dialect}"
         );
-        let res = app.request(Method::DELETE, &path).send().await.unwrap();
-        assert_eq!(res.status(), 404, "{dialect}");
+        let err = app.send(delete()).await.unwrap_err();
+        assert!(err.to_string().contains("answered 404"), "{dialect}: {err}");
     }
 }

@@ -1,7 +1,9 @@
 //! The `peliqan-emulator` binary's startup contract.
 
+use peliqan_emulator::{Control, ControlCall, ControlError, Info};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
 /// Kills the child even when an assertion fails.
 struct Child(std::process::Child);
@@ -11,6 +13,20 @@ impl Drop for Child {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// Sends a control call to an emulator in another process.
+async fn send<T>(http: &reqwest::Client, call: ControlCall<T>) -> Result<T, ControlError> {
+    let method = reqwest::Method::from_bytes(call.method.as_bytes()).unwrap();
+    let mut req = http.request(method, &call.url);
+    if let Some(body) = &call.body {
+        req = req
+            .header("Content-Type", "application/json")
+            .body(body.clone());
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    call.answer(status, &res.text().await.unwrap())
 }
 
 /// Starts the binary with `args` on a free port; returns it and its first
@@ -78,17 +94,14 @@ async fn the_dialect_slash_and_access_token_flags_take_effect() {
     .await;
     let url = first["url"].as_str().unwrap();
     let http = reqwest::Client::new();
-    let info: serde_json::Value = http
-        .get(format!("{url}/__emulator/info"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let info = send(&http, Control::new(url).info()).await.unwrap();
+    let partner = "partner".to_owned();
     assert_eq!(
         info,
-        serde_json::json!({"dialect": "partner", "strict_slashes": true})
+        Info {
+            dialect: partner,
+            strict_slashes: true
+        }
     );
     let answer: serde_json::Value = http
         .post(format!("{url}/api/oauth2/token/"))
@@ -104,6 +117,62 @@ async fn the_dialect_slash_and_access_token_flags_take_effect() {
         .await
         .unwrap();
     assert_eq!(answer["expires_in"], 60);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_manual_clock_tokens_expire_when_the_clock_is_advanced_and_not_before() {
+    let (_child, first, _) = start(&["--manual-clock", "--token-ttl", "60"]).await;
+    let url = first["url"].as_str().unwrap();
+    let partner = first["partner_token"].as_str().unwrap();
+    let http = reqwest::Client::new();
+    let jwt = |token: &str| format!("JWT {token}");
+    let res = http
+        .post(format!("{url}/api/subaccount"))
+        .header("Authorization", jwt(partner))
+        .json(&serde_json::json!({"external_id": "acme"}))
+        .send()
+        .await
+        .unwrap();
+    let id = res.json::<serde_json::Value>().await.unwrap()["id"].clone();
+    let token: serde_json::Value = http
+        .get(format!("{url}/api/subaccount/{id}/token"))
+        .header("Authorization", jwt(partner))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["token"].as_str().unwrap();
+    let servers = || {
+        http.get(format!("{url}/api/servers"))
+            .header("Authorization", jwt(token))
+            .send()
+    };
+    assert_eq!(servers().await.unwrap().status(), 200);
+    let control = Control::new(url);
+    let moved = send(&http, control.advance_clock(Duration::from_secs(61)))
+        .await
+        .unwrap();
+    assert!(moved.unix_secs > 0);
+    assert_eq!(servers().await.unwrap().status(), 401, "expired");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_manual_clock_the_clock_endpoint_says_how_to_get_one() {
+    let (_child, first, _) = start(&[]).await;
+    let control = Control::new(first["url"].as_str().unwrap());
+    let err = send(
+        &reqwest::Client::new(),
+        control.advance_clock(Duration::from_secs(1)),
+    )
+    .await
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("answered 400") && text.contains("--manual-clock"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! `/__emulator`: request counts, fault injection and reset.
 
 use crate::helpers::{ORIGIN, body, expect_json, spawn_app};
+use peliqan_emulator::{Fault, Stats};
 use reqwest::Method;
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -28,22 +29,15 @@ async fn stats_count_requests_by_method_and_path_template() {
         .send()
         .await
         .unwrap();
-    app.request(Method::GET, "/__emulator/stats")
-        .send()
-        .await
-        .unwrap();
+    app.stats().await;
     let stats = app.stats().await;
     assert_eq!(stats["GET /api/subaccount/token"], 2);
     assert_eq!(stats["GET /api/subaccount/{id}/token"], 1, "token for {id}");
     assert_eq!(stats["GET /api/server/{id}"], 2);
     assert_eq!(stats["POST /api/subaccount"], 1);
     assert!(
-        stats
-            .as_object()
-            .unwrap()
-            .keys()
-            .all(|k| !k.contains("__emulator")),
-        "{stats}"
+        stats.requests.keys().all(|k| !k.contains("__emulator")),
+        "{stats:?}"
     );
 }
 
@@ -51,7 +45,7 @@ async fn stats_count_requests_by_method_and_path_template() {
 async fn a_status_fault_answers_matching_requests_and_they_are_still_counted() {
     let app = spawn_app().await;
     let id = app.create_subaccount("wood_123").await;
-    app.add_fault(json!({"path_prefix": "/api/subaccount", "status": 503, "probability": 1.0}))
+    app.add_fault(Fault::status("/api/subaccount", 503).probability(1.0))
         .await;
     let path = format!("/api/subaccount/{id}/token");
     for _ in 0..3 {
@@ -82,8 +76,7 @@ async fn a_status_fault_answers_matching_requests_and_they_are_still_counted() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_429_fault_carries_retry_after() {
     let app = spawn_app().await;
-    app.add_fault(json!({"path_prefix": "/api/servertypes/", "status": 429}))
-        .await;
+    app.add_fault(Fault::status("/api/servertypes/", 429)).await;
     let res = app
         .as_partner(Method::GET, "/api/servertypes")
         .send()
@@ -96,8 +89,7 @@ async fn a_429_fault_carries_retry_after() {
 #[tokio::test(flavor = "multi_thread")]
 async fn clearing_faults_restores_normal_answers() {
     let app = spawn_app().await;
-    app.add_fault(json!({"path_prefix": "/api", "status": 500}))
-        .await;
+    app.add_fault(Fault::status("/api", 500)).await;
     assert_eq!(
         app.as_partner(Method::GET, "/api/servertypes")
             .send()
@@ -106,12 +98,14 @@ async fn clearing_faults_restores_normal_answers() {
             .status(),
         500
     );
-    let res = app
-        .request(Method::DELETE, "/__emulator/faults")
-        .send()
-        .await
-        .unwrap();
-    assert!(res.status().is_success());
+    app.send(app.control().clear_faults()).await.unwrap();
+    assert!(
+        app.send(app.control().faults())
+            .await
+            .unwrap()
+            .faults
+            .is_empty()
+    );
     assert_eq!(
         app.as_partner(Method::GET, "/api/servertypes")
             .send()
@@ -125,8 +119,7 @@ async fn clearing_faults_restores_normal_answers() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_delay_only_fault_delays_then_handles_normally() {
     let app = spawn_app().await;
-    app.add_fault(json!({"path_prefix": "/api/servertypes", "delay_ms": 300}))
-        .await;
+    app.add_fault(Fault::delay("/api/servertypes", 300)).await;
     let started = Instant::now();
     let res = app
         .as_partner(Method::GET, "/api/servertypes")
@@ -140,7 +133,7 @@ async fn a_delay_only_fault_delays_then_handles_normally() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_fault_with_probability_zero_never_fires_and_odd_rules_are_refused() {
     let app = spawn_app().await;
-    app.add_fault(json!({"path_prefix": "/api", "status": 503, "probability": 0.0}))
+    app.add_fault(Fault::status("/api", 503).probability(0.0))
         .await;
     for _ in 0..5 {
         assert_eq!(
@@ -152,34 +145,30 @@ async fn a_fault_with_probability_zero_never_fires_and_odd_rules_are_refused() {
             200
         );
     }
-    for bad in [
-        json!({"path_prefix": "/api"}),
-        json!({"path_prefix": "/api", "status": 200}),
-        json!({"status": 503}),
-    ] {
-        let res = app
-            .request(Method::POST, "/__emulator/faults")
-            .json(&bad)
-            .send()
-            .await
-            .unwrap();
-        expect_json(res, 400).await;
+    for bad in [Fault::delay("/api", 0), Fault::status("/api", 200)] {
+        let err = app.send(app.control().add_fault(&bad)).await.unwrap_err();
+        assert!(err.to_string().contains("answered 400"), "{err}");
+        // The same rule in process is refused the same way.
+        let err = app.emulator.add_fault(bad).unwrap_err();
+        assert!(err.to_string().contains("answered 400"), "{err}");
     }
+    // A body that is no rule at all (no path_prefix).
+    let res = app
+        .request(Method::POST, "/__emulator/faults")
+        .json(&json!({"status": 503}))
+        .send()
+        .await
+        .unwrap();
+    expect_json(res, 400).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn reset_forgets_state_but_keeps_the_partner_token_valid() {
     let app = spawn_app().await;
     let (id, token) = app.tenant("wood_123").await;
-    app.add_fault(json!({"path_prefix": "/api/servers", "status": 503}))
-        .await;
-    let res = app
-        .request(Method::POST, "/__emulator/reset")
-        .send()
-        .await
-        .unwrap();
-    assert!(res.status().is_success());
-    assert_eq!(app.stats().await, json!({}));
+    app.add_fault(Fault::status("/api/servers", 503)).await;
+    app.send(app.control().reset()).await.unwrap();
+    assert_eq!(app.stats().await, Stats::default());
     let res = app
         .as_partner(Method::GET, "/api/subaccount")
         .send()
@@ -205,4 +194,49 @@ async fn the_emulator_also_runs_inside_an_actix_web_test() {
     let res = app.request(Method::GET, "/").send().await.unwrap();
     assert_eq!(body(res).await["name"], "peliqan-emulator");
     app.emulator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_in_process_control_methods_act_like_the_endpoints() {
+    let app = spawn_app().await;
+    let (id, _) = app.tenant("wood_123").await;
+    let emulator = &app.emulator;
+    assert_eq!(emulator.stats(), app.stats().await);
+    assert_eq!(emulator.stats()["POST /api/subaccount"], 1);
+    assert_eq!(
+        emulator.info(),
+        app.send(app.control().info()).await.unwrap()
+    );
+    emulator
+        .add_fault(Fault::status("/api/servertypes", 503))
+        .unwrap();
+    assert_eq!(
+        app.send(app.control().faults()).await.unwrap().faults,
+        emulator.faults()
+    );
+    let app = &app;
+    let status = || async move {
+        let res = app.as_partner(Method::GET, "/api/servertypes").send();
+        res.await.unwrap().status()
+    };
+    assert_eq!(status().await, 503);
+    emulator.clear_faults();
+    assert_eq!(status().await, 200);
+    assert_eq!(emulator.revoke_access_tokens().revoked, 0);
+    emulator
+        .delete_subaccount(peliqan_api::SubaccountId(id))
+        .unwrap();
+    let gone = emulator.delete_subaccount(peliqan_api::SubaccountId(id));
+    assert!(gone.unwrap_err().to_string().contains("404"));
+    assert!(emulator.next_oauth_url("").is_err(), "empty URL refused");
+    emulator.reset();
+    assert_eq!(emulator.stats().total(), 0);
+    // On the system clock, time cannot be moved.
+    let err = emulator.advance_clock(Duration::from_secs(1)).unwrap_err();
+    assert!(err.to_string().contains("--manual-clock"), "{err}");
+    let err = app
+        .send(app.control().advance_clock(Duration::from_secs(1)))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("answered 400"), "{err}");
 }

@@ -3,9 +3,11 @@
 //! emulator's own origin, allowed origins and clients without an `Origin`
 //! (tests, curl, the project's tools) keep working.
 
-use crate::helpers::{ORIGIN, TestApp, body, expect_json, spawn_app};
+use crate::helpers::{ORIGIN, TestApp, expect_json, spawn_app};
+use peliqan_api::SubaccountId;
+use peliqan_emulator::{ControlCall, Fault};
 use reqwest::Method;
-use serde_json::json;
+use std::time::Duration;
 
 const EVIL: &str = "https://evil.example";
 
@@ -23,20 +25,20 @@ async fn tenants(app: &TestApp) -> Vec<String> {
 }
 
 async fn faults(app: &TestApp) -> usize {
-    let res = app
-        .request(Method::GET, "/__emulator/faults")
-        .send()
-        .await
-        .unwrap();
-    body(res).await["faults"].as_array().unwrap().len()
+    app.send(app.control().faults()).await.unwrap().faults.len()
+}
+
+/// A control call as a plain request: `(method, url, JSON body)`.
+fn raw<T>(call: ControlCall<T>) -> (Method, String, Option<String>) {
+    let method = Method::from_bytes(call.method.as_bytes()).unwrap();
+    (method, call.url, call.body)
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_cross_site_text_plain_post_to_reset_is_refused_and_state_survives() {
     let app = spawn_app().await;
     let (_, token) = app.tenant("wood_123").await;
-    app.add_fault(json!({"path_prefix": "/api/nothing", "status": 503}))
-        .await;
+    app.add_fault(Fault::status("/api/nothing", 503)).await;
     // What a hostile page's <form enctype="text/plain"> or no-cors fetch sends.
     let res = app
         .request(Method::POST, "/__emulator/reset")
@@ -92,32 +94,21 @@ async fn a_cross_site_text_plain_post_to_reset_is_refused_and_state_survives() {
 async fn every_state_changing_control_endpoint_refuses_a_foreign_origin_and_reads_do_not() {
     let app = spawn_app().await;
     let id = app.create_subaccount("acme").await;
-    let rule = json!({"path_prefix": "/api/nothing", "status": 503});
-    let url = json!({"oauth_url": "https://provider.example/authorize"});
+    let rule = Fault::status("/api/nothing", 503);
+    let control = app.control();
     let calls = [
-        (Method::POST, "/__emulator/faults".to_owned(), Some(&rule)),
-        (Method::DELETE, "/__emulator/faults".to_owned(), None),
-        (Method::POST, "/__emulator/reset".to_owned(), None),
-        (
-            Method::POST,
-            "/__emulator/next-oauth-url".to_owned(),
-            Some(&url),
-        ),
-        (
-            Method::DELETE,
-            format!("/__emulator/subaccounts/{id}"),
-            None,
-        ),
-        (
-            Method::POST,
-            "/__emulator/access-tokens/revoke".to_owned(),
-            None,
-        ),
+        raw(control.add_fault(&rule)),
+        raw(control.clear_faults()),
+        raw(control.reset()),
+        raw(control.next_oauth_url("https://provider.example/authorize")),
+        raw(control.delete_subaccount(SubaccountId(id))),
+        raw(control.revoke_access_tokens()),
+        raw(control.advance_clock(Duration::from_secs(1))),
     ];
-    for (method, path, json) in &calls {
-        let mut req = app.request(method.clone(), path).header("Origin", EVIL);
+    for (method, url, json) in calls {
+        let mut req = app.http.request(method, &url).header("Origin", EVIL);
         if let Some(json) = json {
-            req = req.json(json);
+            req = req.header("Content-Type", "application/json").body(json);
         }
         let res = req.send().await.unwrap();
         expect_json(res, 403).await;

@@ -3,9 +3,10 @@
 
 use crate::helpers::{TestApp, expect_html_404, expect_json, spawn_app_with, spawn_dialect};
 use peliqan_api::Dialect;
+use peliqan_api::clock::ManualClock;
 use peliqan_emulator::Config;
 use reqwest::Method;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A token request's form fields.
 type Form<'a> = &'a [(&'a str, &'a str)];
@@ -119,20 +120,22 @@ async fn an_access_token_answers_401_once_its_ttl_has_passed() {
     let app = spawn_app_with(Config {
         dialect: Dialect::Partner,
         strict_slashes: true,
-        access_token_ttl: Duration::from_millis(400),
+        access_token_ttl: Duration::from_secs(60),
+        manual_clock: Some(ManualClock::new()),
         ..Config::default()
     })
     .await;
     let token = app.access_token().await;
-    let issued = Instant::now();
     assert_eq!(servertypes_status(&app, &token).await, 200);
-    // Watch for the expiry itself: the token works, then stops, within bounds.
-    let deadline = issued + Duration::from_secs(5);
-    while servertypes_status(&app, &token).await == 200 {
-        assert!(Instant::now() < deadline, "the token never expired");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    assert!(issued.elapsed() >= Duration::from_millis(400));
+    // The clock moves only when told: up to the last instant of the
+    // lifetime in process, then over it through the control endpoint.
+    app.emulator
+        .advance_clock(Duration::from_millis(59_999))
+        .unwrap();
+    assert_eq!(servertypes_status(&app, &token).await, 200, "still live");
+    let clock = app.control().advance_clock(Duration::from_secs(1));
+    app.send(clock).await.unwrap();
+    assert_eq!(servertypes_status(&app, &token).await, 401, "expired");
     let res = app
         .with_bearer(Method::GET, "/api/servertypes/", &token)
         .send()
@@ -158,21 +161,14 @@ async fn revoking_makes_every_issued_access_token_answer_401() {
     let app = spawn_dialect(Dialect::Partner, true).await;
     let (a, b) = (app.access_token().await, app.access_token().await);
     assert_eq!(servertypes_status(&app, &a).await, 200);
-    let res = app
-        .request(Method::POST, "/__emulator/access-tokens/revoke")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(expect_json(res, 200).await["revoked"], 2);
+    let revoked = app.send(app.control().revoke_access_tokens()).await;
+    assert_eq!(revoked.unwrap().revoked, 2);
     assert_eq!(servertypes_status(&app, &a).await, 401);
     assert_eq!(servertypes_status(&app, &b).await, 401);
     let fresh = app.access_token().await;
     assert_eq!(servertypes_status(&app, &fresh).await, 200);
     // A reset forgets data, not credentials.
-    app.request(Method::POST, "/__emulator/reset")
-        .send()
-        .await
-        .unwrap();
+    app.send(app.control().reset()).await.unwrap();
     assert_eq!(servertypes_status(&app, &fresh).await, 200);
 }
 

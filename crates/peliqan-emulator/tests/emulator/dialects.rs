@@ -5,6 +5,7 @@
 use crate::helpers::{TestApp, body, expect_html_404, spawn_dialect};
 use peliqan_api::dialect::{Method as RouteMethod, Vars};
 use peliqan_api::{Dialect, NewInterface, NewTable, Operation, Routes};
+use peliqan_emulator::Info;
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -233,15 +234,15 @@ async fn every_route_answers(dialect: Dialect) {
     for (op, route) in routes.iter() {
         let key = format!("{} {}", route.method, route.path_template());
         assert!(
-            stats.get(&key).is_some(),
-            "{dialect} {op}: no {key} in {stats}"
+            stats.requests.contains_key(&key),
+            "{dialect} {op}: no {key} in {stats:?}"
         );
     }
     let known: BTreeSet<String> = routes
         .iter()
         .map(|(_, r)| format!("{} {}", r.method, r.path_template()))
         .collect();
-    for key in stats.as_object().unwrap().keys() {
+    for key in stats.requests.keys() {
         assert!(known.contains(key), "{dialect}: unexpected {key}");
     }
 }
@@ -310,15 +311,12 @@ async fn other_dialects_paths_are_djangos_html_404_in_every_mode() {
 async fn info_tells_the_dialect_and_slash_mode() {
     for (dialect, strict) in [(Dialect::Seed, false), (Dialect::Partner, true)] {
         let app = spawn_dialect(dialect, strict).await;
-        let res = app
-            .request(Method::GET, "/__emulator/info")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(
-            body(res).await,
-            json!({"dialect": dialect.name(), "strict_slashes": strict})
-        );
+        let info = app.send(app.control().info()).await.unwrap();
+        let expected = Info {
+            dialect: dialect.name().to_owned(),
+            strict_slashes: strict,
+        };
+        assert_eq!(info, expected);
         let res = app.request(Method::GET, "/").send().await.unwrap();
         let index = body(res).await;
         assert_eq!(index["dialect"], dialect.name());

@@ -3,7 +3,7 @@
 use base64::Engine;
 use peliqan_api::dialect::Vars;
 use peliqan_api::{Dialect, Operation};
-use peliqan_emulator::{Config, Emulator};
+use peliqan_emulator::{Config, Control, ControlCall, ControlError, Emulator, Fault, Stats};
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -116,14 +116,30 @@ impl TestApp {
         (id, self.subaccount_token(id).await)
     }
 
-    /// `/__emulator/stats`' counts, as JSON.
-    pub async fn stats(&self) -> Value {
-        let res = self
-            .request(Method::GET, "/__emulator/stats")
-            .send()
-            .await
-            .unwrap();
-        body(res).await["requests"].clone()
+    /// Typed requests for this emulator's control endpoints.
+    pub fn control(&self) -> Control {
+        Control::new(self.emulator.url())
+    }
+
+    /// Sends a control call over HTTP (so the endpoints themselves are
+    /// under test) and reads its typed answer.
+    pub async fn send<T>(&self, call: ControlCall<T>) -> Result<T, ControlError> {
+        let method = Method::from_bytes(call.method.as_bytes()).unwrap();
+        let mut req = self.http.request(method, &call.url);
+        if let Some(body) = &call.body {
+            req = req
+                .header("Content-Type", "application/json")
+                .body(body.clone());
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        call.answer(status, &text)
+    }
+
+    /// `/__emulator/stats`' counts.
+    pub async fn stats(&self) -> Stats {
+        self.send(self.control().stats()).await.unwrap()
     }
 
     /// Calls `op` where `dialect`'s table puts it, with `Authorization: JWT
@@ -148,14 +164,8 @@ impl TestApp {
         req.send().await.unwrap()
     }
 
-    pub async fn add_fault(&self, rule: Value) {
-        let res = self
-            .request(Method::POST, "/__emulator/faults")
-            .json(&rule)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 201, "{:?}", body(res).await);
+    pub async fn add_fault(&self, fault: Fault) {
+        self.send(self.control().add_fault(&fault)).await.unwrap();
     }
 }
 

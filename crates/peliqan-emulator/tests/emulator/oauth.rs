@@ -129,12 +129,8 @@ async fn a_used_or_unknown_state_is_a_400_page() {
 async fn a_next_oauth_url_is_answered_once_by_the_next_oauth_connection() {
     let app = spawn_app().await;
     let hostile = "javascript:alert(document.domain)";
-    let set = |url: &str| {
-        app.request(Method::POST, "/__emulator/next-oauth-url")
-            .json(&json!({ "oauth_url": url }))
-            .send()
-    };
-    assert_eq!(set(hostile).await.unwrap().status(), 204);
+    let set = || app.send(app.control().next_oauth_url(hostile));
+    set().await.unwrap();
     let token = app.tenant("acme").await.1;
     // A connection that is not OAuth leaves it for the next OAuth one.
     let res = app
@@ -155,11 +151,10 @@ async fn a_next_oauth_url_is_answered_once_by_the_next_oauth_connection() {
     let consent = format!("{}/oauth/authorize?", app.emulator.url());
     assert!(second["oauth_url"].as_str().unwrap().starts_with(&consent));
     // Wrong bodies are refused; a reset forgets a URL set and not used.
-    for bad in [
-        json!({"oauth_url": ""}),
-        json!({"url": "x"}),
-        json!({"oauth_url": 1}),
-    ] {
+    let empty = app.send(app.control().next_oauth_url("")).await;
+    assert!(empty.unwrap_err().to_string().contains("answered 400"));
+    // Bodies that are no `NextOauthUrl` at all.
+    for bad in [json!({"url": "x"}), json!({"oauth_url": 1})] {
         let res = app
             .request(Method::POST, "/__emulator/next-oauth-url")
             .json(&bad)
@@ -168,13 +163,8 @@ async fn a_next_oauth_url_is_answered_once_by_the_next_oauth_connection() {
             .unwrap();
         expect_json(res, 400).await;
     }
-    assert_eq!(set(hostile).await.unwrap().status(), 204);
-    let res = app
-        .request(Method::POST, "/__emulator/reset")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 204);
+    set().await.unwrap();
+    app.send(app.control().reset()).await.unwrap();
     let token = app.tenant("acme").await.1;
     let res = app
         .with_token(Method::POST, "/api/servers", &token)

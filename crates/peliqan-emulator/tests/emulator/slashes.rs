@@ -34,8 +34,11 @@ async fn strict_get_without_the_slash_is_a_301_to_the_slashed_path_keeping_the_q
     }
     // The wrong form is counted as sent, apart from the route's own key.
     let stats = app.stats().await;
-    assert_eq!(stats["GET /api/servertypes"], 1, "{stats}");
-    assert!(stats.get("GET /api/servertypes/").is_none(), "{stats}");
+    assert_eq!(stats["GET /api/servertypes"], 1, "{stats:?}");
+    assert!(
+        !stats.requests.contains_key("GET /api/servertypes/"),
+        "{stats:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -120,8 +123,8 @@ async fn lenient_mode_serves_both_forms_and_counts_them_under_the_route() {
         assert_eq!(res.status(), 200, "{path}");
     }
     let stats = app.stats().await;
-    assert_eq!(stats["POST /api/partner/sub-accounts/"], 2, "{stats}");
-    assert_eq!(stats["GET /api/servertypes/"], 2, "{stats}");
+    assert_eq!(stats["POST /api/partner/sub-accounts/"], 2, "{stats:?}");
+    assert_eq!(stats["GET /api/servertypes/"], 2, "{stats:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,6 +1,7 @@
 //! Token issuance: claims, `expire=false`, expiry, lookup by external id.
 
 use crate::helpers::{claims, expect_json, spawn_app, spawn_app_with};
+use peliqan_api::clock::ManualClock;
 use peliqan_emulator::Config;
 use reqwest::Method;
 use std::time::Duration;
@@ -54,6 +55,7 @@ async fn a_token_asked_with_expire_false_has_no_exp_claim() {
 async fn a_subaccount_token_is_refused_once_its_ttl_has_passed() {
     let app = spawn_app_with(Config {
         token_ttl: Duration::from_secs(1),
+        manual_clock: Some(ManualClock::new()),
         ..Config::default()
     })
     .await;
@@ -64,8 +66,16 @@ async fn a_subaccount_token_is_refused_once_its_ttl_has_passed() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    // The one unavoidable wait: expiry is in whole seconds, checked with zero leeway.
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    // Expiry is in whole seconds, checked with zero leeway: still valid
+    // through its `exp` second, refused after it.
+    app.emulator.advance_clock(Duration::from_secs(1)).unwrap();
+    let res = app
+        .with_token(Method::GET, "/api/servers", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    app.emulator.advance_clock(Duration::from_secs(1)).unwrap();
     let res = app
         .with_token(Method::GET, "/api/servers", &token)
         .send()
