@@ -8,56 +8,58 @@
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-/// Stable machine-readable error codes (the JS `PeliqanError.code`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorCode {
-    /// The browser refused to open the OAuth popup.
-    PopupBlocked,
-    /// The user closed the OAuth popup without completing it.
-    Cancelled,
-    /// The connection did not become live in time.
-    Timeout,
-    /// Peliqan refused the token (after one refresh and replay).
-    Unauthorized,
-    /// The token is valid but may not do this.
-    Forbidden,
-    /// Connect-form fields are missing or invalid (see `fields`).
-    Validation,
-    /// Peliqan or the token service could not be reached.
-    Network,
-    /// The server answered, but not with CORS headers for this page's origin.
-    Cors,
-    /// The partner's token service failed or refused.
-    TokenService,
-    /// Peliqan answered with an unexpected error or body.
-    Upstream,
-    /// The object asked for does not exist.
-    NotFound,
-    /// The connection was created but its credentials or grant failed.
-    ConnectionFailed,
-    /// The SDK was configured or called wrongly.
-    InvalidConfig,
+/// Declares [`ErrorCode`] with its wire strings and [`ErrorCode::ALL`]
+/// from one list, so no code can be added to one and not the others.
+macro_rules! error_codes {
+    ($($(#[doc = $doc:literal])* $name:ident => $wire:literal,)*) => {
+        /// Stable machine-readable error codes (the JS `PeliqanError.code`).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum ErrorCode {
+            $($(#[doc = $doc])* $name,)*
+        }
+
+        impl ErrorCode {
+            /// Every code, in declaration order (`js/index.d.ts`'s
+            /// `PeliqanErrorCode` is checked against it by a test).
+            pub const ALL: &[ErrorCode] = &[$(Self::$name,)*];
+
+            /// The wire string, e.g. `popup_blocked`.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$name => $wire,)*
+                }
+            }
+        }
+    };
 }
 
-impl ErrorCode {
-    /// The wire string, e.g. `popup_blocked`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::PopupBlocked => "popup_blocked",
-            Self::Cancelled => "cancelled",
-            Self::Timeout => "timeout",
-            Self::Unauthorized => "unauthorized",
-            Self::Forbidden => "forbidden",
-            Self::Validation => "validation",
-            Self::Network => "network",
-            Self::Cors => "cors",
-            Self::TokenService => "token_service",
-            Self::Upstream => "upstream",
-            Self::NotFound => "not_found",
-            Self::ConnectionFailed => "connection_failed",
-            Self::InvalidConfig => "invalid_config",
-        }
-    }
+error_codes! {
+    /// The browser refused to open the OAuth popup.
+    PopupBlocked => "popup_blocked",
+    /// The user closed the OAuth popup without completing it.
+    Cancelled => "cancelled",
+    /// The connection did not become live in time.
+    Timeout => "timeout",
+    /// Peliqan refused the token (after one refresh and replay).
+    Unauthorized => "unauthorized",
+    /// The token is valid but may not do this.
+    Forbidden => "forbidden",
+    /// Connect-form fields are missing or invalid (see `fields`).
+    Validation => "validation",
+    /// Peliqan or the token service could not be reached.
+    Network => "network",
+    /// The server answered, but not with CORS headers for this page's origin.
+    Cors => "cors",
+    /// The partner's token service failed or refused.
+    TokenService => "token_service",
+    /// Peliqan answered with an unexpected error or body.
+    Upstream => "upstream",
+    /// The object asked for does not exist.
+    NotFound => "not_found",
+    /// The connection was created but its credentials or grant failed.
+    ConnectionFailed => "connection_failed",
+    /// The SDK was configured or called wrongly.
+    InvalidConfig => "invalid_config",
 }
 
 /// An SDK failure: code, human message and structured details.
@@ -125,7 +127,7 @@ impl std::fmt::Display for EmbedError {
 
 /// Reads a DRF error body: `{"detail": ".."}` or `{"field": ["..", ..]}`
 /// (the shapes of [`peliqan_api::ApiErrorBody`], read from a `Value`: see
-/// [`crate::read`] for why). A body that was not JSON arrives as a string.
+/// [`crate::answers`] for why). A body that was not JSON arrives as a string.
 fn drf_body(body: &Value) -> (Option<String>, BTreeMap<String, String>) {
     let Value::Object(map) = body else {
         let text = body.as_str().unwrap_or_default().trim();
@@ -180,27 +182,26 @@ pub fn from_peliqan(status: u16, body: &Value) -> EmbedError {
 }
 
 /// Maps a non-2xx answer from the partner's token service (an
-/// `application/problem+json` body: `title`, `detail`, `code`) to an error.
+/// `application/problem+json` body: `title`, `detail`, `code`) to an
+/// error.
 /// The code is always `token_service` so partners can tell "our backend
 /// refused" from "Peliqan refused"; `status` and `problem_code` say why.
 pub fn from_token_service(status: u16, body: &Value) -> EmbedError {
-    let field = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
-    let why = field("detail")
-        .or_else(|| field("title"))
-        .unwrap_or_else(|| {
-            body.as_str()
-                .unwrap_or_default()
-                .trim()
-                .chars()
-                .take(200)
-                .collect()
-        });
+    let problem = crate::answers::problem(body);
+    let why = problem.detail.or(problem.title).unwrap_or_else(|| {
+        body.as_str()
+            .unwrap_or_default()
+            .trim()
+            .chars()
+            .take(200)
+            .collect()
+    });
     let mut e = EmbedError::new(
         ErrorCode::TokenService,
         ["token service answered ", &status.to_string(), ": ", &why].concat(),
     );
     e.status = Some(status);
-    e.problem_code = field("code");
+    e.problem_code = problem.code;
     e
 }
 

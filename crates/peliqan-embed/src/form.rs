@@ -8,9 +8,24 @@
 //! inputs, so numbers and booleans are accepted in their text form too and
 //! normalised to JSON numbers and booleans.
 
-use peliqan_api::{ConnectForm, FieldKind, FormField};
+use peliqan_api::{ConnectForm, FieldKind, FormField, NewConnection};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
+
+/// The `add_connection` body of `connection`: `servertype_id`, `name` if
+/// given, then the form fields at the top level (a field of the same name
+/// wins), exactly as serde writes [`NewConnection`] (a test holds them
+/// equal). Built by hand: the derived serialiser would add kilobytes to
+/// the bundle.
+pub fn new_connection_body(connection: NewConnection) -> Map<String, Value> {
+    let mut body = Map::new();
+    body.insert("servertype_id".into(), connection.servertype_id.0.into());
+    if let Some(name) = connection.name {
+        body.insert("name".into(), name.into());
+    }
+    body.extend(connection.fields);
+    body
+}
 
 /// Checks `fields` against `form`. On success returns the fields to send,
 /// with form defaults filled in and text numbers/booleans converted; on

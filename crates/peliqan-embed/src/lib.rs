@@ -2,18 +2,18 @@
 //! their data sources to Peliqan from inside the partner's web app.
 //!
 //! Layout: the decisions live in plain Rust modules that build and are
-//! unit-tested natively ([`config`], [`routing`], [`safe_url`], [`token`],
+//! unit-tested natively ([`config`], [`answers`], [`routing`], [`safe_url`], [`token`],
 //! [`token_cache`], [`form`], [`poll`], [`error`]); `web` (wasm32 only) is
 //! a thin wasm-bindgen layer that does the I/O (fetch, timers, the OAuth
 //! popup) and converts values to and from JavaScript. The npm package `peliqan-embed` is built from
 //! this crate by `cargo xtask npm`.
 #![deny(missing_docs)]
 
+pub mod answers;
 pub mod config;
 pub mod error;
 pub mod form;
 pub mod poll;
-pub mod read;
 pub mod routing;
 pub mod safe_url;
 pub mod token;

@@ -8,7 +8,7 @@
 //!   construction);
 //! - every token answer (`POST tokenUrl` or the `getToken` callback) may
 //!   carry `peliqan_url`, `dialect` and `routes` too
-//!   ([`peliqan_api::BrowserRouting`], read by [`crate::read::routing`]);
+//!   ([`peliqan_api::BrowserRouting`], read by [`crate::answers::token_routing`]);
 //! - when a token arrives, [`Endpoint::resolve`] merges the two into the
 //!   base URL and [`Routes`] used with that token. The options win: an
 //!   explicit `peliqanUrl` over the answer's, a `dialect` option over the

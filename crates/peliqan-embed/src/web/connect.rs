@@ -14,24 +14,24 @@
 //! kind ([`Servertype::may_be_oauth`]), the popup is opened in the click
 //! anyway, and closed at once when Peliqan answers without an `oauth_url`.
 
-use super::embed::{Inner, call, with_id};
+use super::embed::{Inner, into_promise, vars_with_id};
 use super::js::{self, invalid};
 use super::popup::Popup;
 use super::{now_ms, sleep};
+use crate::answers;
 use crate::error::{EmbedError, ErrorCode};
-use crate::form::validate;
+use crate::form::{new_connection_body, validate};
 use crate::poll::{Observation, Outcome, PollPolicy, Poller, Step};
-use crate::read;
 use crate::safe_url;
 use peliqan_api::dialect::Vars;
-use peliqan_api::{Operation, Servertype};
+use peliqan_api::{NewConnection, Operation, Servertype};
 use serde_json::{Map, Value};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 struct Attempt {
     inner: Rc<Inner>,
-    /// The `add_connection` body (peliqan_api::NewConnection's shape).
+    /// The `add_connection` body ([`NewConnection`]'s JSON).
     body: Map<String, Value>,
     popup: Option<Popup>,
     on_status: Option<js_sys::Function>,
@@ -42,7 +42,7 @@ struct Attempt {
 
 impl Attempt {
     /// Reports `{state, connectionId?, message?}` to `onStatus`.
-    fn status(&self, state: &str, connection_id: Option<u64>, message: Option<&str>) {
+    fn emit_status(&self, state: &str, connection_id: Option<u64>, message: Option<&str>) {
         let Some(f) = &self.on_status else { return };
         let ev = js::object(&[
             ("state", state.into()),
@@ -74,8 +74,8 @@ pub fn start(
     options: JsValue,
 ) -> js_sys::Promise {
     match prepare(inner, &connector, &fields, &options) {
-        Ok(attempt) => call(run(attempt)),
-        Err(e) => call(async move { Err(e) }),
+        Ok(attempt) => into_promise(run(attempt)),
+        Err(e) => into_promise(async move { Err(e) }),
     }
 }
 
@@ -97,7 +97,7 @@ fn prepare(
                     "unknown connector id: call connectors() first or pass the connector object",
                 )
             })?,
-        None => read::servertype(&js::to_json(connector))
+        None => answers::servertype(&js::to_json(connector))
             .ok_or_else(|| invalid("connector must be a connector object or its id"))?,
     };
     let fields = match js::to_json(fields) {
@@ -118,12 +118,11 @@ fn prepare(
     } else {
         None
     };
-    let mut body = Map::new();
-    body.insert("servertype_id".into(), Value::from(servertype.id.0));
-    if let Some(name) = js::string(options, "name") {
-        body.insert("name".into(), name.into());
-    }
-    body.extend(fields);
+    let body = new_connection_body(NewConnection {
+        servertype_id: servertype.id,
+        name: js::string(options, "name"),
+        fields,
+    });
     Ok(Attempt {
         inner,
         body,
@@ -135,14 +134,14 @@ fn prepare(
 }
 
 async fn run(mut a: Attempt) -> Result<JsValue, EmbedError> {
-    a.status("creating", None, None);
+    a.emit_status("creating", None, None);
     let body = js::stringify(&js::from_json(&Value::Object(a.body.clone())));
     let created = a
         .inner
-        .peliqan(Operation::AddConnection, Vars::default(), Some(body))
+        .send_replaying_401(Operation::AddConnection, Vars::default(), Some(body))
         .await;
     let created = created.and_then(|text| {
-        read::created(&js::json_value(&text)).ok_or_else(|| {
+        answers::created_connection(&js::json_value(&text)).ok_or_else(|| {
             EmbedError::new(ErrorCode::Upstream, "Peliqan's answer has no connection id")
         })
     });
@@ -183,7 +182,7 @@ async fn run(mut a: Attempt) -> Result<JsValue, EmbedError> {
     a.policy.timeout_ms = a
         .timeout_ms
         .unwrap_or(if oauth { 300_000.0 } else { 60_000.0 });
-    a.status(
+    a.emit_status(
         if a.popup.is_some() {
             "authorizing"
         } else {
@@ -200,11 +199,13 @@ async fn run(mut a: Attempt) -> Result<JsValue, EmbedError> {
 async fn wait_until_done(a: &Attempt, id: u64) -> Result<JsValue, EmbedError> {
     let mut poller = Poller::new(a.policy.clone(), now_ms());
     loop {
-        let got = a.inner.peliqan(Operation::GetConnection, with_id(id), None);
+        let got = a
+            .inner
+            .send_replaying_401(Operation::GetConnection, vars_with_id(id), None);
         let (obs, server) = match got.await {
             Ok(text) => {
                 let server = js::parse_json(&text)?;
-                let (status, message) = read::status(&js::to_json(&server));
+                let (status, message) = answers::connection_status(&js::to_json(&server));
                 (Observation::Status(status, message), Some(server))
             }
             Err(e) if e.is_transient() => (Observation::TransientError, None),
@@ -215,7 +216,7 @@ async fn wait_until_done(a: &Attempt, id: u64) -> Result<JsValue, EmbedError> {
         let outcome = match poller.observe(now_ms(), obs, closed) {
             Step::Wait(ms) => {
                 if poller.in_grace() && !was_in_grace {
-                    a.status("confirming", Some(id), None);
+                    a.emit_status("confirming", Some(id), None);
                 }
                 sleep(ms).await;
                 continue;
@@ -224,29 +225,29 @@ async fn wait_until_done(a: &Attempt, id: u64) -> Result<JsValue, EmbedError> {
         };
         return match (outcome, server) {
             (Outcome::Connected, Some(server)) => {
-                a.status("connected", Some(id), None);
+                a.emit_status("connected", Some(id), None);
                 Ok(server)
             }
             (Outcome::Failed(msg), _) => {
                 let logs = a
                     .inner
-                    .peliqan(Operation::ConnectionLogs, with_id(id), None)
+                    .send_replaying_401(Operation::ConnectionLogs, vars_with_id(id), None)
                     .await;
                 let logs = logs
-                    .map(|t| read::logs(&js::json_value(&t)))
+                    .map(|t| answers::connection_logs(&js::json_value(&t)))
                     .unwrap_or_default();
                 let reason = crate::failure_reason(msg, &logs)
                     .unwrap_or_else(|| "the connection failed".into());
-                a.status("failed", Some(id), Some(&reason));
+                a.emit_status("failed", Some(id), Some(&reason));
                 Err(EmbedError::new(ErrorCode::ConnectionFailed, reason).with_connection(id))
             }
             (Outcome::Cancelled, _) => {
-                a.status("cancelled", Some(id), None);
+                a.emit_status("cancelled", Some(id), None);
                 let msg = "the OAuth popup was closed before access was granted";
                 Err(EmbedError::new(ErrorCode::Cancelled, msg).with_connection(id))
             }
             (Outcome::TimedOut, _) | (Outcome::Connected, None) => {
-                a.status("timeout", Some(id), None);
+                a.emit_status("timeout", Some(id), None);
                 let msg = "the connection did not become live in time";
                 Err(EmbedError::new(ErrorCode::Timeout, msg).with_connection(id))
             }

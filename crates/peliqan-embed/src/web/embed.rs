@@ -1,7 +1,7 @@
 //! `PeliqanEmbed`, the class partners construct, and its data calls.
 //!
 //! Each method returns a Promise at once; the work runs on a clone of the
-//! shared [`Inner`]. Peliqan calls go through [`Inner::peliqan`], which
+//! shared [`Inner`]. Peliqan calls go through [`Inner::send_replaying_401`], which
 //! routes an [`Operation`] by the token's endpoint (base URL and API
 //! dialect, see [`crate::routing`]), adds the sub-account token and
 //! replays a call once after a 401 with a refreshed token. Answers reach
@@ -11,9 +11,9 @@ use super::http::{Auth, method, send};
 use super::js::{self, invalid};
 use super::js_error::to_js;
 use super::{connect, token_source};
-use crate::config::{Config, Credentials, RawOptions};
+use crate::answers;
+use crate::config::{Config, key};
 use crate::error::{EmbedError, ErrorCode, from_peliqan, from_token_service};
-use crate::read;
 use crate::token::Token;
 use crate::token_cache::TokenCache;
 use futures::FutureExt;
@@ -39,7 +39,7 @@ pub(crate) struct Inner {
 
 /// Runs `fut` as a Promise that rejects with a `PeliqanError`. The future
 /// is boxed so `future_to_promise` is compiled once, not once per method.
-pub(crate) fn call(
+pub(crate) fn into_promise(
     fut: impl Future<Output = Result<JsValue, EmbedError>> + 'static,
 ) -> js_sys::Promise {
     let fut: LocalBoxFuture<'static, _> = fut.boxed_local();
@@ -47,7 +47,7 @@ pub(crate) fn call(
 }
 
 /// `Vars` with only `{id}` set.
-pub(crate) fn with_id(id: u64) -> Vars<'static> {
+pub(crate) fn vars_with_id(id: u64) -> Vars<'static> {
     Vars {
         id: Some(id),
         ..Vars::default()
@@ -58,18 +58,18 @@ impl Inner {
     /// Calls Peliqan's `op` with the sub-account token and answers the body
     /// text; after a 401, refreshes the token once and replays the call once
     /// (routed anew: the new token may come with another endpoint).
-    pub async fn peliqan(
+    pub async fn send_replaying_401(
         &self,
         op: Operation,
         vars: Vars<'_>,
         body: Option<String>,
     ) -> Result<String, EmbedError> {
         let mut token = self.tokens.get().await?;
-        let mut answer = send_with(&token, op, &vars, body.as_deref()).await?;
+        let mut answer = send_once_with(&token, op, &vars, body.as_deref()).await?;
         if answer.0 == 401 {
             self.tokens.invalidate(&token);
             token = self.tokens.get().await?;
-            answer = send_with(&token, op, &vars, body.as_deref()).await?;
+            answer = send_once_with(&token, op, &vars, body.as_deref()).await?;
         }
         match answer {
             (200..=299, text) => Ok(text),
@@ -78,17 +78,17 @@ impl Inner {
     }
 
     /// A Peliqan call whose answer goes to JavaScript as is.
-    async fn peliqan_js(
+    async fn send_replaying_401_parsed(
         &self,
         op: Operation,
         vars: Vars<'_>,
         body: Option<String>,
     ) -> Result<JsValue, EmbedError> {
-        js::parse_json(&self.peliqan(op, vars, body).await?)
+        js::parse_json(&self.send_replaying_401(op, vars, body).await?)
     }
 
     /// Where the current token's calls go (fetching a token if needed).
-    async fn endpoint(&self) -> Result<std::rc::Rc<crate::routing::Endpoint>, EmbedError> {
+    async fn current_endpoint(&self) -> Result<std::rc::Rc<crate::routing::Endpoint>, EmbedError> {
         let token = self.tokens.get().await?;
         token
             .endpoint
@@ -101,7 +101,7 @@ impl Inner {
     /// `groupId`, else the group named `groupName`, else the first group,
     /// as Peliqan's own SDK chooses.
     async fn script_group(&self, input: &JsValue) -> Result<Option<u64>, EmbedError> {
-        let endpoint = self.endpoint().await?;
+        let endpoint = self.current_endpoint().await?;
         let needs_group = endpoint
             .routes
             .route(Operation::CreateScript)
@@ -114,9 +114,9 @@ impl Inner {
         }
         let name = js::string(input, "groupName");
         let list = self
-            .peliqan(Operation::ListGroups, Vars::default(), None)
+            .send_replaying_401(Operation::ListGroups, Vars::default(), None)
             .await?;
-        read::group_id(&js::json_value(&list), name.as_deref())
+        answers::script_group_id(&js::json_value(&list), name.as_deref())
             .map(Some)
             .ok_or_else(|| {
                 let msg = match &name {
@@ -138,13 +138,13 @@ impl Inner {
         };
         let list = js::parse_json(&text)?;
         self.connectors
-            .replace(read::servertypes(&js::to_json(&list)));
+            .replace(answers::servertypes(&js::to_json(&list)));
         Ok(list)
     }
 }
 
 /// Sends `op` with `token`, routed by the token's endpoint.
-async fn send_with(
+async fn send_once_with(
     token: &Token,
     op: Operation,
     vars: &Vars<'_>,
@@ -158,13 +158,13 @@ async fn send_with(
     send(method(m), &url, Auth::Jwt(&token.value), body).await
 }
 
-fn required(errs: &mut BTreeMap<String, String>, name: &str, value: &Option<String>) {
+fn require_text(errs: &mut BTreeMap<String, String>, name: &str, value: &Option<String>) {
     if value.as_deref().is_none_or(|v| v.trim().is_empty()) {
         errs.insert(name.to_owned(), "This field is required.".to_owned());
     }
 }
 
-fn checked(errs: BTreeMap<String, String>) -> Result<(), EmbedError> {
+fn fail_on_field_errors(errs: BTreeMap<String, String>) -> Result<(), EmbedError> {
     if errs.is_empty() {
         Ok(())
     } else {
@@ -172,16 +172,20 @@ fn checked(errs: BTreeMap<String, String>) -> Result<(), EmbedError> {
     }
 }
 
-fn server_id(id: &JsValue) -> Result<Vars<'static>, EmbedError> {
+fn connection_id_vars(id: &JsValue) -> Result<Vars<'static>, EmbedError> {
     match id.as_f64() {
-        Some(n) if n.fract() == 0.0 && (0.0..9e15).contains(&n) => Ok(with_id(n as u64)),
+        Some(n) if n.fract() == 0.0 && (0.0..9e15).contains(&n) => Ok(vars_with_id(n as u64)),
         _ => Err(invalid("a connection id is a non-negative whole number")),
     }
 }
 
 /// An optional whole-number input such as `databaseId`; a wrong one is a
 /// field error.
-fn whole(errs: &mut BTreeMap<String, String>, input: &JsValue, name: &str) -> Option<u64> {
+fn optional_whole_number(
+    errs: &mut BTreeMap<String, String>,
+    input: &JsValue,
+    name: &str,
+) -> Option<u64> {
     let v = js::get(input, name);
     if v.is_undefined() || v.is_null() {
         return None;
@@ -206,25 +210,9 @@ impl PeliqanEmbed {
     /// Checks the options; throws a `PeliqanError` (`invalid_config`) if wrong.
     #[wasm_bindgen(constructor)]
     pub fn new(options: JsValue) -> Result<PeliqanEmbed, JsValue> {
-        let callback = js::function(&options, "getToken");
-        let credentials = match js::string(&options, "credentials") {
-            None => Some(Credentials::default()),
-            Some(c) => Credentials::parse(&c),
-        };
-        let credentials = credentials
-            .ok_or_else(|| to_js(&invalid("credentials must be omit, same-origin or include")))?;
-        let raw = RawOptions {
-            peliqan_url: js::string(&options, "peliqanUrl"),
-            dialect: js::string(&options, "dialect"),
-            routes: js::string_entries(&options, "routes"),
-            token_url: js::string(&options, "tokenUrl"),
-            connectors_url: js::string(&options, "connectorsUrl"),
-            credentials,
-            headers: js::string_entries(&options, "headers"),
-            powered_by_notice: js::boolean(&options, "poweredByNotice"),
-        };
-        let config = Config::from_raw(raw, callback.is_some()).map_err(|e| to_js(&e))?;
-        let tokens = token_source::cache(&config, callback);
+        let config = Config::read(&options).map_err(|e| to_js(&e))?;
+        let callback = js::function(&options, key::GET_TOKEN);
+        let tokens = token_source::token_cache(&config, callback);
         Ok(Self {
             inner: Rc::new(Inner {
                 config,
@@ -237,15 +225,15 @@ impl PeliqanEmbed {
     /// The connectors (servertypes with connect forms), via the token service.
     pub fn connectors(&self) -> js_sys::Promise {
         let inner = Rc::clone(&self.inner);
-        call(async move { inner.connectors().await })
+        into_promise(async move { inner.connectors().await })
     }
 
     /// The end-customer's connections.
     pub fn connections(&self) -> js_sys::Promise {
         let inner = Rc::clone(&self.inner);
-        call(async move {
+        into_promise(async move {
             inner
-                .peliqan_js(Operation::ListConnections, Vars::default(), None)
+                .send_replaying_401_parsed(Operation::ListConnections, Vars::default(), None)
                 .await
         })
     }
@@ -253,9 +241,9 @@ impl PeliqanEmbed {
     /// One connection with its current status.
     pub fn connection(&self, id: JsValue) -> js_sys::Promise {
         let inner = Rc::clone(&self.inner);
-        call(async move {
+        into_promise(async move {
             inner
-                .peliqan_js(Operation::GetConnection, server_id(&id)?, None)
+                .send_replaying_401_parsed(Operation::GetConnection, connection_id_vars(&id)?, None)
                 .await
         })
     }
@@ -264,9 +252,13 @@ impl PeliqanEmbed {
     #[wasm_bindgen(js_name = connectionLogs)]
     pub fn connection_logs(&self, id: JsValue) -> js_sys::Promise {
         let inner = Rc::clone(&self.inner);
-        call(async move {
+        into_promise(async move {
             inner
-                .peliqan_js(Operation::ConnectionLogs, server_id(&id)?, None)
+                .send_replaying_401_parsed(
+                    Operation::ConnectionLogs,
+                    connection_id_vars(&id)?,
+                    None,
+                )
                 .await
         })
     }
@@ -275,24 +267,24 @@ impl PeliqanEmbed {
     #[wasm_bindgen(js_name = createTable)]
     pub fn create_table(&self, input: JsValue) -> js_sys::Promise {
         let inner = Rc::clone(&self.inner);
-        call(async move {
+        into_promise(async move {
             let (name, query) = (js::string(&input, "name"), js::string(&input, "query"));
             let mut errs = BTreeMap::new();
-            required(&mut errs, "name", &name);
-            required(&mut errs, "query", &query);
-            let database_id = whole(&mut errs, &input, "databaseId");
-            let schema_id = whole(&mut errs, &input, "schemaId");
-            checked(errs)?;
+            require_text(&mut errs, "name", &name);
+            require_text(&mut errs, "query", &query);
+            let database_id = optional_whole_number(&mut errs, &input, "databaseId");
+            let schema_id = optional_whole_number(&mut errs, &input, "schemaId");
+            fail_on_field_errors(errs)?;
             let table = NewTable {
                 name: name.unwrap_or_default(),
                 query: query.unwrap_or_default(),
                 database_id,
                 schema_id,
             };
-            let shape = inner.endpoint().await?.routes.body_shape();
+            let shape = inner.current_endpoint().await?.routes.body_shape();
             let body = Some(js::stringify(&js::from_json(&table.body(shape))));
             inner
-                .peliqan_js(Operation::CreateTable, Vars::default(), body)
+                .send_replaying_401_parsed(Operation::CreateTable, Vars::default(), body)
                 .await
         })
     }
@@ -302,19 +294,19 @@ impl PeliqanEmbed {
     #[wasm_bindgen(js_name = addScheduledScript)]
     pub fn add_scheduled_script(&self, input: JsValue) -> js_sys::Promise {
         let inner = Rc::clone(&self.inner);
-        call(async move {
+        into_promise(async move {
             let (name, raw_code) = (js::string(&input, "name"), js::string(&input, "rawCode"));
             let schedule = js::number(&input, "schedule").filter(|s| *s >= 1.0 && s.fract() == 0.0);
             let mut errs = BTreeMap::new();
-            required(&mut errs, "name", &name);
-            required(&mut errs, "rawCode", &raw_code);
+            require_text(&mut errs, "name", &name);
+            require_text(&mut errs, "rawCode", &raw_code);
             if schedule.is_none() {
                 errs.insert(
                     "schedule".into(),
                     "Must be a positive whole number of seconds.".into(),
                 );
             }
-            checked(errs)?;
+            fail_on_field_errors(errs)?;
             let script = NewInterface {
                 name: name.unwrap_or_default(),
                 raw_code: raw_code.unwrap_or_default(),
@@ -324,9 +316,11 @@ impl PeliqanEmbed {
                 group_id: inner.script_group(&input).await?,
                 ..Vars::default()
             };
-            let shape = inner.endpoint().await?.routes.body_shape();
+            let shape = inner.current_endpoint().await?.routes.body_shape();
             let body = Some(js::stringify(&js::from_json(&script.body(shape))));
-            inner.peliqan_js(Operation::CreateScript, vars, body).await
+            inner
+                .send_replaying_401_parsed(Operation::CreateScript, vars, body)
+                .await
         })
     }
 

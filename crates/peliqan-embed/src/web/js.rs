@@ -6,6 +6,7 @@
 //! browser (`JSON.parse`/`stringify`) and converted to and from
 //! `serde_json::Value` here; Peliqan's answers reach JavaScript untouched.
 
+use crate::config::OptionSource;
 use crate::error::{EmbedError, ErrorCode};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -56,6 +57,22 @@ pub fn string_entries(obj: &JsValue, key: &str) -> BTreeMap<String, String> {
     map
 }
 
+/// The options object of `new PeliqanEmbed({...})`, for [`crate::config::Config::read`].
+impl OptionSource for JsValue {
+    fn string(&self, key: &str) -> Option<String> {
+        string(self, key)
+    }
+    fn boolean(&self, key: &str) -> Option<bool> {
+        boolean(self, key)
+    }
+    fn string_entries(&self, key: &str) -> BTreeMap<String, String> {
+        string_entries(self, key)
+    }
+    fn is_function(&self, key: &str) -> bool {
+        function(self, key).is_some()
+    }
+}
+
 /// JSON text to a JavaScript value.
 pub fn parse_json(text: &str) -> Result<JsValue, EmbedError> {
     js_sys::JSON::parse(text)
@@ -70,7 +87,7 @@ pub fn json_value(text: &str) -> Value {
 
 /// A JavaScript value as a `serde_json::Value` (functions and `undefined`
 /// become `null`). Converting by hand keeps serde's readers out of the
-/// bundle; see [`crate::read`].
+/// bundle; see [`crate::answers`].
 pub fn to_json(v: &JsValue) -> Value {
     if let Some(b) = v.as_bool() {
         Value::Bool(b)

@@ -11,9 +11,9 @@ use super::http::{Auth, send};
 use super::js;
 use super::js_error::describe;
 use super::now_ms;
+use crate::answers;
 use crate::config::Config;
 use crate::error::{EmbedError, ErrorCode, from_token_service};
-use crate::read;
 use crate::routing::{Endpoint, RoutingOptions};
 use crate::token::{Token, expiry_ms, rejected_body};
 use crate::token_cache::TokenCache;
@@ -36,7 +36,7 @@ fn bad_answer(from: &str) -> EmbedError {
 }
 
 /// The token cache for `config`, fetching through `callback` if given.
-pub fn cache(config: &Config, callback: Option<js_sys::Function>) -> TokenCache {
+pub fn token_cache(config: &Config, callback: Option<js_sys::Function>) -> TokenCache {
     let config = Rc::new(config.clone());
     TokenCache::new(
         move |rejected| match &callback {
@@ -53,7 +53,7 @@ fn endpoint(
     answer: &serde_json::Value,
     source: &str,
 ) -> Result<Endpoint, EmbedError> {
-    let routing = read::routing(answer).map_err(|what| {
+    let routing = answers::token_routing(answer).map_err(|what| {
         EmbedError::new(
             ErrorCode::TokenService,
             [source, "'s answer is unusable: ", &what].concat(),
@@ -71,13 +71,9 @@ async fn from_service(config: Rc<Config>, rejected: Option<String>) -> Result<To
     if !(200..300).contains(&status) {
         return Err(from_token_service(status, &answer));
     }
-    // {token, expires_at, ...}: other fields are ignored.
-    let token = answer.get("token").and_then(|t| t.as_str());
-    let token = token.ok_or_else(|| bad_answer("the token service"))?;
-    let exp = answer
-        .get("expires_at")
-        .and_then(|t| t.as_str())
-        .and_then(parse_time);
+    let (token, exp) =
+        answers::token_and_expiry(&answer).ok_or_else(|| bad_answer("the token service"))?;
+    let exp = exp.and_then(parse_time);
     let endpoint = endpoint(&config.routing, &answer, "the token service")?;
     Ok(Token::new(token.to_owned(), exp, now_ms()).for_endpoint(endpoint))
 }

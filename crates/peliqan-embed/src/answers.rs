@@ -1,4 +1,5 @@
-//! Reading Peliqan's answers from a `serde_json::Value`, by hand.
+//! Reading Peliqan's and the token service's answers from a
+//! `serde_json::Value`, by hand.
 //!
 //! Why not `serde_json::from_str::<Servertype>`: every derived reader is
 //! kilobytes of WebAssembly, and with the text parser they made up a third
@@ -6,6 +7,14 @@
 //! converted to a `Value`, and the few fields the SDK acts on are read here.
 //! Reading is tolerant like `peliqan-api`: missing optional fields default,
 //! unknown fields are ignored, unknown enum strings are kept.
+//!
+//! The types are still the contract: `tests/contracts.rs` feeds the same
+//! generated answers to each reader here and to serde with the
+//! `peliqan-api` type ([`Servertype`], [`peliqan_api::Server`],
+//! [`peliqan_api::CreatedConnection`], [`ConnectionLogEntry`],
+//! [`peliqan_api::TokenAnswer`], [`BrowserRouting`],
+//! [`peliqan_api::Group`]) and requires
+//! equal results wherever serde accepts the answer.
 
 use peliqan_api::{
     AuthKind, BrowserRouting, ConnectForm, ConnectionLogEntry, ConnectionStatus, FieldKind,
@@ -65,18 +74,18 @@ pub fn servertypes(v: &Value) -> Vec<Servertype> {
 }
 
 /// A connection's `status` (default pending) and `status_message`.
-pub fn status(v: &Value) -> (ConnectionStatus, Option<String>) {
+pub fn connection_status(v: &Value) -> (ConnectionStatus, Option<String>) {
     let status = text(v, "status").map_or(ConnectionStatus::Pending, |s| s.as_str().into());
     (status, text(v, "status_message"))
 }
 
 /// The answer of adding a connection: its id and the OAuth URL, if any.
-pub fn created(v: &Value) -> Option<(u64, Option<String>)> {
+pub fn created_connection(v: &Value) -> Option<(u64, Option<String>)> {
     Some((v.get("id")?.as_u64()?, text(v, "oauth_url")))
 }
 
 /// A connection's log lines (lines without a message are skipped).
-pub fn logs(v: &Value) -> Vec<ConnectionLogEntry> {
+pub fn connection_logs(v: &Value) -> Vec<ConnectionLogEntry> {
     let lines = v.as_array().map(Vec::as_slice).unwrap_or_default();
     lines
         .iter()
@@ -90,10 +99,41 @@ pub fn logs(v: &Value) -> Vec<ConnectionLogEntry> {
         .collect()
 }
 
+/// The `token` and `expires_at` text of a token answer
+/// ([`peliqan_api::TokenAnswer`]); `None` without a token. An `expires_at`
+/// that is not text counts as absent; other fields are ignored.
+pub fn token_and_expiry(v: &Value) -> Option<(&str, Option<&str>)> {
+    let token = v.get("token")?.as_str()?;
+    Some((token, v.get("expires_at").and_then(Value::as_str)))
+}
+
+/// What the SDK reads of a token service's problem body
+/// (`application/problem+json`); a field that is missing or not text
+/// is `None`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ProblemText {
+    /// What went wrong, for a person.
+    pub detail: Option<String>,
+    /// Short summary of the problem type.
+    pub title: Option<String>,
+    /// The service's machine-readable code.
+    pub code: Option<String>,
+}
+
+/// The text fields of a problem body (any JSON value; not an object reads
+/// as all `None`).
+pub fn problem(v: &Value) -> ProblemText {
+    ProblemText {
+        detail: text(v, "detail"),
+        title: text(v, "title"),
+        code: text(v, "code"),
+    }
+}
+
 /// The routing fields of a token answer: `peliqan_url` (or `peliqanUrl`,
 /// as a `getToken` callback writes it), `dialect`, `routes`. `null` counts
 /// as absent; a field of the wrong type is an error naming it.
-pub fn routing(v: &Value) -> Result<BrowserRouting, String> {
+pub fn token_routing(v: &Value) -> Result<BrowserRouting, String> {
     let text = |names: &[&str]| -> Result<Option<String>, String> {
         let found = names
             .iter()
@@ -128,7 +168,7 @@ pub fn routing(v: &Value) -> Result<BrowserRouting, String> {
 
 /// The id of the script group named `name` (else the first group) in a
 /// group list: an array, or a page `{"results": [...]}`.
-pub fn group_id(v: &Value, name: Option<&str>) -> Option<u64> {
+pub fn script_group_id(v: &Value, name: Option<&str>) -> Option<u64> {
     let list = v.get("results").unwrap_or(v).as_array()?;
     let mut groups = list
         .iter()
@@ -175,26 +215,31 @@ mod tests {
 
     #[test]
     fn reads_status_created_and_logs() {
-        let (s, m) = status(&json!({"id": 5, "status": "failed", "status_message": "denied"}));
+        let (s, m) =
+            connection_status(&json!({"id": 5, "status": "failed", "status_message": "denied"}));
         assert_eq!(
             (s, m.as_deref()),
             (ConnectionStatus::Failed, Some("denied"))
         );
-        assert_eq!(status(&json!({"id": 5})).0, ConnectionStatus::Pending);
         assert_eq!(
-            created(&json!({"id": 7, "oauth_url": "https://x"})),
+            connection_status(&json!({"id": 5})).0,
+            ConnectionStatus::Pending
+        );
+        assert_eq!(
+            created_connection(&json!({"id": 7, "oauth_url": "https://x"})),
             Some((7, Some("https://x".into())))
         );
-        assert_eq!(created(&json!({"id": 8})), Some((8, None)));
-        let l =
-            logs(&json!([{"timestamp": "t", "level": "error", "message": "m"}, {"level": "info"}]));
+        assert_eq!(created_connection(&json!({"id": 8})), Some((8, None)));
+        let l = connection_logs(
+            &json!([{"timestamp": "t", "level": "error", "message": "m"}, {"level": "info"}]),
+        );
         assert_eq!(l.len(), 1);
         assert_eq!(l[0].level, LogLevel::Error);
     }
 
     #[test]
     fn reads_the_routing_of_a_token_answer() {
-        let r = routing(&json!({
+        let r = token_routing(&json!({
             "token": "t", "peliqan_url": "https://p", "dialect": "partner",
             "routes": {"get_connection": "GET /x/{id}/"}
         }))
@@ -202,13 +247,13 @@ mod tests {
         assert_eq!(r.peliqan_url.as_deref(), Some("https://p"));
         assert_eq!(r.dialect.as_deref(), Some("partner"));
         assert_eq!(r.routes["get_connection"], "GET /x/{id}/");
-        let r = routing(&json!({"peliqanUrl": "https://q", "dialect": null})).unwrap();
+        let r = token_routing(&json!({"peliqanUrl": "https://q", "dialect": null})).unwrap();
         assert_eq!(
             (r.peliqan_url.as_deref(), r.dialect),
             (Some("https://q"), None)
         );
         assert_eq!(
-            routing(&json!({"token": "t"})).unwrap(),
+            token_routing(&json!({"token": "t"})).unwrap(),
             BrowserRouting::default()
         );
         for (bad, part) in [
@@ -220,7 +265,7 @@ mod tests {
             ),
             (json!({"peliqanUrl": true}), "peliqanUrl"),
         ] {
-            let e = routing(&bad).unwrap_err();
+            let e = token_routing(&bad).unwrap_err();
             assert!(e.contains(part), "{e}");
         }
     }
@@ -228,10 +273,13 @@ mod tests {
     #[test]
     fn picks_the_named_or_first_script_group() {
         let list = json!([{"id": 4, "name": "Default"}, {"id": 9, "name": "Embedded"}]);
-        assert_eq!(group_id(&list, None), Some(4));
-        assert_eq!(group_id(&list, Some("Embedded")), Some(9));
-        assert_eq!(group_id(&list, Some("Other")), None);
-        assert_eq!(group_id(&json!({"results": [{"id": 2}]}), None), Some(2));
-        assert_eq!(group_id(&json!([]), None), None);
+        assert_eq!(script_group_id(&list, None), Some(4));
+        assert_eq!(script_group_id(&list, Some("Embedded")), Some(9));
+        assert_eq!(script_group_id(&list, Some("Other")), None);
+        assert_eq!(
+            script_group_id(&json!({"results": [{"id": 2}]}), None),
+            Some(2)
+        );
+        assert_eq!(script_group_id(&json!([]), None), None);
     }
 }
