@@ -9,12 +9,14 @@
 //! before it expires, and a 401 invalidates the token only when the rejected
 //! one is still the cached one (a concurrent call may have replaced it).
 //! Renewals are single-flight: callers that need a token while one is being
-//! fetched wait for that one.
+//! fetched wait for that one. Time is read from the client's clock
+//! ([`crate::ClientBuilder::clock`]), so tests advance it instead of waiting.
 
 use crate::client::PeliqanClient;
 use crate::error::Error;
 use crate::secret::Secret;
 use peliqan_api::Operation;
+use peliqan_api::clock::SharedClock;
 use peliqan_api::dialect::Vars;
 use serde::Deserialize;
 use std::sync::Mutex;
@@ -27,6 +29,7 @@ pub(crate) struct AccessTokens {
     cached: Mutex<Option<Cached>>,
     /// Held while an exchange is in flight.
     renewal: tokio::sync::Mutex<()>,
+    clock: SharedClock,
 }
 
 #[derive(Clone)]
@@ -43,12 +46,13 @@ pub(crate) fn renewal_margin(lifetime: Duration) -> Duration {
 }
 
 impl AccessTokens {
-    pub(crate) fn new(client_id: String, client_secret: Secret) -> Self {
+    pub(crate) fn new(client_id: String, client_secret: Secret, clock: SharedClock) -> Self {
         Self {
             client_id,
             client_secret,
             cached: Mutex::new(None),
             renewal: tokio::sync::Mutex::new(()),
+            clock,
         }
     }
 
@@ -61,7 +65,7 @@ impl AccessTokens {
         let cached = self.cached.lock().expect("token cache lock");
         cached
             .as_ref()
-            .filter(|c| c.renew_at.is_none_or(|at| Instant::now() < at))
+            .filter(|c| c.renew_at.is_none_or(|at| self.clock.instant() < at))
             .map(|c| c.token.clone())
     }
 
@@ -76,7 +80,7 @@ impl AccessTokens {
             return Ok(token);
         }
         // Measured before sending, so network time only shortens the lifetime.
-        let started = Instant::now();
+        let started = self.clock.instant();
         let (token, lifetime) =
             self.exchange(client)
                 .await
@@ -203,7 +207,8 @@ mod tests {
 
     #[test]
     fn only_the_cached_token_is_invalidated() {
-        let tokens = AccessTokens::new("app".into(), Secret::new("s"));
+        let clock = peliqan_api::clock::SystemClock::shared();
+        let tokens = AccessTokens::new("app".into(), Secret::new("s"), clock);
         *tokens.cached.lock().unwrap() = Some(Cached {
             token: Secret::new("new"),
             renew_at: None,
@@ -215,5 +220,20 @@ mod tests {
         );
         tokens.invalidate(&Secret::new("new"));
         assert!(tokens.fresh().is_none());
+    }
+
+    #[test]
+    fn a_token_is_due_when_the_clock_passes_its_renewal_point() {
+        use peliqan_api::clock::Clock;
+        let clock = peliqan_api::clock::ManualClock::new();
+        let tokens = AccessTokens::new("app".into(), Secret::new("s"), clock.clone());
+        *tokens.cached.lock().unwrap() = Some(Cached {
+            token: Secret::new("t"),
+            renew_at: Some(clock.instant() + Duration::from_secs(30)),
+        });
+        clock.advance(Duration::from_secs(29));
+        assert!(tokens.fresh().is_some());
+        clock.advance(Duration::from_secs(1));
+        assert!(tokens.fresh().is_none(), "due at its renewal point");
     }
 }

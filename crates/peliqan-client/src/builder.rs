@@ -12,6 +12,7 @@
 use crate::client::{Inner, PeliqanClient};
 use crate::error::Error;
 use crate::retry::RetryPolicy;
+use peliqan_api::clock::{SharedClock, SystemClock};
 use peliqan_api::{Dialect, Routes};
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,6 +28,7 @@ pub struct ClientBuilder {
     retry: RetryPolicy,
     user_agent: String,
     routes: Routes,
+    clock: SharedClock,
 }
 
 impl ClientBuilder {
@@ -38,6 +40,7 @@ impl ClientBuilder {
             retry: RetryPolicy::default(),
             user_agent: concat!("peliqan-client/", env!("CARGO_PKG_VERSION")).to_owned(),
             routes: Dialect::default().routes(),
+            clock: SystemClock::shared(),
         }
     }
 
@@ -81,6 +84,14 @@ impl ClientBuilder {
         self
     }
 
+    /// The clock access-token renewal reads (when a partner access token
+    /// is due). Default: the system clock; tests pass a
+    /// [`peliqan_api::clock::ManualClock`] and advance it instead of waiting.
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
     /// Builds the client. Fails with [`Error::InvalidUrl`] when the base URL
     /// is not an absolute `http`/`https` URL without query or fragment.
     pub fn build(self) -> Result<PeliqanClient, Error> {
@@ -98,6 +109,7 @@ impl ClientBuilder {
                 base_url,
                 retry: self.retry,
                 routes: self.routes,
+                clock: self.clock,
             }),
         })
     }

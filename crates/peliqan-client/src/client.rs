@@ -20,6 +20,7 @@ use crate::partner::PartnerApi;
 use crate::retry::RetryPolicy;
 use crate::secret::Secret;
 use crate::subaccount::SubaccountApi;
+use peliqan_api::clock::SharedClock;
 use peliqan_api::dialect::Vars;
 use peliqan_api::{Operation, Routes};
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
@@ -42,6 +43,8 @@ pub(crate) struct Inner {
     pub(crate) base_url: Url,
     pub(crate) retry: RetryPolicy,
     pub(crate) routes: Routes,
+    /// What access-token renewal reads ([`ClientBuilder::clock`]).
+    pub(crate) clock: SharedClock,
 }
 
 impl std::fmt::Debug for PeliqanClient {
@@ -88,7 +91,11 @@ impl PeliqanClient {
             PartnerCredentials::ClientCredentials {
                 client_id,
                 client_secret,
-            } => Auth::ClientCredentials(Arc::new(AccessTokens::new(client_id, client_secret))),
+            } => Auth::ClientCredentials(Arc::new(AccessTokens::new(
+                client_id,
+                client_secret,
+                self.inner.clock.clone(),
+            ))),
         };
         PartnerApi::new(self.clone(), auth)
     }

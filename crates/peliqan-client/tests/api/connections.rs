@@ -158,7 +158,7 @@ async fn a_wrongly_typed_field_is_a_400_naming_the_field() {
         "{body:?}"
     );
     // A 400 on a POST is final: one attempt.
-    assert_eq!(app.count(Operation::AddConnection).await, 1);
+    assert_eq!(app.count(Operation::AddConnection), 1);
 }
 
 #[tokio::test]

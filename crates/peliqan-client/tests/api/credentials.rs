@@ -8,17 +8,21 @@ use crate::helpers::{
     RawAnswer, TestApp, client_for, fast_retries, input, spawn_app_with, spawn_raw_server,
     spawn_raw_server_seq,
 };
+use peliqan_api::clock::ManualClock;
 use peliqan_client::{Dialect, Error, Operation, PartnerApi, PartnerCredentials, Secret};
 use peliqan_emulator::Config;
 use std::time::Duration;
 
 const EXCHANGE: &str = "POST /api/oauth2/token/";
 
+/// The emulator and the app's client run on one manual clock
+/// (`app.emulator.advance_clock` moves both).
 async fn partner_emulator(access_token_ttl: Duration) -> TestApp {
     spawn_app_with(Config {
         dialect: Dialect::Partner,
         strict_slashes: true,
         access_token_ttl,
+        manual_clock: Some(ManualClock::new()),
         ..Config::default()
     })
     .await
@@ -47,11 +51,7 @@ async fn client_credentials_are_exchanged_once_and_the_access_token_reused() {
         listed.iter().map(|s| s.id).collect::<Vec<_>>(),
         vec![account.id]
     );
-    assert_eq!(
-        app.count_key(EXCHANGE).await,
-        1,
-        "one exchange, reused by clones"
-    );
+    assert_eq!(app.count_key(EXCHANGE), 1, "one exchange, reused by clones");
     let debug = format!("{partner:?}");
     assert!(!debug.contains(app.emulator.client_secret()), "{debug}");
     assert!(debug.contains(app.emulator.client_id()), "{debug}");
@@ -71,26 +71,31 @@ async fn concurrent_calls_share_one_exchange() {
         done.unwrap().unwrap();
     }
 
-    assert_eq!(app.count_key(EXCHANGE).await, 1);
-    assert_eq!(app.count(Operation::Servertypes).await, 8);
+    assert_eq!(app.count_key(EXCHANGE), 1);
+    assert_eq!(app.count(Operation::Servertypes), 8);
 }
 
 #[tokio::test]
 async fn an_access_token_is_renewed_before_it_expires() {
-    // A 2 s lifetime is renewed min(30 s, 2 s / 2) = 1 s early.
-    let app = partner_emulator(Duration::from_secs(2)).await;
+    // A 60 s lifetime is renewed min(30 s, 60 s / 2) = 30 s early.
+    let app = partner_emulator(Duration::from_secs(60)).await;
     let partner = with_credentials(&app, None);
     partner.servertypes().await.unwrap();
-    assert_eq!(app.count_key(EXCHANGE).await, 1);
+    assert_eq!(app.count_key(EXCHANGE), 1);
 
-    // Waiting is the behaviour under test: past the renewal point, before expiry.
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    // Just before the renewal point the token is reused...
+    let clock = app.emulator.clock();
+    app.emulator.advance_clock(Duration::from_secs(29)).unwrap();
+    partner.servertypes().await.unwrap();
+    assert_eq!(app.count_key(EXCHANGE), 1, "not due yet at {clock:?}");
+    // ...past it, and before expiry, a new one is fetched first.
+    app.emulator.advance_clock(Duration::from_secs(2)).unwrap();
     partner.servertypes().await.unwrap();
 
-    assert_eq!(app.count_key(EXCHANGE).await, 2, "renewed ahead of expiry");
+    assert_eq!(app.count_key(EXCHANGE), 2, "renewed ahead of expiry");
     assert_eq!(
-        app.count(Operation::Servertypes).await,
-        2,
+        app.count(Operation::Servertypes),
+        3,
         "no call was rejected first"
     );
 }
@@ -100,32 +105,16 @@ async fn a_revoked_access_token_is_renewed_once_and_the_call_replayed() {
     let app = partner_emulator(Duration::from_secs(3600)).await;
     let partner = with_credentials(&app, None);
     partner.servertypes().await.unwrap();
-    let res = app
-        .http
-        .post(app.control("access-tokens/revoke"))
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        res.status().is_success(),
-        "revoke answered {}",
-        res.status()
-    );
+    assert_eq!(app.emulator.revoke_access_tokens().revoked, 1);
 
     partner.servertypes().await.unwrap();
     // A POST is replayed too: the 401 means it was not carried out.
-    let res = app
-        .http
-        .post(app.control("access-tokens/revoke"))
-        .send()
-        .await
-        .unwrap();
-    assert!(res.status().is_success());
+    app.emulator.revoke_access_tokens();
     partner.create_subaccount(&input("wood")).await.unwrap();
 
-    assert_eq!(app.count_key(EXCHANGE).await, 3);
-    assert_eq!(app.count(Operation::Servertypes).await, 1 + 2);
-    assert_eq!(app.count(Operation::CreateSubaccount).await, 2);
+    assert_eq!(app.count_key(EXCHANGE), 3);
+    assert_eq!(app.count(Operation::Servertypes), 1 + 2);
+    assert_eq!(app.count(Operation::CreateSubaccount), 2);
     assert_eq!(partner.list_subaccounts().await.unwrap().len(), 1);
 }
 
@@ -152,9 +141,9 @@ async fn a_wrong_client_secret_is_a_clear_error_that_never_shows_the_secret() {
         assert!(!shown.contains("not-the-secret-1234"), "{shown}");
     }
     assert_eq!(err.route_mismatch(), None);
-    assert_eq!(app.count_key(EXCHANGE).await, 1, "a refusal is not retried");
+    assert_eq!(app.count_key(EXCHANGE), 1, "a refusal is not retried");
     assert_eq!(
-        app.count(Operation::Servertypes).await,
+        app.count(Operation::Servertypes),
         0,
         "no call without a token"
     );

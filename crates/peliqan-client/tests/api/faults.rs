@@ -4,6 +4,7 @@
 
 use crate::helpers::{connection, fast_retries, input, spawn_app};
 use peliqan_client::{Error, Expiry, Operation, RetryPolicy};
+use peliqan_emulator::Fault;
 use serde_json::json;
 use std::time::{Duration, Instant};
 
@@ -11,10 +12,7 @@ use std::time::{Duration, Instant};
 async fn an_injected_503_on_a_get_is_retried_until_max_retries_plus_one_attempts() {
     let app = spawn_app().await;
     let prefix = app.prefix(Operation::Servertypes);
-    app.inject_fault(
-        json!({"path_prefix": prefix, "status": 503, "probability": 1.0, "delay_ms": 0}),
-    )
-    .await;
+    app.fault(Fault::status(&prefix, 503));
 
     let err = app.partner.servertypes().await.unwrap_err();
 
@@ -31,20 +29,20 @@ async fn an_injected_503_on_a_get_is_retried_until_max_retries_plus_one_attempts
     );
     assert!(err.is_retryable());
     assert_eq!(
-        app.count(Operation::Servertypes).await,
+        app.count(Operation::Servertypes),
         3,
         "max_retries 2 = 3 attempts"
     );
 
     let patient = app.partner_with(|b| b.retry(fast_retries(4)));
     patient.servertypes().await.unwrap_err();
-    assert_eq!(app.count(Operation::Servertypes).await, 3 + 5);
+    assert_eq!(app.count(Operation::Servertypes), 3 + 5);
 
     let impatient = app.partner_with(|b| b.retry(RetryPolicy::none()));
     impatient.servertypes().await.unwrap_err();
-    assert_eq!(app.count(Operation::Servertypes).await, 3 + 5 + 1);
+    assert_eq!(app.count(Operation::Servertypes), 3 + 5 + 1);
 
-    app.clear_faults().await;
+    app.clear_faults();
     assert!(!app.partner.servertypes().await.unwrap().is_empty());
 }
 
@@ -59,8 +57,7 @@ async fn an_injected_503_on_a_post_is_attempted_only_once_but_a_put_is_retried()
     ] {
         if app.has(op) {
             let prefix = app.prefix(op);
-            app.inject_fault(json!({"path_prefix": prefix, "status": 503, "probability": 1.0}))
-                .await;
+            app.fault(Fault::status(&prefix, 503));
         }
     }
 
@@ -71,7 +68,7 @@ async fn an_injected_503_on_a_post_is_attempted_only_once_but_a_put_is_retried()
         .unwrap_err();
     assert_eq!(post.status(), Some(503), "{post}");
     assert_eq!(
-        app.count(Operation::CreateSubaccount).await,
+        app.count(Operation::CreateSubaccount),
         1 + 1,
         "one setup call, one attempt"
     );
@@ -82,12 +79,12 @@ async fn an_injected_503_on_a_post_is_attempted_only_once_but_a_put_is_retried()
             .await
             .unwrap_err();
         assert_eq!(put.status(), Some(503), "{put}");
-        assert_eq!(app.count(Operation::UpdateSubaccount).await, 3);
+        assert_eq!(app.count(Operation::UpdateSubaccount), 3);
     }
     if app.has(Operation::DeleteSubaccount) {
         let delete = app.partner.delete_subaccount(account.id).await.unwrap_err();
         assert_eq!(delete.status(), Some(503), "{delete}");
-        assert_eq!(app.count(Operation::DeleteSubaccount).await, 3);
+        assert_eq!(app.count(Operation::DeleteSubaccount), 3);
     }
 }
 
@@ -96,8 +93,7 @@ async fn a_token_call_is_retried_only_when_its_routes_method_is_idempotent() {
     let app = spawn_app().await;
     let account = app.partner.create_subaccount(&input("wood")).await.unwrap();
     let prefix = app.prefix(Operation::TokenById);
-    app.inject_fault(json!({"path_prefix": prefix, "status": 503}))
-        .await;
+    app.fault(Fault::status(&prefix, 503));
 
     let err = app
         .partner
@@ -112,7 +108,7 @@ async fn a_token_call_is_retried_only_when_its_routes_method_is_idempotent() {
     } else {
         1
     };
-    assert_eq!(app.count(Operation::TokenById).await, attempts);
+    assert_eq!(app.count(Operation::TokenById), attempts);
 }
 
 #[tokio::test]
@@ -120,10 +116,8 @@ async fn an_injected_500_or_404_surfaces_with_its_status_and_is_not_retried() {
     let app = spawn_app().await;
     let servertypes_prefix = app.prefix(Operation::Servertypes);
     let list_prefix = app.prefix(Operation::ListSubaccounts);
-    app.inject_fault(json!({"path_prefix": servertypes_prefix, "status": 500}))
-        .await;
-    app.inject_fault(json!({"path_prefix": list_prefix, "status": 404}))
-        .await;
+    app.fault(Fault::status(&servertypes_prefix, 500));
+    app.fault(Fault::status(&list_prefix, 404));
 
     let servertypes = app.partner.servertypes().await.unwrap_err();
     let list = app.partner.list_subaccounts().await.unwrap_err();
@@ -133,16 +127,15 @@ async fn an_injected_500_or_404_surfaces_with_its_status_and_is_not_retried() {
         "{servertypes:?}"
     );
     assert!(matches!(list, Error::Api { status: 404, .. }), "{list:?}");
-    assert_eq!(app.count(Operation::Servertypes).await, 1);
-    assert_eq!(app.count(Operation::ListSubaccounts).await, 1);
+    assert_eq!(app.count(Operation::Servertypes), 1);
+    assert_eq!(app.count(Operation::ListSubaccounts), 1);
 }
 
 #[tokio::test]
 async fn a_429_is_retried_after_the_servers_retry_after() {
     let app = spawn_app().await;
     let prefix = app.prefix(Operation::Servertypes);
-    app.inject_fault(json!({"path_prefix": prefix, "status": 429}))
-        .await;
+    app.fault(Fault::status(&prefix, 429));
     let partner = app.partner_with(|b| {
         b.retry(RetryPolicy {
             max_retry_after: Duration::from_secs(5),
@@ -156,7 +149,7 @@ async fn a_429_is_retried_after_the_servers_retry_after() {
 
     assert_eq!(err.status(), Some(429), "{err}");
     assert_eq!(err.retry_after(), Some(Duration::from_secs(1)));
-    assert_eq!(app.count(Operation::Servertypes).await, 2);
+    assert_eq!(app.count(Operation::Servertypes), 2);
     // The jittered backoff would be at most 5 ms; Retry-After asked for 1 s.
     assert!(elapsed >= Duration::from_secs(1), "waited only {elapsed:?}");
     assert!(elapsed < Duration::from_secs(3), "waited {elapsed:?}");
@@ -166,8 +159,7 @@ async fn a_429_is_retried_after_the_servers_retry_after() {
 async fn a_retry_after_beyond_max_retry_after_is_cut_short() {
     let app = spawn_app().await;
     let prefix = app.prefix(Operation::Servertypes);
-    app.inject_fault(json!({"path_prefix": prefix, "status": 429}))
-        .await;
+    app.fault(Fault::status(&prefix, 429));
     let partner = app.partner_with(|b| {
         b.retry(RetryPolicy {
             max_retry_after: Duration::from_millis(50),
@@ -179,7 +171,7 @@ async fn a_retry_after_beyond_max_retry_after_is_cut_short() {
     let err = partner.servertypes().await.unwrap_err();
 
     assert_eq!(err.status(), Some(429), "{err}");
-    assert_eq!(app.count(Operation::Servertypes).await, 3);
+    assert_eq!(app.count(Operation::Servertypes), 3);
     assert!(
         started.elapsed() < Duration::from_millis(900),
         "{:?}",
@@ -191,8 +183,7 @@ async fn a_retry_after_beyond_max_retry_after_is_cut_short() {
 async fn a_delay_beyond_the_client_timeout_is_a_timeout_and_is_retried_for_a_get() {
     let app = spawn_app().await;
     let prefix = app.prefix(Operation::Servertypes);
-    app.inject_fault(json!({"path_prefix": prefix, "delay_ms": 5000}))
-        .await;
+    app.fault(Fault::delay(&prefix, 5000));
     let partner =
         app.partner_with(|b| b.timeout(Duration::from_millis(300)).retry(fast_retries(1)));
 
@@ -212,7 +203,7 @@ async fn a_delay_beyond_the_client_timeout_is_a_timeout_and_is_retried_for_a_get
         "{:?}",
         started.elapsed()
     );
-    assert_eq!(app.count(Operation::Servertypes).await, 2);
+    assert_eq!(app.count(Operation::Servertypes), 2);
 }
 
 #[tokio::test]
@@ -234,14 +225,15 @@ async fn stats_count_requests_per_method_and_path_template() {
     }
     tenant.connection_logs(b.id).await.unwrap();
 
-    let stats = app.stats().await;
-    let count = |op| stats.get(&app.key(op)).copied();
-    assert_eq!(count(Operation::GetConnection), Some(3), "{stats:?}");
-    assert_eq!(count(Operation::ConnectionLogs), Some(1), "{stats:?}");
-    assert_eq!(count(Operation::AddConnection), Some(2), "{stats:?}");
-    assert_eq!(count(Operation::TokenById), Some(1), "{stats:?}");
+    let stats = app.stats();
+    let count = |op| stats.count(app.client.routes(), op);
+    assert_eq!(count(Operation::GetConnection), 3, "{stats:?}");
+    assert_eq!(count(Operation::ConnectionLogs), 1, "{stats:?}");
+    assert_eq!(count(Operation::AddConnection), 2, "{stats:?}");
+    assert_eq!(count(Operation::TokenById), 1, "{stats:?}");
     assert!(
         stats
+            .requests
             .keys()
             .all(|k| !k.contains('?') && !k.contains("__emulator")),
         "{stats:?}"

@@ -1,5 +1,6 @@
 //! Shared set-up: an emulator per test, a client pointed at it, and small
-//! helpers to read the emulator's stats, inject faults and decode JWTs.
+//! helpers to read the emulator's stats, inject faults (through its typed
+//! in-process control API) and decode JWTs.
 //!
 //! `PELIQAN_TEST_DIALECT` picks the API dialect the suite runs in: unset,
 //! the emulator and the client speak the seed's API with lenient slashes
@@ -14,9 +15,9 @@ use peliqan_client::{
     ClientBuilder, Dialect, Expiry, ExternalId, NewConnection, Operation, PartnerApi,
     PeliqanClient, RetryPolicy, Secret, Servertype, Subaccount, SubaccountApi, SubaccountInput,
 };
-use peliqan_emulator::{Config, Emulator};
+use peliqan_emulator::{Config, Emulator, Fault, Stats};
 use serde_json::Value;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 pub use crate::raw::{RawAnswer, spawn_raw_server, spawn_raw_server_seq};
@@ -72,9 +73,15 @@ pub async fn spawn_app() -> TestApp {
 /// An emulator with `config`, and a client speaking `config.dialect`.
 pub async fn spawn_app_with(config: Config) -> TestApp {
     let dialect = config.dialect;
+    // A manual clock is shared with the client: advancing it moves both.
+    let clock = config.manual_clock.clone();
     let emulator = Emulator::start(config).await.expect("emulator starts");
     let client = client_for(emulator.url(), |b| {
-        b.dialect(dialect).retry(fast_retries(2))
+        let b = b.dialect(dialect).retry(fast_retries(2));
+        match clock {
+            Some(clock) => b.clock(clock),
+            None => b,
+        }
     });
     let partner = client.partner(Secret::new(emulator.partner_token()));
     TestApp {
@@ -162,8 +169,7 @@ impl TestApp {
 
     /// The emulator's stats key of `op`: `METHOD <path template>`.
     pub fn key(&self, op: Operation) -> String {
-        let route = self.route(op);
-        format!("{} {}", route.method, route.path_template())
+        Stats::key(self.client.routes(), op).unwrap_or_else(|| panic!("no route for {op}"))
     }
 
     /// The path the client calls for `op` with id `id` (what errors name).
@@ -214,70 +220,37 @@ impl TestApp {
             .unwrap_or_else(|| panic!("no servertype {name}"))
     }
 
-    pub fn control(&self, path: &str) -> String {
-        format!(
-            "{}/__emulator/{path}",
-            self.emulator.url().trim_end_matches('/')
-        )
-    }
-
-    /// Requests counted per `METHOD /path/template`.
-    pub async fn stats(&self) -> HashMap<String, u64> {
-        let res = self
-            .http
-            .get(self.control("stats"))
-            .send()
-            .await
-            .expect("stats");
-        assert!(res.status().is_success(), "stats answered {}", res.status());
-        let body: Value = res.json().await.expect("stats JSON");
-        serde_json::from_value(body["requests"].clone()).expect("stats map")
+    /// The emulator's request counts.
+    pub fn stats(&self) -> Stats {
+        self.emulator.stats()
     }
 
     /// How often `key` (e.g. `POST /api/oauth2/token/`) was requested.
-    pub async fn count_key(&self, key: &str) -> u64 {
-        self.stats().await.get(key).copied().unwrap_or(0)
+    pub fn count_key(&self, key: &str) -> u64 {
+        self.stats().get(key)
     }
 
     /// How often `op`'s route was requested. Operations of one route (the
     /// `partner` dialect's token routes differ only in their query) share
     /// one count: see [`TestApp::count_all`].
-    pub async fn count(&self, op: Operation) -> u64 {
-        self.count_key(&self.key(op)).await
+    pub fn count(&self, op: Operation) -> u64 {
+        self.stats().count(self.client.routes(), op)
     }
 
     /// Requests of all `ops`' routes, each route counted once.
-    pub async fn count_all(&self, ops: &[Operation]) -> u64 {
+    pub fn count_all(&self, ops: &[Operation]) -> u64 {
         let keys: BTreeSet<String> = ops.iter().map(|op| self.key(*op)).collect();
-        let stats = self.stats().await;
-        keys.iter()
-            .map(|k| stats.get(k).copied().unwrap_or(0))
-            .sum()
+        let stats = self.stats();
+        keys.iter().map(|k| stats.get(k)).sum()
     }
 
-    pub async fn inject_fault(&self, rule: Value) {
-        let res = self
-            .http
-            .post(self.control("faults"))
-            .json(&rule)
-            .send()
-            .await
-            .expect("fault");
-        assert!(
-            res.status().is_success(),
-            "fault refused: {}",
-            res.text().await.unwrap_or_default()
-        );
+    /// Adds a fault rule to the emulator.
+    pub fn fault(&self, fault: Fault) {
+        self.emulator.add_fault(fault).expect("fault accepted");
     }
 
-    pub async fn clear_faults(&self) {
-        let res = self
-            .http
-            .delete(self.control("faults"))
-            .send()
-            .await
-            .expect("clear faults");
-        assert!(res.status().is_success());
+    pub fn clear_faults(&self) {
+        self.emulator.clear_faults();
     }
 
     /// What the end-customer's click on the consent page sends.

@@ -29,8 +29,8 @@ async fn a_query_table_and_a_scheduled_script_can_be_created() {
     assert_eq!(table.name.as_deref(), Some("deals"));
     assert_eq!(script.name.as_deref(), Some("Sync script"));
     assert_eq!(script.schedule, Some(3600));
-    assert_eq!(app.count(Operation::CreateTable).await, 1);
-    assert_eq!(app.count(Operation::CreateScript).await, 1);
+    assert_eq!(app.count(Operation::CreateTable), 1);
+    assert_eq!(app.count(Operation::CreateScript), 1);
     // Where a script goes in a group, the first group was listed for it.
     let needs_group = app
         .client
@@ -39,7 +39,7 @@ async fn a_query_table_and_a_scheduled_script_can_be_created() {
         .unwrap()
         .uses("group_id");
     if needs_group {
-        assert_eq!(app.count(Operation::ListGroups).await, 1);
+        assert_eq!(app.count(Operation::ListGroups), 1);
     }
     let scripts = tenant.list_scripts().await;
     if app.has(Operation::ListScripts) {

@@ -2,6 +2,7 @@
 //! they may reach.
 
 use crate::helpers::{input, jwt_claims, spawn_app, spawn_app_with, test_config};
+use peliqan_api::clock::ManualClock;
 use peliqan_client::{Error, Expiry, ExternalId, Operation, Secret, ServerId};
 use peliqan_emulator::Config;
 use std::time::Duration;
@@ -44,8 +45,7 @@ async fn tokens_are_issued_by_id_and_by_external_id_for_the_right_tenant() {
         assert!(tenant.connections().await.unwrap().is_empty());
     }
     assert_eq!(
-        app.count_all(&[Operation::TokenById, Operation::TokenByExternalId])
-            .await,
+        app.count_all(&[Operation::TokenById, Operation::TokenByExternalId]),
         2
     );
 }
@@ -191,14 +191,15 @@ async fn tokens_of_the_wrong_scope_are_forbidden() {
 async fn an_expired_token_is_rejected_with_401() {
     let app = spawn_app_with(Config {
         token_ttl: Duration::from_secs(1),
+        manual_clock: Some(ManualClock::new()),
         ..test_config()
     })
     .await;
     let (_, tenant) = app.tenant("wood").await;
     assert!(tenant.connections().await.is_ok(), "fresh token works");
 
-    // The only sleep in these tests: let the 1 s token expire.
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    // Past the 1 s token's `exp` second, on the emulator's clock.
+    app.emulator.advance_clock(Duration::from_secs(2)).unwrap();
 
     let err = tenant.connections().await.unwrap_err();
     let Error::Api {
@@ -218,5 +219,5 @@ async fn an_expired_token_is_rejected_with_401() {
         "{body:?}"
     );
     // 401 is not retried.
-    assert_eq!(app.count(Operation::ListConnections).await, 2);
+    assert_eq!(app.count(Operation::ListConnections), 2);
 }
