@@ -1,7 +1,10 @@
 //! `js/index.d.ts` is written by hand; these tests hold its lists to the
-//! Rust side, so a code or an option added on one side only fails here.
+//! Rust side (error codes, option keys, dialects, browser operations, the
+//! token service's answer), so a name added on one side only fails here.
 #![cfg(not(target_arch = "wasm32"))]
 
+use peliqan_api::dialect::Side;
+use peliqan_api::{Dialect, ExternalId, Operation, SubaccountId, TokenAnswer};
 use peliqan_embed::ErrorCode;
 use peliqan_embed::config::OPTION_KEYS;
 use std::collections::BTreeSet;
@@ -9,7 +12,7 @@ use std::collections::BTreeSet;
 const INDEX_D_TS: &str = include_str!("../js/index.d.ts");
 
 /// The text from `start` up to the next `end` after it.
-fn between<'a>(start: &str, end: &str) -> &'a str {
+fn between(start: &str, end: &str) -> &'static str {
     let from = INDEX_D_TS
         .find(start)
         .unwrap_or_else(|| panic!("index.d.ts has no `{start}`"))
@@ -20,23 +23,23 @@ fn between<'a>(start: &str, end: &str) -> &'a str {
     &INDEX_D_TS[from..from + len]
 }
 
-#[test]
-fn the_error_code_union_lists_every_rust_code_in_order() {
-    let union = between("export type PeliqanErrorCode =", ";");
-    let ts: Vec<&str> = union
+/// The string literals of the union type `name`, in order.
+fn union(name: &str) -> Vec<&'static str> {
+    between(&["export type ", name, " ="].concat(), ";")
         .split('|')
         .map(|part| part.trim().trim_matches('\''))
         .filter(|part| !part.is_empty())
-        .collect();
-    let rust: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
-    assert_eq!(ts, rust);
+        .collect()
 }
 
-#[test]
-fn the_typed_options_are_the_keys_the_config_reader_reads() {
-    // `CommonOptions` and the token-source variants of `PeliqanEmbedOptions`.
-    let options = between("interface CommonOptions {", "export type AuthKind");
-    let ts: BTreeSet<&str> = options
+/// The property names of the interface `name` (one per line).
+fn interface_keys(name: &str) -> BTreeSet<&'static str> {
+    property_names(between(&["export interface ", name, " {"].concat(), "\n}"))
+}
+
+/// Names written `name:` or `name?:` at the start of a line of `block`.
+fn property_names(block: &str) -> BTreeSet<&str> {
+    block
         .lines()
         .filter_map(|line| {
             let line = line.trim_start();
@@ -45,7 +48,53 @@ fn the_typed_options_are_the_keys_the_config_reader_reads() {
             (name_len > 0 && (rest.starts_with(':') || rest.starts_with("?:")))
                 .then(|| &line[..name_len])
         })
+        .collect()
+}
+
+#[test]
+fn the_error_code_union_lists_every_rust_code_in_order() {
+    let rust: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+    assert_eq!(union("PeliqanErrorCode"), rust);
+}
+
+#[test]
+fn the_dialect_and_operation_unions_are_peliqan_apis() {
+    let dialects: Vec<&str> = Dialect::ALL.iter().map(|d| d.name()).collect();
+    assert_eq!(union("ApiDialect"), dialects);
+    let browser_side: Vec<&str> = Operation::ALL
+        .iter()
+        .filter(|op| op.side() == Side::Subaccount)
+        .map(|op| op.name())
         .collect();
+    assert_eq!(union("BrowserOperation"), browser_side);
+}
+
+#[test]
+fn the_token_service_answer_has_the_token_answer_types_fields() {
+    let answer = TokenAnswer {
+        token: "t".into(),
+        expires_at: "2026-01-01T00:00:00Z".into(),
+        subaccount_id: Some(SubaccountId(1)),
+        external_id: ExternalId("a".into()),
+        peliqan_url: Some("https://p".into()),
+        dialect: Some("seed".into()),
+        routes: [("get_connection".to_owned(), "GET /x/{id}/".to_owned())].into(),
+    };
+    let json = serde_json::to_value(&answer).unwrap();
+    let rust: BTreeSet<&str> = json
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(interface_keys("TokenServiceAnswer"), rust);
+}
+
+#[test]
+fn the_typed_options_are_the_keys_the_config_reader_reads() {
+    // `CommonOptions` and the token-source variants of `PeliqanEmbedOptions`.
+    let options = between("interface CommonOptions {", "export type AuthKind");
+    let ts = property_names(options);
     let rust: BTreeSet<&str> = OPTION_KEYS.iter().copied().collect();
     assert_eq!(ts, rust);
 }

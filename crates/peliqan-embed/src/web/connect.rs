@@ -3,7 +3,7 @@
 //! Order matters. Everything that can fail without the network (resolving
 //! the connector, validating the form, opening the OAuth popup) happens in
 //! [`start`], synchronously, inside the caller's click handler; only then
-//! is the async part ([`run`]) started: add the connection, navigate the
+//! is the async part ([`add_and_wait_until_live`]) started: add the connection, navigate the
 //! popup to `oauth_url` (only an https: or loopback one, see
 //! [`crate::safe_url`]), and poll the connection as [`Poller`] decides,
 //! reporting progress to `onStatus`. Paths come from the dialect's routes
@@ -15,7 +15,7 @@
 //! anyway, and closed at once when Peliqan answers without an `oauth_url`.
 
 use super::embed::{Inner, into_promise, vars_with_id};
-use super::js::{self, invalid};
+use super::js::{self, invalid_config};
 use super::popup::Popup;
 use super::{now_ms, sleep};
 use crate::answers;
@@ -73,13 +73,13 @@ pub fn start(
     fields: JsValue,
     options: JsValue,
 ) -> js_sys::Promise {
-    match prepare(inner, &connector, &fields, &options) {
-        Ok(attempt) => into_promise(run(attempt)),
+    match prepare_in_click(inner, &connector, &fields, &options) {
+        Ok(attempt) => into_promise(add_and_wait_until_live(attempt)),
         Err(e) => into_promise(async move { Err(e) }),
     }
 }
 
-fn prepare(
+fn prepare_in_click(
     inner: Rc<Inner>,
     connector: &JsValue,
     fields: &JsValue,
@@ -93,12 +93,12 @@ fn prepare(
             .find(|s| s.id.0 as f64 == id)
             .cloned()
             .ok_or_else(|| {
-                invalid(
+                invalid_config(
                     "unknown connector id: call connectors() first or pass the connector object",
                 )
             })?,
         None => answers::servertype(&js::to_json(connector))
-            .ok_or_else(|| invalid("connector must be a connector object or its id"))?,
+            .ok_or_else(|| invalid_config("connector must be a connector object or its id"))?,
     };
     let fields = match js::to_json(fields) {
         Value::Object(map) => map,
@@ -133,7 +133,7 @@ fn prepare(
     })
 }
 
-async fn run(mut a: Attempt) -> Result<JsValue, EmbedError> {
+async fn add_and_wait_until_live(mut a: Attempt) -> Result<JsValue, EmbedError> {
     a.emit_status("creating", None, None);
     let body = js::stringify(&js::from_json(&Value::Object(a.body.clone())));
     let created = a

@@ -7,8 +7,8 @@
 //! replays a call once after a 401 with a refreshed token. Answers reach
 //! JavaScript as Peliqan sent them.
 
-use super::http::{Auth, method, send};
-use super::js::{self, invalid};
+use super::http::{Auth, fetch_method, send};
+use super::js::{self, invalid_config};
 use super::js_error::to_js;
 use super::{connect, token_source};
 use crate::answers;
@@ -93,7 +93,7 @@ impl Inner {
         token
             .endpoint
             .clone()
-            .ok_or_else(|| invalid("no Peliqan endpoint for this token"))
+            .ok_or_else(|| invalid_config("no Peliqan endpoint for this token"))
     }
 
     /// The script group a new script goes in, for dialects whose route
@@ -129,7 +129,7 @@ impl Inner {
 
     async fn connectors(&self) -> Result<JsValue, EmbedError> {
         let url = self.config.connectors_url.as_deref().ok_or_else(|| {
-            invalid("connectorsUrl is needed: it could not be derived from tokenUrl")
+            invalid_config("connectorsUrl is needed: it could not be derived from tokenUrl")
         })?;
         let auth = Auth::Partner(self.config.credentials, &self.config.headers);
         let text = match send(Method::GET, url, auth, None).await? {
@@ -153,9 +153,9 @@ async fn send_once_with(
     let endpoint = token
         .endpoint
         .as_deref()
-        .ok_or_else(|| invalid("no Peliqan endpoint for this token"))?;
+        .ok_or_else(|| invalid_config("no Peliqan endpoint for this token"))?;
     let (m, url) = endpoint.url(op, vars)?;
-    send(method(m), &url, Auth::Jwt(&token.value), body).await
+    send(fetch_method(m), &url, Auth::Jwt(&token.value), body).await
 }
 
 fn require_text(errs: &mut BTreeMap<String, String>, name: &str, value: &Option<String>) {
@@ -175,7 +175,9 @@ fn fail_on_field_errors(errs: BTreeMap<String, String>) -> Result<(), EmbedError
 fn connection_id_vars(id: &JsValue) -> Result<Vars<'static>, EmbedError> {
     match id.as_f64() {
         Some(n) if n.fract() == 0.0 && (0.0..9e15).contains(&n) => Ok(vars_with_id(n as u64)),
-        _ => Err(invalid("a connection id is a non-negative whole number")),
+        _ => Err(invalid_config(
+            "a connection id is a non-negative whole number",
+        )),
     }
 }
 

@@ -24,7 +24,7 @@ pub enum Auth<'a> {
 }
 
 /// The Fetch method of a dialect route's method.
-pub fn method(m: peliqan_api::dialect::Method) -> Method {
+pub fn fetch_method(m: peliqan_api::dialect::Method) -> Method {
     use peliqan_api::dialect::Method as M;
     match m {
         M::Get => Method::GET,

@@ -158,6 +158,6 @@ pub fn object(pairs: &[(&str, JsValue)]) -> JsValue {
 }
 
 /// An `invalid_config` error.
-pub fn invalid(msg: &str) -> EmbedError {
+pub fn invalid_config(msg: &str) -> EmbedError {
     EmbedError::new(ErrorCode::InvalidConfig, msg)
 }

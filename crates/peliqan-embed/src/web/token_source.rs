@@ -48,7 +48,7 @@ pub fn token_cache(config: &Config, callback: Option<js_sys::Function>) -> Token
 }
 
 /// The endpoint of a token `source` answered with `answer` (its JSON).
-fn endpoint(
+fn endpoint_for_answer(
     options: &RoutingOptions,
     answer: &serde_json::Value,
     source: &str,
@@ -74,7 +74,7 @@ async fn from_service(config: Rc<Config>, rejected: Option<String>) -> Result<To
     let (token, exp) =
         answers::token_and_expiry(&answer).ok_or_else(|| bad_answer("the token service"))?;
     let exp = exp.and_then(parse_time);
-    let endpoint = endpoint(&config.routing, &answer, "the token service")?;
+    let endpoint = endpoint_for_answer(&config.routing, &answer, "the token service")?;
     Ok(Token::new(token.to_owned(), exp, now_ms()).for_endpoint(endpoint))
 }
 
@@ -112,7 +112,7 @@ async fn from_callback(
             .and_then(expiry_ms)
             .or_else(|| exp.as_string().as_deref().and_then(parse_time)),
     };
-    let endpoint = endpoint(&config.routing, &js::to_json(&value), "getToken")?;
+    let endpoint = endpoint_for_answer(&config.routing, &js::to_json(&value), "getToken")?;
     let token = Token::new(token, exp.filter(|ms| ms.is_finite()), now_ms());
     Ok(token.for_endpoint(endpoint))
 }
