@@ -20,7 +20,8 @@ mod wrk;
 
 use crate::cmd::{cargo, root, run};
 use cores::Layout;
-use serde_json::json;
+use peliqan_api::{Dialect, Operation};
+use peliqan_emulator::{Control, Fault};
 use setup::{emulator, mint, provision, rss_mb, service, write_tokens};
 use std::time::{Duration, Instant};
 
@@ -105,8 +106,8 @@ fn cached_burst_memory(quick: bool, out: &mut Vec<String>) -> anyhow::Result<()>
     let token_url = format!("{svc}/v1/token");
     let cold = "bench-burst-cold";
     provision(&emu, &partner, cold)?;
-    let fault = json!({"path_prefix": "/api/subaccount", "delay_ms": 200}).to_string();
-    http::request("POST", &format!("{emu}/__emulator/faults"), &[], &fault)?;
+    let control = Control::new(emu.as_str());
+    http::control(control.add_fault(&Fault::delay("/api/subaccount", 200)))?;
     let before = http::upstream_token_calls(&emu)?;
     let burst_url = token_url.clone();
     let burst = wrk::wrk(
@@ -119,7 +120,7 @@ fn cached_burst_memory(quick: bool, out: &mut Vec<String>) -> anyhow::Result<()>
         &shared,
     )?;
     let calls = http::upstream_token_calls(&emu)? - before;
-    http::request("DELETE", &format!("{emu}/__emulator/faults"), &[], "")?;
+    http::control(control.clear_faults())?;
     out.push(format!(
         "burst: 1,000 connections for one cold tenant, upstream slowed by 200 ms: {calls} upstream \
         token call(s) for {} requests, {} errors (target: exactly 1)",
@@ -141,11 +142,8 @@ fn cached_burst_memory(quick: bool, out: &mut Vec<String>) -> anyhow::Result<()>
     ];
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let created = |emu: &str| -> anyhow::Result<u64> {
-        let stats: serde_json::Value =
-            serde_json::from_str(&http::get(&format!("{emu}/__emulator/stats"))?)?;
-        Ok(stats["requests"]["GET /api/subaccount/{id}/token"]
-            .as_u64()
-            .unwrap_or(0))
+        let stats = http::emulator_stats(emu)?;
+        Ok(stats.count(&Dialect::Seed.routes(), Operation::TokenById))
     };
     let (mut last, mut still) = (u64::MAX, Instant::now());
     // Each new tenant ends with one token call by sub-account id.

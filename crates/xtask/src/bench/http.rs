@@ -3,6 +3,8 @@
 //! without pulling an HTTP client crate into the xtask.
 
 use anyhow::{Context, bail};
+use peliqan_api::{Dialect, Operation};
+use peliqan_emulator::{Control, ControlCall, Stats};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
@@ -62,12 +64,26 @@ pub fn get(url: &str) -> anyhow::Result<String> {
     Ok(body)
 }
 
-/// The emulator's count of upstream token calls (both token endpoints).
+/// Sends a typed emulator control call (`peliqan_emulator::Control`) and
+/// reads its typed answer.
+pub fn control<T>(call: ControlCall<T>) -> anyhow::Result<T> {
+    let body = call.body.as_deref().unwrap_or("");
+    let (status, text) = request(call.method, &call.url, &[], body)?;
+    Ok(call.answer(status, &text)?)
+}
+
+/// The emulator's request counts.
+pub fn emulator_stats(emulator: &str) -> anyhow::Result<Stats> {
+    control(Control::new(emulator).stats())
+}
+
+/// The emulator's count of upstream token calls (both token endpoints of
+/// the dialect the bench's emulator speaks, the seed's).
 pub fn upstream_token_calls(emulator: &str) -> anyhow::Result<u64> {
-    let stats: serde_json::Value =
-        serde_json::from_str(&get(&format!("{emulator}/__emulator/stats"))?)?;
-    let n = |k: &str| stats["requests"][k].as_u64().unwrap_or(0);
-    Ok(n("GET /api/subaccount/token") + n("GET /api/subaccount/{id}/token"))
+    let stats = emulator_stats(emulator)?;
+    let routes = Dialect::Seed.routes();
+    Ok(stats.count(&routes, Operation::TokenByExternalId)
+        + stats.count(&routes, Operation::TokenById))
 }
 
 /// A counter or gauge from the service's `/metrics`.
