@@ -4,12 +4,12 @@
 //! own failing line with its fix. Mostly through `doctor::run`; the real
 //! binary for the exit code and `--json`.
 
-use crate::helpers::{ORIGIN, base_settings, upstream_stats};
+use crate::helpers::{ORIGIN, base_settings};
 use peliqan_api::Dialect;
-use peliqan_emulator::{Config, Emulator};
+use peliqan_emulator::{Config, Emulator, Fault};
 use peliqan_token_service::doctor::{self, Options, Report, Status};
 use peliqan_token_service::settings::Settings;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -120,10 +120,9 @@ async fn all_pass_in(dialect: Dialect) {
     assert!(d.detail.contains(&format!("`{dialect}`")), "{text}");
     assert!(!report.to_json().contains(emu.partner_token()), "{text}");
     // Read-only: nothing was created or changed upstream.
-    let stats = upstream_stats(&reqwest::Client::new(), &emu).await;
-    let writes: Vec<&String> = stats["requests"]
-        .as_object()
-        .unwrap()
+    let stats = emu.stats();
+    let writes: Vec<&String> = stats
+        .requests
         .keys()
         .filter(|k| !k.starts_with("GET ") && !k.starts_with("OPTIONS ") && !k.starts_with("HEAD "))
         .collect();
@@ -320,13 +319,7 @@ async fn no_configured_origin_is_a_warning() {
 async fn a_failing_peliqan_gives_a_server_error_line() {
     let dialect = test_dialect();
     let emu = emulator(dialect).await;
-    let res = reqwest::Client::new()
-        .post(format!("{}/__emulator/faults", emu.url()))
-        .json(&json!({"path_prefix": "/api", "status": 503}))
-        .send()
-        .await
-        .unwrap();
-    assert!(res.status().is_success());
+    emu.add_fault(Fault::status("/api", 503)).unwrap();
     let report = doctor_with(&emu, dialect, None, |_| {}).await;
     let text = report.to_text();
     assert_eq!(failed(&report), ["dialect"], "{text}");
@@ -400,15 +393,14 @@ async fn an_unknown_tenant_without_auto_provisioning_fails_and_creates_nothing()
             .contains("TOKEN_SERVICE_AUTO_PROVISION=true"),
         "{text}"
     );
-    let stats = upstream_stats(&reqwest::Client::new(), &emu).await;
-    let created = stats["requests"]
-        .as_object()
-        .unwrap()
+    let stats = emu.stats();
+    let created = stats
+        .requests
         .keys()
         .filter(|k| k.starts_with("POST ") && k.contains("sub"))
         .filter(|k| !k.contains("integrate") && !k.contains("token"))
         .count();
-    assert_eq!(created, 0, "{stats}");
+    assert_eq!(created, 0, "{stats:?}");
 }
 
 #[tokio::test]

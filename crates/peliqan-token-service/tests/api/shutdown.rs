@@ -3,9 +3,8 @@
 
 use crate::helpers::*;
 use peliqan_client::Operation;
-use peliqan_emulator::Emulator;
+use peliqan_emulator::{Emulator, Fault};
 use peliqan_token_service::{Application, Settings};
-use serde_json::json;
 
 #[tokio::test]
 async fn a_graceful_stop_finishes_the_request_in_flight() {
@@ -20,12 +19,8 @@ async fn a_graceful_stop_finishes_the_request_in_flight() {
     let server = tokio::spawn(app.run_until_stopped());
     let http = reqwest::Client::new();
     let token = [Operation::TokenByExternalId];
-    let rule = json!({"path_prefix": path_prefix(&routes, &token), "delay_ms": 700});
-    http.post(format!("{}/__emulator/faults", emulator.url()))
-        .json(&rule)
-        .send()
-        .await
-        .unwrap();
+    let rule = Fault::delay(path_prefix(&routes, &token), 700);
+    emulator.add_fault(rule).unwrap();
     let in_flight = tokio::spawn({
         let (http, url) = (http.clone(), url.clone());
         async move {
