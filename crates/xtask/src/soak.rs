@@ -134,11 +134,7 @@ pub fn run_soak(args: Args) -> anyhow::Result<()> {
         steady: load::users("soak-tenant", tenants, 2),
         tenants,
         cold: load::users("soak-cold", cold, 1),
-        // 0: no cold requests.
-        cold_every: args
-            .rate
-            .checked_div(args.cold_rate)
-            .map_or(0, |n| n.max(1) as usize),
+        cold_rate: args.cold_rate,
     };
     // First requests spread over one refresh period, so that refreshes
     // (and the failures they meet) are spread over every burst.
@@ -177,6 +173,7 @@ pub fn run_soak(args: Args) -> anyhow::Result<()> {
         o.token_calls = http::upstream_token_calls(&emu)? - calls;
         o.refreshes = (after.0 - before.0, after.1 - before.1);
         o.rss_mb = (rss, rss_mb(pid)?);
+        o.entries = http::metric(&svc, "token_service_token_cache_entries")?;
         let (requests, failed, cached_failed) = load.progress(index);
         println!(
             "xtask soak: phase `{}`: {} requests, {failed} non-2xx, {cached_failed} cached tenant(s) \

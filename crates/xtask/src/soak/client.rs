@@ -1,5 +1,5 @@
 //! A keep-alive HTTP/1.1 client over `std::net`, for the soak's load loop
-//! and its control calls to the emulator.
+//! and its creation of cold tenants.
 //!
 //! The bench's client ([`crate::bench::http`]) opens one connection per
 //! request; at the soak's steady rate that would leave tens of thousands of
@@ -58,8 +58,8 @@ impl Conn {
     }
 
     /// Sends one request. A `POST`/`PUT`/`DELETE` always carries
-    /// `Content-Type: application/json` (the emulator's control endpoints
-    /// refuse anything else). A reused connection that the server had
+    /// `Content-Type: application/json`: the bodies here are JSON, and the
+    /// emulator refuses a control call's body of any other type. A reused connection that the server had
     /// already closed is reopened and the request sent once more, as
     /// browsers do; any other failure is returned.
     pub fn request(
@@ -240,15 +240,4 @@ fn read_chunked(stream: &mut BufReader<TcpStream>) -> anyhow::Result<Vec<u8>> {
         }
         body.extend_from_slice(&chunk[..n]);
     }
-}
-
-/// One control request to the emulator (or a metrics read), on a fresh
-/// connection, failing unless it answers 2xx.
-pub fn control(url: &str, method: &str, path: &str, body: &str) -> anyhow::Result<String> {
-    let answer = Conn::new(url)?.request(method, path, &[], body)?;
-    let text = String::from_utf8_lossy(&answer.body).into_owned();
-    if !(200..300).contains(&answer.status) {
-        bail!("{method} {path} answered {}: {text}", answer.status);
-    }
-    Ok(text)
 }

@@ -1,8 +1,8 @@
 //! The soak's steady load: a fixed number of keep-alive connections, each
 //! a thread sending `POST /v1/token` at an even pace for the users in turn,
-//! and a book of every answer. Every `cold_every`-th request instead asks
-//! for a *cold* tenant, one the service has never seen (its sub-account
-//! exists in the emulator), so that misses meet the faults too.
+//! and a book of every answer. Threads of their own ask, at a lower rate,
+//! for *cold* tenants, once each: tenants the service has never seen (their
+//! sub-accounts exist in the emulator), so that misses meet the faults too.
 //!
 //! The book knows, per tenant, until when its last token is served (the
 //! answer's `expires_at` minus the service's safety margin). When a phase
@@ -15,7 +15,7 @@ use super::client::{Answer, Conn};
 use crate::bench::setup::SECRET;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
@@ -53,12 +53,12 @@ pub fn users(prefix: &str, tenants: usize, per_tenant: usize) -> Vec<User> {
 }
 
 /// Who the load asks for: the steady users, and the cold tenants' users
-/// (one request each, every `cold_every`-th request while they last).
+/// (one request each, `cold_rate` per second while they last).
 pub struct Population {
     pub steady: Vec<User>,
     pub tenants: usize,
     pub cold: Vec<User>,
-    pub cold_every: usize,
+    pub cold_rate: u32,
 }
 
 /// What one phase saw.
@@ -79,8 +79,10 @@ pub struct Tally {
     /// of those got a non-2xx or no answer.
     pub cold: u64,
     pub cold_failed: u64,
-    /// Answer times in microseconds.
+    /// Answer times of the steady users, in microseconds.
     pub micros: Vec<u32>,
+    /// Longest answer time for a cold tenant.
+    pub cold_max: Duration,
 }
 
 impl Tally {
@@ -107,8 +109,6 @@ struct Shared {
     /// Index into `tallies` of the phase now running.
     phase: AtomicUsize,
     stop: AtomicBool,
-    /// Counts every request, to pick the cold ones.
-    next_user: AtomicUsize,
     next_steady: AtomicUsize,
     next_cold: AtomicUsize,
     book: Mutex<Book>,
@@ -144,7 +144,6 @@ impl Load {
             margin,
             phase: AtomicUsize::new(0),
             stop: AtomicBool::new(false),
-            next_user: AtomicUsize::new(0),
             next_steady: AtomicUsize::new(0),
             next_cold: AtomicUsize::new(0),
             book: Mutex::new(Book {
@@ -176,17 +175,28 @@ impl Load {
         })
     }
 
-    /// Starts `connections` threads sending `rate` requests per second in all.
+    /// Starts `connections` threads sending `rate` requests per second in
+    /// all to the steady users, less the cold tenants' share, which has
+    /// threads of its own: a miss may wait seconds on Peliqan, and must
+    /// not slow the steady load.
     pub fn start(&mut self, connections: usize, rate: u32) -> anyhow::Result<()> {
-        let interval = Duration::from_secs_f64(connections as f64 / f64::from(rate.max(1)));
-        for i in 0..connections {
-            let shared = self.shared.clone();
-            let mut conn = Conn::new(&shared.url)?;
-            // Threads start staggered so their requests interleave.
-            let offset = interval / connections as u32 * i as u32;
-            self.threads.push(std::thread::spawn(move || {
-                shared.run(&mut conn, interval, offset)
-            }));
+        let cold_rate = self.shared.people.cold_rate.min(rate / 2);
+        let steady = Arc::new(Pacer::new(rate - cold_rate));
+        let cold = Arc::new(Pacer::new(cold_rate));
+        // Enough for a few seconds of misses in flight.
+        let cold_threads = (cold_rate as usize * 2).clamp(1, 32);
+        let pools = [(connections, steady, false), (cold_threads, cold, true)];
+        for (threads, pacer, is_cold) in pools {
+            if is_cold && cold_rate == 0 {
+                continue;
+            }
+            for _ in 0..threads {
+                let (shared, pacer) = (self.shared.clone(), pacer.clone());
+                let mut conn = Conn::new(&shared.url)?;
+                self.threads.push(std::thread::spawn(move || {
+                    shared.run(&mut conn, &pacer, is_cold)
+                }));
+            }
         }
         Ok(())
     }
@@ -228,18 +238,19 @@ impl Load {
 }
 
 impl Shared {
-    fn run(&self, conn: &mut Conn, interval: Duration, offset: Duration) {
-        let mut next = Instant::now() + offset;
+    fn run(&self, conn: &mut Conn, pacer: &Pacer, cold: bool) {
         while !self.stop.load(Ordering::SeqCst) {
-            let now = Instant::now();
-            if next > now {
-                std::thread::sleep(next - now);
-            } else if now - next > Duration::from_secs(1) {
-                // Blocked on a slow answer: resume the pace, no catch-up burst.
-                next = now;
-            }
-            next += interval;
-            let (user, steady) = self.pick();
+            pacer.wait();
+            let user = if cold {
+                let c = self.next_cold.fetch_add(1, Ordering::Relaxed);
+                match self.people.cold.get(c) {
+                    Some(user) => user,
+                    None => return,
+                }
+            } else {
+                let s = self.next_steady.fetch_add(1, Ordering::Relaxed);
+                &self.people.steady[s % self.people.steady.len()]
+            };
             let phase = self.phase.load(Ordering::SeqCst);
             let (resent, started) = (conn.resent, Instant::now());
             let answer = send(conn, user);
@@ -247,24 +258,9 @@ impl Shared {
             if conn.resent > resent {
                 self.book().tallies[phase].resent += 1;
             }
-            self.record(phase, steady.then_some(user.tenant), answer.as_ref(), took);
+            let tenant = (!cold).then_some(user.tenant);
+            self.record(phase, tenant, answer.as_ref(), took);
         }
-    }
-
-    /// The next user to ask for, and whether it is a steady one.
-    fn pick(&self) -> (&User, bool) {
-        let p = &self.people;
-        let n = self.next_user.fetch_add(1, Ordering::Relaxed);
-        if p.cold_every > 0 && n % p.cold_every == p.cold_every - 1 {
-            let c = self.next_cold.fetch_add(1, Ordering::Relaxed);
-            if let Some(user) = p.cold.get(c) {
-                return (user, false);
-            }
-        }
-        // A counter of its own, so that every steady user gets its turn
-        // whatever `cold_every` is.
-        let s = self.next_steady.fetch_add(1, Ordering::Relaxed);
-        (&p.steady[s % p.steady.len()], true)
     }
 
     /// Books one answer; `tenant` is `None` for a cold tenant.
@@ -294,15 +290,51 @@ impl Shared {
         if tenant.is_none() {
             tally.cold += 1;
             tally.cold_failed += u64::from(failure.is_some());
+            tally.cold_max = tally.cold_max.max(took);
+        } else {
+            let micros = took.as_micros().min(u128::from(u32::MAX)) as u32;
+            tally.micros.push(micros);
         }
-        tally
-            .micros
-            .push(took.as_micros().min(u128::from(u32::MAX)) as u32);
         if let Some((key, sample)) = failure {
             *tally.by_code.entry(key.clone()).or_insert(0) += 1;
             tally.samples.entry(key).or_insert(sample);
             if let Some(t) = tenant.filter(|t| tally.cached.contains(t)) {
                 tally.cached_failed.insert(t);
+            }
+        }
+    }
+}
+
+/// Send times at a fixed rate, shared by a pool of threads: a thread
+/// waiting on a slow answer does not hold the others back, and a slot more
+/// than a second late is dropped rather than sent in a burst.
+struct Pacer {
+    start: Instant,
+    interval: Duration,
+    next: AtomicU64,
+}
+
+impl Pacer {
+    fn new(rate: u32) -> Self {
+        Self {
+            start: Instant::now(),
+            interval: Duration::from_secs_f64(1.0 / f64::from(rate.max(1))),
+            next: AtomicU64::new(0),
+        }
+    }
+
+    /// Waits for the next free slot.
+    fn wait(&self) {
+        loop {
+            let k = self.next.fetch_add(1, Ordering::Relaxed);
+            let at = self.start + self.interval.mul_f64(k as f64);
+            let now = Instant::now();
+            if at > now {
+                std::thread::sleep(at - now);
+                return;
+            }
+            if now - at <= Duration::from_secs(1) {
+                return;
             }
         }
     }

@@ -7,9 +7,9 @@
 //! token runs out: a cached tenant that still gets an error is the
 //! service's doing, not bad luck.
 
-use super::client::control;
 use super::relay::Relay;
-use serde_json::json;
+use crate::bench::http;
+use peliqan_emulator::Control;
 use std::time::{Duration, Instant};
 
 /// The path prefix of both token routes (and the create route) in the
@@ -168,26 +168,24 @@ impl Phase {
             Fault::Status {
                 status,
                 probability,
-            } => json!({"path_prefix": TOKEN_ROUTES, "status": status, "probability": probability}),
+            } => peliqan_emulator::Fault::status(TOKEN_ROUTES, status).probability(probability),
             Fault::Slow {
                 delay_ms,
                 probability,
-            } => {
-                json!({"path_prefix": TOKEN_ROUTES, "delay_ms": delay_ms, "probability": probability})
-            }
+            } => peliqan_emulator::Fault::delay(TOKEN_ROUTES, delay_ms).probability(probability),
             Fault::Refused => {
                 relay.stop();
                 return Ok(());
             }
             Fault::None | Fault::Garbage => return Ok(()),
         };
-        control(emulator, "POST", "/__emulator/faults", &rule.to_string()).map(drop)
+        http::control(Control::new(emulator).add_fault(&rule)).map(drop)
     }
 
     fn off(&self, emulator: &str, relay: &mut Relay) -> anyhow::Result<()> {
         match self.fault {
             Fault::Refused => relay.resume(),
-            _ => control(emulator, "DELETE", "/__emulator/faults", "").map(drop),
+            _ => http::control(Control::new(emulator).clear_faults()),
         }
     }
 }

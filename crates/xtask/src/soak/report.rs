@@ -24,6 +24,8 @@ pub struct Outcome {
     /// The service's background refreshes in the phase: ok, failed.
     pub refreshes: (f64, f64),
     pub rss_mb: (f64, f64),
+    /// The service's cache-entries gauge at the end.
+    pub entries: f64,
 }
 
 impl Outcome {
@@ -39,6 +41,7 @@ impl Outcome {
             token_calls: 0,
             refreshes: (0.0, 0.0),
             rss_mb: (0.0, 0.0),
+            entries: 0.0,
         }
     }
 
@@ -70,9 +73,9 @@ impl Outcome {
 pub fn table(outcomes: &[Outcome]) -> String {
     let mut out = String::from(
         "| phase | fault injected | requests | non-2xx by code | self-caused 5xx / no answer (goal 0) \
-         | cached tenants with an error (goal 0) | cold tenants asked / non-2xx \
-         | upstream token calls per tenant | refreshes ok / failed | p99 / max latency \
-         | service RSS before → after |\n\
+         | cached tenants with an error (goal 0) | cold tenants asked / non-2xx (longest wait) \
+         | upstream token calls per tenant asked for | refreshes ok / failed \
+         | steady users' p99 / max latency | service RSS before → after |\n\
          |---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for o in outcomes {
@@ -94,7 +97,7 @@ pub fn table(outcomes: &[Outcome]) -> String {
                 .join("; ")
         };
         out.push_str(&format!(
-            "| {} | {} | {} | {codes} | **{}** | **{}** of {} | {} / {} | {:.2} | {:.0} / {:.0} | {:.1} / {:.0} ms | {:.1} → {:.1} MB |\n",
+            "| {} | {} | {} | {codes} | **{}** | **{}** of {} | {} / {} ({}) | {:.2} | {:.0} / {:.0} | {:.1} / {:.0} ms | {:.1} → {:.1} MB ({:.0} tokens cached) |\n",
             o.name,
             o.fault,
             thousands(t.requests),
@@ -103,6 +106,7 @@ pub fn table(outcomes: &[Outcome]) -> String {
             t.cached.len(),
             t.cold,
             t.cold_failed,
+            wait(t.cold_max),
             o.calls_per_tenant(),
             o.refreshes.0,
             o.refreshes.1,
@@ -110,6 +114,7 @@ pub fn table(outcomes: &[Outcome]) -> String {
             t.quantile_ms(1.0),
             o.rss_mb.0,
             o.rss_mb.1,
+            o.entries,
         ));
     }
     out
@@ -169,6 +174,15 @@ pub fn missed(outcomes: &[Outcome], rss_after_warmup: f64) -> Vec<String> {
         }
     }
     missed
+}
+
+/// `12 ms` or `3.2 s`.
+fn wait(d: std::time::Duration) -> String {
+    if d < std::time::Duration::from_secs(1) {
+        format!("{} ms", d.as_millis())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
 }
 
 fn clip(s: &str) -> String {
@@ -236,5 +250,27 @@ mod tests {
         o.judge(&quiet, t);
         assert_eq!(o.self_caused_count(), 2);
         assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+
+    #[test]
+    fn a_cached_tenant_error_a_faultless_non_2xx_or_memory_growth_misses_a_goal() {
+        let quiet = Phase {
+            key: "b",
+            name: "baseline",
+            fault: Fault::None,
+        };
+        let mut t = Tally::default();
+        t.by_code.insert("401 invalid_token".into(), 1);
+        t.cached.insert(7);
+        t.cached_failed.insert(7);
+        let mut o = Outcome::ran(&quiet, "none".into(), 10);
+        o.judge(&quiet, t);
+        o.rss_mb = (15.0, 30.0);
+        let missed = missed(&[o], 15.0);
+        assert_eq!(missed.len(), 3, "{missed:#?}");
+        assert!(missed[0].contains("soak-tenant-7"), "{}", missed[0]);
+        assert!(missed[2].contains("RSS grew 15.0 MB"), "{}", missed[2]);
+        let fine = Outcome::ran(&quiet, "none".into(), 10);
+        assert!(super::missed(&[fine], 0.0).is_empty());
     }
 }
