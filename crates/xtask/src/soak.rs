@@ -8,7 +8,9 @@
 //! upstream timeouts, refresh-ahead a third of the token's life) ← the
 //! load ([`load`]): `--connections` keep-alive connections sending
 //! `--rate` `POST /v1/token` per second in all, for two users of each of
-//! `--tenants` tenants in turn. After a warm-up that caches every tenant,
+//! `--tenants` tenants in turn, `--cold-rate` of them for tenants the
+//! service has never seen (a miss each). After a warm-up that caches every
+//! steady tenant,
 //! each phase ([`phases`]) runs `--phase-secs` with its fault in bursts:
 //! none, 503s, answers slower than the service's timeout, 429s with
 //! `Retry-After`, refused connections; the garbage-body phase is skipped
