@@ -12,6 +12,7 @@
 //! would merely share a budget.
 
 use parking_lot::Mutex;
+use peliqan_api::clock::SharedClock;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::time::{Duration, Instant};
@@ -24,6 +25,7 @@ pub struct RateLimiter {
     tolerance: Duration,
     hasher: RandomState,
     shards: Option<Box<[Mutex<Shard>; SHARDS]>>,
+    clock: SharedClock,
 }
 
 #[derive(Default)]
@@ -34,8 +36,9 @@ struct Shard {
 }
 
 impl RateLimiter {
-    /// A limiter allowing `per_minute` requests per user and minute.
-    pub fn new(per_minute: u32) -> Self {
+    /// A limiter allowing `per_minute` requests per user and minute of
+    /// `clock`'s time.
+    pub fn new(per_minute: u32, clock: SharedClock) -> Self {
         let hasher = RandomState::new();
         if per_minute == 0 {
             return Self {
@@ -43,6 +46,7 @@ impl RateLimiter {
                 tolerance: Duration::ZERO,
                 hasher,
                 shards: None,
+                clock,
             };
         }
         let interval = Duration::from_secs(60) / per_minute;
@@ -57,6 +61,7 @@ impl RateLimiter {
             tolerance: interval * (per_minute - 1),
             hasher,
             shards: Some(shards),
+            clock,
         }
     }
 
@@ -68,7 +73,7 @@ impl RateLimiter {
         };
         // `str` hashes with a terminator, so ("a", "bc") and ("ab", "c") differ.
         let key = self.hasher.hash_one((tenant, user));
-        let now = Instant::now();
+        let now = self.clock.instant();
         let mut shard = shards[(key as usize) % SHARDS].lock();
         if shard.tats.len() >= shard.purge_at {
             shard.tats.retain(|_, tat| *tat > now);
@@ -88,10 +93,12 @@ impl RateLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use peliqan_api::clock::{ManualClock, SystemClock};
 
     #[test]
     fn a_user_gets_the_burst_then_waits_while_others_are_unaffected() {
-        let limiter = RateLimiter::new(3);
+        let clock = ManualClock::new();
+        let limiter = RateLimiter::new(3, clock.clone());
         for _ in 0..3 {
             assert!(limiter.check("t", "alice").is_ok());
         }
@@ -104,16 +111,27 @@ mod tests {
         // The same `sub` in another tenant is another user.
         assert!(limiter.check("u", "alice").is_ok());
         assert!(limiter.check("ta", "lice").is_ok());
-        assert!(RateLimiter::new(0).check("t", "alice").is_ok());
+        assert!(
+            RateLimiter::new(0, SystemClock::shared())
+                .check("t", "alice")
+                .is_ok()
+        );
+        // One request's worth of budget comes back every 20 s of the clock.
+        clock.advance(wait - Duration::from_millis(1));
+        assert!(limiter.check("t", "alice").is_err());
+        clock.advance(Duration::from_millis(1));
+        assert!(limiter.check("t", "alice").is_ok());
+        assert!(limiter.check("t", "alice").is_err());
     }
 
     #[test]
     fn idle_users_are_forgotten_when_a_shard_grows() {
-        let limiter = RateLimiter::new(6000);
+        let clock = ManualClock::new();
+        let limiter = RateLimiter::new(6000, clock.clone());
         for i in 0..50_000 {
             limiter.check("t", &format!("user-{i}")).unwrap();
         }
-        std::thread::sleep(Duration::from_millis(20));
+        clock.advance(Duration::from_millis(20));
         for i in 0..50_000 {
             limiter.check("t", &format!("other-{i}")).unwrap();
         }

@@ -16,22 +16,34 @@
 
 use crate::upstream::{Credential, UpstreamError};
 use parking_lot::Mutex;
+use peliqan_api::clock::SharedClock;
 use std::time::{Duration, Instant};
 
 /// The last probe's result, shared by every `/readyz` request.
-#[derive(Default)]
 pub struct PartnerHealth {
     last: Mutex<Option<(Instant, Result<(), String>)>>,
     /// Coalesces concurrent probes into one upstream call.
     probing: tokio::sync::Mutex<()>,
+    /// Where the probe's age is read.
+    clock: SharedClock,
 }
 
 impl PartnerHealth {
+    /// No probe yet; ages are read on `clock`.
+    pub fn new(clock: SharedClock) -> Self {
+        Self {
+            last: Mutex::default(),
+            probing: tokio::sync::Mutex::default(),
+            clock,
+        }
+    }
+
     /// The last probe's result, if younger than `max_age`.
     pub fn cached(&self, max_age: Duration) -> Option<Result<(), String>> {
+        let now = self.clock.instant();
         let last = self.last.lock();
         last.as_ref()
-            .filter(|(at, _)| at.elapsed() < max_age)
+            .filter(|(at, _)| now.saturating_duration_since(*at) < max_age)
             .map(|(_, r)| r.clone())
     }
 
@@ -50,7 +62,7 @@ impl PartnerHealth {
             return r;
         }
         let result = probe().await;
-        *self.last.lock() = Some((Instant::now(), result.clone()));
+        *self.last.lock() = Some((self.clock.instant(), result.clone()));
         result
     }
 }
@@ -78,11 +90,13 @@ pub fn not_ready_reason(e: &UpstreamError, credential: &Credential) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use peliqan_api::clock::ManualClock;
     use peliqan_client::{Error, Operation};
 
     #[test]
     fn a_probe_result_is_kept_for_its_max_age_only() {
-        let h = PartnerHealth::default();
+        let clock = ManualClock::new();
+        let h = PartnerHealth::new(clock.clone());
         assert_eq!(h.cached(Duration::from_secs(60)), None);
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
@@ -95,6 +109,10 @@ mod tests {
         }));
         assert_eq!(again, Ok(()));
         assert_eq!(h.cached(Duration::ZERO), None);
+        clock.advance(Duration::from_secs(59));
+        assert_eq!(h.cached(Duration::from_secs(60)), Some(Ok(())));
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(h.cached(Duration::from_secs(60)), None, "aged on the clock");
     }
 
     #[test]

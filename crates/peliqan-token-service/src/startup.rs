@@ -22,6 +22,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use futures::future::{Either, select};
+use peliqan_api::clock::{SharedClock, SystemClock};
 use std::net::{SocketAddr, TcpListener};
 
 /// A bound, not yet running service.
@@ -38,13 +39,19 @@ impl Application {
     /// binds `settings.listen` (and `settings.metrics_listen`) and prepares
     /// the server. A refusal is a [`crate::settings::ConfigError`].
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, SystemClock::shared()).await
+    }
+
+    /// [`Self::build`], reading time from `clock` instead of the system
+    /// clock (tests pass a [`peliqan_api::clock::ManualClock`]).
+    pub async fn build_with_clock(settings: Settings, clock: SharedClock) -> anyhow::Result<Self> {
         if let Some(refused) = settings.auth.issuer_audience_refusal() {
             return Err(refused.into());
         }
         if let Some(warning) = settings.auth.issuer_audience_warning() {
             tracing::warn!("{warning}");
         }
-        let state = web::Data::new(AppState::new(&settings)?);
+        let state = web::Data::new(AppState::new(&settings, clock)?);
         let listener = bind(settings.listen)?;
         let metrics_listener = settings.metrics_listen.map(bind).transpose()?;
         let addr = listener

@@ -12,6 +12,7 @@ use crate::tokens::entry::routing_fragment;
 use crate::upstream::{Credential, Upstream};
 use anyhow::Context;
 use peliqan_api::BrowserRouting;
+use peliqan_api::clock::SharedClock;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -40,13 +41,16 @@ pub struct AppState {
     /// The routing members every `POST /v1/token` answer ends with
     /// (`peliqan_url`, `dialect`, maybe `routes`), serialised once.
     pub token_routing: Box<[u8]>,
+    /// The only source of time for tokens, JWT checks, JWKS ages, the rate
+    /// limit and readiness: the system clock, or a test's manual clock.
+    pub clock: SharedClock,
 }
 
 impl AppState {
-    /// Builds clients, caches and the verifier.
-    pub fn new(settings: &Settings) -> anyhow::Result<Self> {
+    /// Builds clients, caches and the verifier, all reading time from `clock`.
+    pub fn new(settings: &Settings, clock: SharedClock) -> anyhow::Result<Self> {
         let metrics = Arc::new(Metrics::default());
-        let health = Arc::new(PartnerHealth::default());
+        let health = Arc::new(PartnerHealth::new(clock.clone()));
         let client = settings
             .upstream
             .client()
@@ -63,16 +67,18 @@ impl AppState {
             credentials = Credential::of(credentials).noun(),
             "calling Peliqan"
         );
-        let verifier = UserVerifier::new(&settings.auth).context("Failed to set up JWT checks")?;
+        let verifier = UserVerifier::new(&settings.auth, clock.clone())
+            .context("Failed to set up JWT checks")?;
         let tokens = TokenCache::new(
             upstream.clone(),
             settings.cache.clone(),
             settings.auto_provision,
             metrics.clone(),
+            clock.clone(),
         );
         Ok(Self {
             verifier,
-            limiter: RateLimiter::new(settings.rate_limit_per_minute),
+            limiter: RateLimiter::new(settings.rate_limit_per_minute, clock.clone()),
             tokens,
             connectors: Connectors::new(upstream.clone(), settings.cache.connectors_ttl),
             upstream,
@@ -82,6 +88,7 @@ impl AppState {
             max_body_bytes: settings.max_body_bytes,
             readiness_cache: settings.upstream.readiness_cache,
             token_routing: routing_fragment(&routing),
+            clock,
         })
     }
 

@@ -20,12 +20,17 @@
 //! (`oct`) keys in a JWKS are ignored (a public document cannot hold a
 //! secret), and so are keys meant for something else than signatures (`use`
 //! other than `sig`, or `key_ops` without `verify`).
+//!
+//! Every age and spacing here is read on the service's clock
+//! ([`peliqan_api::clock`]); the HTTP timeouts of the fetch itself are real
+//! time.
 
 use crate::error::ServiceError;
 use crate::settings::AuthSettings;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyOperations, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey};
 use parking_lot::RwLock;
+use peliqan_api::clock::SharedClock;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -56,6 +61,7 @@ pub struct JwksKeys {
     state: RwLock<State>,
     /// Serialises fetches so concurrent requests cause one request.
     fetching: tokio::sync::Mutex<()>,
+    clock: SharedClock,
 }
 
 #[derive(Default)]
@@ -77,7 +83,7 @@ impl State {
 }
 
 impl JwksKeys {
-    pub fn new(url: url::Url, settings: &AuthSettings) -> anyhow::Result<Self> {
+    pub fn new(url: url::Url, settings: &AuthSettings, clock: SharedClock) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(2))
             .timeout(Duration::from_secs(5))
@@ -91,6 +97,7 @@ impl JwksKeys {
             retry: settings.jwks_refresh_floor.min(Duration::from_secs(1)),
             state: RwLock::default(),
             fetching: tokio::sync::Mutex::new(()),
+            clock,
         })
     }
 
@@ -98,7 +105,7 @@ impl JwksKeys {
     pub async fn key(&self, kid: Option<&str>) -> Result<Lookup, ServiceError> {
         let degraded = {
             let s = self.state.read();
-            let now = Instant::now();
+            let now = self.clock.instant();
             let age = s.age(now);
             if let Some(found) = pick(&s.keys, kid)
                 && age.is_some_and(|a| a < self.ttl)
@@ -118,7 +125,7 @@ impl JwksKeys {
             self.fetching.lock().await
         };
         // Another request may have fetched while this one waited.
-        if self.due(kid, Instant::now()) {
+        if self.due(kid, self.clock.instant()) {
             self.refetch().await;
         }
         self.decide(kid)
@@ -144,7 +151,7 @@ impl JwksKeys {
     /// The answer from the current state, after any fetch.
     fn decide(&self, kid: Option<&str>) -> Result<Lookup, ServiceError> {
         let s = self.state.read();
-        let now = Instant::now();
+        let now = self.clock.instant();
         let usable = s
             .age(now)
             .is_some_and(|a| a < self.ttl || a < self.max_stale);
@@ -182,7 +189,7 @@ impl JwksKeys {
 
     async fn refetch(&self) {
         let result = self.fetch().await;
-        let now = Instant::now();
+        let now = self.clock.instant();
         let mut s = self.state.write();
         s.attempted_at = Some(now);
         match result {

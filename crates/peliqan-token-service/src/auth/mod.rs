@@ -3,9 +3,10 @@
 //! Flow: `Authorization: Bearer <jwt>` -> the header's `alg` is compared with
 //! the algorithm fixed by configuration (never chosen by the token, which is
 //! how `alg: none` and HS256-signed-with-the-public-key attacks work) -> the
-//! signature and `exp`/`nbf`/`iss`/`aud` are checked by `jsonwebtoken` -> the
-//! tenant is read from the verified claims only ([`claims`]), exactly as
-//! written or not at all ([`tenant`]). A JWT that passed is remembered by its
+//! signature and `iss`/`aud` are checked by `jsonwebtoken`, `exp`/`nbf` here
+//! against the service's clock ([`check_times`]: `jsonwebtoken`'s own check
+//! would read the system clock) -> the tenant is read from the verified
+//! claims only ([`claims`]), exactly as written or not at all ([`tenant`]). A JWT that passed is remembered by its
 //! exact text for a short while ([`verified`]). JWKS keys are refetched while
 //! in use and never used past their configured staleness ([`jwks`]).
 
@@ -22,6 +23,7 @@ pub use claims::{Profile, VerifiedUser};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use jwks::JwksKeys;
+use peliqan_api::clock::SharedClock;
 use std::sync::Arc;
 use verified::VerifiedJwts;
 
@@ -30,6 +32,7 @@ pub struct UserVerifier {
     keys: Keys,
     settings: AuthSettings,
     verified: VerifiedJwts,
+    clock: SharedClock,
 }
 
 enum Keys {
@@ -52,8 +55,9 @@ struct RawHeader {
 }
 
 impl UserVerifier {
-    /// Builds the verifier; a JWKS is fetched lazily on first use.
-    pub fn new(settings: &AuthSettings) -> anyhow::Result<Self> {
+    /// Builds the verifier, on `clock`'s time; a JWKS is fetched lazily on
+    /// first use.
+    pub fn new(settings: &AuthSettings, clock: SharedClock) -> anyhow::Result<Self> {
         let keys = match &settings.key {
             JwtKey::Hs256(secret) => Keys::Static {
                 algorithm: Algorithm::HS256,
@@ -71,12 +75,13 @@ impl UserVerifier {
                     validation: validation(settings, *algorithm),
                 }
             }
-            JwtKey::Jwks(url) => Keys::Jwks(JwksKeys::new(url.clone(), settings)?),
+            JwtKey::Jwks(url) => Keys::Jwks(JwksKeys::new(url.clone(), settings, clock.clone())?),
         };
         Ok(Self {
             keys,
             settings: settings.clone(),
-            verified: VerifiedJwts::default(),
+            verified: VerifiedJwts::new(clock.clone()),
+            clock,
         })
     }
 
@@ -90,42 +95,41 @@ impl UserVerifier {
             return Ok(user);
         }
         let header = raw_header(jwt)?;
-        let (claims, trust_until): (serde_json::Map<String, serde_json::Value>, _) =
-            match &self.keys {
-                Keys::Static {
-                    algorithm,
-                    key,
-                    validation,
-                } => {
-                    require_alg(&header.alg, *algorithm)?;
-                    (decode(jwt, key, validation)?, None)
-                }
-                Keys::Jwks(jwks) => {
-                    let lookup = jwks.key(header.kid.as_deref()).await?;
-                    let found = lookup.found;
-                    require_alg(&header.alg, found.algorithm)?;
-                    let validation = validation(&self.settings, found.algorithm);
-                    let claims = decode(jwt, &found.key, &validation)?;
-                    (claims, Some(lookup.trust_until))
-                }
-            };
+        let times = (self.clock.unix_secs(), self.settings.leeway_secs);
+        let ((claims, exp), trust_until) = match &self.keys {
+            Keys::Static {
+                algorithm,
+                key,
+                validation,
+            } => {
+                require_alg(&header.alg, *algorithm)?;
+                (decode(jwt, key, validation, times)?, None)
+            }
+            Keys::Jwks(jwks) => {
+                let lookup = jwks.key(header.kid.as_deref()).await?;
+                let found = lookup.found;
+                require_alg(&header.alg, found.algorithm)?;
+                let validation = validation(&self.settings, found.algorithm);
+                let decoded = decode(jwt, &found.key, &validation, times)?;
+                (decoded, Some(lookup.trust_until))
+            }
+        };
         let user = Arc::new(VerifiedUser::from_claims(
             &claims,
             &self.settings.tenant_claim,
         )?);
-        // `exp` is a required claim, so `decode` has checked it is there.
-        if let Some(exp) = claims.get("exp").and_then(serde_json::Value::as_u64) {
-            let until = exp.saturating_add(self.settings.leeway_secs);
-            self.verified.insert(jwt, user.clone(), until, trust_until);
-        }
+        let until = exp.saturating_add(self.settings.leeway_secs);
+        self.verified.insert(jwt, user.clone(), until, trust_until);
         Ok(user)
     }
 }
 
 fn validation(settings: &AuthSettings, algorithm: Algorithm) -> Validation {
     let mut v = Validation::new(algorithm);
-    v.leeway = settings.leeway_secs;
-    v.validate_nbf = true;
+    // `exp` and `nbf` are checked by `check_times`, on the service's clock;
+    // `exp` stays required here, so a JWT without one is refused as before.
+    v.validate_exp = false;
+    v.validate_nbf = false;
     let mut required = vec!["exp", "sub"];
     if let Some(iss) = &settings.issuer {
         v.set_issuer(&[iss]);
@@ -140,6 +144,51 @@ fn validation(settings: &AuthSettings, algorithm: Algorithm) -> Validation {
     }
     v.set_required_spec_claims(&required);
     v
+}
+
+/// Checks the verified claims' `exp` and `nbf` (if any) at unix second
+/// `now`, with `leeway` seconds either way, exactly as `jsonwebtoken` would
+/// on the system clock: expired when `exp < now - leeway`, not yet valid
+/// when `nbf > now + leeway`. Answers `exp`. A present but non-numeric
+/// claim is malformed; `decode` has already refused a JWT without `exp`.
+fn check_times(
+    claims: &serde_json::Map<String, serde_json::Value>,
+    now: u64,
+    leeway: u64,
+) -> Result<u64, ServiceError> {
+    let malformed = || ServiceError::InvalidToken("the JWT is malformed".into());
+    let exp = match claims.get("exp") {
+        None | Some(serde_json::Value::Null) => {
+            return Err(ServiceError::InvalidToken(
+                "the JWT has no `exp` claim".into(),
+            ));
+        }
+        Some(v) => numeric_date(v).ok_or_else(malformed)?,
+    };
+    if exp < now.saturating_sub(leeway) {
+        return Err(ServiceError::TokenExpired);
+    }
+    match claims.get("nbf") {
+        None | Some(serde_json::Value::Null) => {}
+        Some(v) => {
+            if numeric_date(v).ok_or_else(malformed)? > now.saturating_add(leeway) {
+                return Err(ServiceError::InvalidToken(
+                    "the JWT is not valid yet (nbf)".into(),
+                ));
+            }
+        }
+    }
+    Ok(exp)
+}
+
+/// A JWT NumericDate as `jsonwebtoken` reads it: a whole number of seconds,
+/// or a non-negative finite one rounded.
+fn numeric_date(v: &serde_json::Value) -> Option<u64> {
+    v.as_u64().or_else(|| {
+        v.as_f64()
+            .filter(|f| f.is_finite() && *f >= 0.0 && *f < u64::MAX as f64)
+            .map(|f| f.round() as u64)
+    })
 }
 
 fn bearer(authorization: Option<&str>) -> Result<&str, ServiceError> {
@@ -178,34 +227,104 @@ fn require_alg(header_alg: &str, expected: Algorithm) -> Result<(), ServiceError
     }
 }
 
+type Claims = serde_json::Map<String, serde_json::Value>;
+
+/// The verified claims and `exp` of `jwt`, its times checked by
+/// [`check_times`] at `(now, leeway)`.
 fn decode(
     jwt: &str,
     key: &DecodingKey,
     validation: &Validation,
-) -> Result<serde_json::Map<String, serde_json::Value>, ServiceError> {
-    jsonwebtoken::decode(jwt, key, validation)
-        .map(|data| data.claims)
-        .map_err(|e| match e.kind() {
-            ErrorKind::ExpiredSignature => ServiceError::TokenExpired,
-            ErrorKind::InvalidAudience => ServiceError::InvalidAudience,
-            ErrorKind::InvalidIssuer => ServiceError::InvalidIssuer,
-            ErrorKind::InvalidAlgorithm => ServiceError::UnsupportedAlgorithm("mismatch".into()),
-            ErrorKind::ImmatureSignature => {
-                ServiceError::InvalidToken("the JWT is not valid yet (nbf)".into())
-            }
-            ErrorKind::InvalidSignature => {
-                ServiceError::InvalidToken("the JWT signature is invalid".into())
-            }
-            ErrorKind::MissingRequiredClaim(c) => {
-                ServiceError::InvalidToken(format!("the JWT has no `{c}` claim"))
-            }
-            _ => ServiceError::InvalidToken("the JWT is malformed".into()),
-        })
+    (now, leeway): (u64, u64),
+) -> Result<(Claims, u64), ServiceError> {
+    let e = match jsonwebtoken::decode::<Claims>(jwt, key, validation) {
+        Ok(data) => {
+            let exp = check_times(&data.claims, now, leeway)?;
+            return Ok((data.claims, exp));
+        }
+        Err(e) => e,
+    };
+    if matches!(
+        e.kind(),
+        ErrorKind::InvalidIssuer | ErrorKind::InvalidAudience
+    ) {
+        // The signature and the required claims passed. `jsonwebtoken`
+        // checked times before `iss`/`aud`: an expired JWT for another
+        // audience still answers `token_expired`, as it always did.
+        if let Some(claims) = payload(jwt) {
+            check_times(&claims, now, leeway)?;
+        }
+    }
+    Err(decode_error(&e))
+}
+
+/// The payload of a JWT whose signature has been verified.
+fn payload(jwt: &str) -> Option<Claims> {
+    let part = jwt.split('.').nth(1)?;
+    let bytes = URL_SAFE_NO_PAD.decode(part.trim_end_matches('=')).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+fn decode_error(e: &jsonwebtoken::errors::Error) -> ServiceError {
+    match e.kind() {
+        ErrorKind::ExpiredSignature => ServiceError::TokenExpired,
+        ErrorKind::InvalidAudience => ServiceError::InvalidAudience,
+        ErrorKind::InvalidIssuer => ServiceError::InvalidIssuer,
+        ErrorKind::InvalidAlgorithm => ServiceError::UnsupportedAlgorithm("mismatch".into()),
+        ErrorKind::ImmatureSignature => {
+            ServiceError::InvalidToken("the JWT is not valid yet (nbf)".into())
+        }
+        ErrorKind::InvalidSignature => {
+            ServiceError::InvalidToken("the JWT signature is invalid".into())
+        }
+        ErrorKind::MissingRequiredClaim(c) => {
+            ServiceError::InvalidToken(format!("the JWT has no `{c}` claim"))
+        }
+        _ => ServiceError::InvalidToken("the JWT is malformed".into()),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn claims(json: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
+        json.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn exp_and_nbf_are_checked_at_the_given_time_with_the_leeway() {
+        let c = |v| claims(v);
+        let t = |c: &serde_json::Map<_, _>, now| check_times(c, now, 30).map_err(|e| e.code());
+        let exp = c(serde_json::json!({"exp": 1000}));
+        assert_eq!(t(&exp, 500), Ok(1000));
+        // Expired once `exp` is more than the leeway ago.
+        assert_eq!(t(&exp, 1030), Ok(1000), "leeway edge");
+        assert_eq!(t(&exp, 1031), Err("token_expired"));
+        assert_eq!(check_times(&exp, 1001, 0), Err(ServiceError::TokenExpired));
+        assert_eq!(check_times(&exp, 1000, 0), Ok(1000));
+        // Not valid before `nbf`, less the leeway.
+        let nbf = c(serde_json::json!({"exp": 2000, "nbf": 1000}));
+        assert_eq!(t(&nbf, 970), Ok(2000), "leeway edge");
+        let early = check_times(&nbf, 969, 30).unwrap_err();
+        assert!(format!("{early:?}").contains("nbf"), "{early:?}");
+        assert_eq!(early.code(), "invalid_token");
+        assert_eq!(check_times(&nbf, 1000, 0), Ok(2000));
+        assert!(check_times(&nbf, 999, 0).is_err());
+        // A fractional date is rounded; nonsense is malformed.
+        assert_eq!(t(&c(serde_json::json!({"exp": 1000.6})), 1031), Ok(1001));
+        for bad in [
+            serde_json::json!({"exp": "soon"}),
+            serde_json::json!({"exp": -5}),
+            serde_json::json!({"exp": 2000, "nbf": "later"}),
+        ] {
+            assert_eq!(t(&c(bad.clone()), 500), Err("invalid_token"), "{bad}");
+        }
+        // Still refused without `exp`, as `decode` already does.
+        for none in [serde_json::json!({}), serde_json::json!({"exp": null})] {
+            assert_eq!(t(&c(none), 500), Err("invalid_token"));
+        }
+    }
 
     #[test]
     fn bearer_scheme_is_required_and_case_insensitive() {

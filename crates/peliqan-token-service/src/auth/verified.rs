@@ -11,12 +11,14 @@
 //! [`super::jwks`]), so a signing key removed from a JWKS stops being
 //! honoured within the JWKS TTL.
 //! Failures are never cached: a rejected JWT is verified (and rejected)
-//! again each time, with its precise error.
+//! again each time, with its precise error. All of it on the service's
+//! clock ([`peliqan_api::clock`]).
 
 use super::claims::VerifiedUser;
+use peliqan_api::clock::SharedClock;
 use quick_cache::sync::Cache;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 /// Longest time a verified JWT is trusted without verifying it again.
 pub const MAX_AGE_SECS: u64 = 60;
@@ -29,6 +31,7 @@ pub const CAPACITY: usize = 2048;
 /// See the module docs.
 pub struct VerifiedJwts {
     cache: Cache<Box<str>, Entry>,
+    clock: SharedClock,
 }
 
 #[derive(Clone)]
@@ -40,23 +43,23 @@ struct Entry {
     trust_until: Option<Instant>,
 }
 
-impl Default for VerifiedJwts {
-    fn default() -> Self {
-        Self::with_capacity(CAPACITY)
-    }
-}
-
 impl VerifiedJwts {
+    /// A cache for up to [`CAPACITY`] JWTs, on `clock`'s time.
+    pub fn new(clock: SharedClock) -> Self {
+        Self::with_capacity(CAPACITY, clock)
+    }
+
     /// A cache for up to about `capacity` JWTs.
-    pub fn with_capacity(capacity: usize) -> Self {
+    pub fn with_capacity(capacity: usize, clock: SharedClock) -> Self {
         Self {
             cache: Cache::new(capacity.max(1)),
+            clock,
         }
     }
 
     /// The user of an earlier verification of exactly `jwt`, if it still holds.
     pub fn get(&self, jwt: &str) -> Option<Arc<VerifiedUser>> {
-        self.get_at(jwt, now())
+        self.get_at(jwt, self.clock.unix_secs())
     }
 
     /// Remembers that `jwt` verified as `user`; `accepted_until` is the last
@@ -69,15 +72,16 @@ impl VerifiedJwts {
         accepted_until: u64,
         trust_until: Option<Instant>,
     ) {
-        if trust_until.is_some_and(|t| t <= Instant::now()) {
+        if trust_until.is_some_and(|t| t <= self.clock.instant()) {
             return;
         }
-        self.insert_at(jwt, user, accepted_until, now(), trust_until);
+        let now = self.clock.unix_secs();
+        self.insert_at(jwt, user, accepted_until, now, trust_until);
     }
 
     fn get_at(&self, jwt: &str, now: u64) -> Option<Arc<VerifiedUser>> {
         let entry = self.cache.get(jwt)?;
-        if now > entry.until || entry.trust_until.is_some_and(|t| t <= Instant::now()) {
+        if now > entry.until || entry.trust_until.is_some_and(|t| t <= self.clock.instant()) {
             self.cache.remove(jwt);
             return None;
         }
@@ -104,17 +108,17 @@ impl VerifiedJwts {
     }
 }
 
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::auth::Profile;
     use peliqan_api::ExternalId;
+    use peliqan_api::clock::{Clock, ManualClock, SystemClock};
+    use std::time::Duration;
+
+    fn cache(capacity: usize) -> VerifiedJwts {
+        VerifiedJwts::with_capacity(capacity, SystemClock::shared())
+    }
 
     fn user(tenant: &str) -> Arc<VerifiedUser> {
         Arc::new(VerifiedUser {
@@ -126,7 +130,7 @@ mod tests {
 
     #[test]
     fn only_the_identical_jwt_matches() {
-        let c = VerifiedJwts::with_capacity(16);
+        let c = cache(16);
         c.insert_at("a.b.c", user("acme"), 1_000, 500, None);
         assert_eq!(c.get_at("a.b.c", 500).unwrap().tenant.as_str(), "acme");
         assert!(c.get_at("a.b.d", 500).is_none());
@@ -136,7 +140,7 @@ mod tests {
 
     #[test]
     fn an_entry_ends_at_expiry_or_max_age_whichever_comes_first() {
-        let c = VerifiedJwts::with_capacity(16);
+        let c = cache(16);
         c.insert_at("short", user("t"), 510, 500, None);
         assert!(c.get_at("short", 510).is_some());
         assert!(c.get_at("short", 511).is_none());
@@ -148,26 +152,45 @@ mod tests {
 
     #[test]
     fn an_already_expired_verification_is_not_stored() {
-        let c = VerifiedJwts::with_capacity(16);
+        let c = cache(16);
         c.insert_at("old", user("t"), 499, 500, None);
         assert!(c.get_at("old", 499).is_none());
     }
 
     #[test]
     fn an_entry_ends_when_its_key_is_due_for_a_check() {
-        let c = VerifiedJwts::with_capacity(16);
-        let soon = Instant::now() + std::time::Duration::from_millis(30);
+        let clock = ManualClock::new();
+        let c = VerifiedJwts::with_capacity(16, clock.clone());
+        let soon = clock.instant() + Duration::from_secs(30);
         c.insert_at("jwks", user("t"), 1_000, 500, Some(soon));
+        clock.advance(Duration::from_secs(29));
         assert!(c.get_at("jwks", 500).is_some());
-        std::thread::sleep(std::time::Duration::from_millis(40));
+        clock.advance(Duration::from_secs(1));
         assert!(c.get_at("jwks", 500).is_none());
-        c.insert("past", user("t"), u64::MAX, Some(Instant::now()));
+        c.insert("past", user("t"), u64::MAX, Some(clock.instant()));
         assert!(c.get("past").is_none(), "not stored at all");
     }
 
     #[test]
+    fn the_max_age_and_exp_are_read_on_the_clock() {
+        let clock = ManualClock::new();
+        let c = VerifiedJwts::with_capacity(16, clock.clone());
+        let now = clock.unix_secs();
+        c.insert("long", user("t"), u64::MAX, None);
+        c.insert("short", user("t"), now + 10, None);
+        clock.advance(Duration::from_secs(10));
+        assert!(c.get("short").is_some() && c.get("long").is_some());
+        clock.advance(Duration::from_secs(1));
+        assert!(c.get("short").is_none(), "past its exp (with leeway)");
+        clock.advance(Duration::from_secs(MAX_AGE_SECS - 11));
+        assert!(c.get("long").is_some());
+        clock.advance(Duration::from_secs(1));
+        assert!(c.get("long").is_none(), "past the max age");
+    }
+
+    #[test]
     fn capacity_is_bounded() {
-        let c = VerifiedJwts::with_capacity(64);
+        let c = cache(64);
         for i in 0..10_000 {
             c.insert_at(&format!("jwt-{i}"), user("t"), 1_000, 500, None);
         }

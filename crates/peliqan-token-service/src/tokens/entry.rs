@@ -21,6 +21,7 @@ use actix_web::web::Bytes;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, SecondsFormat, Utc};
+use peliqan_api::clock::Clock;
 use peliqan_api::{BrowserRouting, ExternalId, SubaccountId, SubaccountToken};
 use rand::Rng;
 use std::fmt;
@@ -37,7 +38,7 @@ pub struct CachedToken {
     expires_at: [u8; 20],
     /// The sub-account, when Peliqan named it.
     pub subaccount_id: Option<SubaccountId>,
-    /// When the entry must stop being served.
+    /// When the entry must stop being served, on the service's clock.
     pub valid_until: Instant,
     /// Milliseconds after `created` at which a refresh should start; moved
     /// later after a failed refresh.
@@ -60,14 +61,17 @@ impl std::fmt::Debug for CachedToken {
 }
 
 impl CachedToken {
-    /// Checks a token answer and works out its timing. An implausible token
-    /// is a 502 `upstream_misconfigured`, logged loudly (never the token).
+    /// Checks a token answer and works out its timing, at `clock`'s time
+    /// (its `exp` against `clock.now()`, its deadlines from
+    /// `clock.instant()`). An implausible token is a 502
+    /// `upstream_misconfigured`, logged loudly (never the token).
     pub fn new(
         answer: &SubaccountToken,
         tenant: &ExternalId,
         settings: &CacheSettings,
+        clock: &dyn Clock,
     ) -> Result<Self, ServiceError> {
-        Self::checked(answer, settings, SystemTime::now()).map_err(|why| {
+        Self::checked(answer, settings, clock.now(), clock.instant()).map_err(|why| {
             tracing::error!(
                 tenant = %tenant,
                 reason = %why,
@@ -80,15 +84,16 @@ impl CachedToken {
         })
     }
 
-    /// [`Self::new`] at wall-clock time `now`, without the logging.
+    /// [`Self::new`] at calendar time `now` and monotonic time `created`,
+    /// without the logging.
     fn checked(
         answer: &SubaccountToken,
         settings: &CacheSettings,
         now: SystemTime,
+        created: Instant,
     ) -> Result<Self, Implausible> {
         let (exp, lifetime) = lifetime(&answer.token, now, settings.max_token_lifetime)?;
         let (valid_for, refresh_after) = timing(lifetime, settings, rand::rng().random());
-        let created = Instant::now();
         // `exp` is within the cap of now, but the cap is configurable: check anyway.
         let expires_at = DateTime::<Utc>::from_timestamp(exp, 0)
             .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
@@ -320,6 +325,7 @@ fn payload_exp(jwt: &str) -> Option<Option<serde_json::Value>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use peliqan_api::clock::{Clock, ManualClock, SystemClock};
     use peliqan_api::{Dialect, Operation, TokenAnswer};
 
     fn jwt(payload: &str) -> String {
@@ -356,7 +362,7 @@ mod tests {
             external_id: None,
         };
         let tenant = ExternalId::from("a\"b");
-        let t = CachedToken::new(&answer, &tenant, &settings(60, 300)).unwrap();
+        let t = CachedToken::new(&answer, &tenant, &settings(60, 300), &SystemClock).unwrap();
         for routing in [plain, overridden] {
             let body = t.body(&tenant, &routing_fragment(&routing));
             let v: TokenAnswer = serde_json::from_slice(&body).unwrap();
@@ -377,8 +383,13 @@ mod tests {
             subaccount_id: None,
             external_id: None,
         };
-        let err =
-            CachedToken::new(&answer, &ExternalId::from("t"), &settings(60, 300)).unwrap_err();
+        let err = CachedToken::new(
+            &answer,
+            &ExternalId::from("t"),
+            &settings(60, 300),
+            &SystemClock,
+        )
+        .unwrap_err();
         assert_eq!(err.code(), "upstream_misconfigured");
     }
 
@@ -410,7 +421,7 @@ mod tests {
                 subaccount_id: None,
                 external_id: None,
             };
-            let err = CachedToken::checked(&answer, &s, now).unwrap_err();
+            let err = CachedToken::checked(&answer, &s, now, Instant::now()).unwrap_err();
             assert!(err.to_string().contains(why), "{payload}: {err}");
             // The doctor's reader copes too.
             let _ = token_exp(&answer.token);
@@ -421,7 +432,7 @@ mod tests {
             external_id: None,
         };
         assert_eq!(
-            CachedToken::checked(&garbage, &s, now).unwrap_err(),
+            CachedToken::checked(&garbage, &s, now, Instant::now()).unwrap_err(),
             Implausible::Unreadable
         );
         // Right at the cap is fine; a fractional `exp` too.
@@ -430,7 +441,7 @@ mod tests {
             subaccount_id: None,
             external_id: None,
         };
-        let t = CachedToken::checked(&at_cap, &s, now).unwrap();
+        let t = CachedToken::checked(&at_cap, &s, now, Instant::now()).unwrap();
         assert!(t.valid_until > Instant::now() + Duration::from_secs(86_000));
         assert!(!t.forced_recently(Instant::now(), Duration::from_secs(5)));
         let t = t.into_forced();
@@ -467,7 +478,13 @@ mod tests {
             subaccount_id: Some(SubaccountId(7)),
             external_id: None,
         };
-        let t = CachedToken::new(&answer, &ExternalId::from("acme"), &settings(60, 300)).unwrap();
+        let t = CachedToken::new(
+            &answer,
+            &ExternalId::from("acme"),
+            &settings(60, 300),
+            &SystemClock,
+        )
+        .unwrap();
         let v: TokenAnswer =
             serde_json::from_slice(&t.body(&ExternalId::from("acme"), &[])).unwrap();
         assert_eq!(v.token, answer.token);
@@ -481,5 +498,37 @@ mod tests {
             !t.claim_refresh(Instant::now() + Duration::from_secs(500)),
             "claimed once"
         );
+    }
+
+    #[test]
+    fn validity_refresh_and_the_forced_interval_follow_the_clock() {
+        let clock = ManualClock::new();
+        let exp = clock.unix_secs() + 1800;
+        let answer = SubaccountToken {
+            token: jwt(&format!(r#"{{"exp": {exp}}}"#)),
+            subaccount_id: None,
+            external_id: None,
+        };
+        let s = settings(60, 300);
+        let t = CachedToken::new(&answer, &ExternalId::from("t"), &s, &*clock)
+            .unwrap()
+            .into_forced();
+        let interval = s.forced_refresh_interval;
+        assert!(t.is_valid(clock.instant()) && !t.claim_refresh(clock.instant()));
+        assert!(t.forced_recently(clock.instant(), interval));
+        clock.advance(interval);
+        assert!(!t.forced_recently(clock.instant(), interval));
+        // `exp` is under 1800 s away (the clock is past a whole second):
+        // refresh after at most 1800 - 60 - 300 s, served until before 1740 s.
+        clock.advance(Duration::from_secs(1440) - interval);
+        assert!(t.claim_refresh(clock.instant()) && t.is_valid(clock.instant()));
+        clock.advance(Duration::from_secs(299));
+        assert!(t.is_valid(clock.instant()));
+        clock.advance(Duration::from_secs(1));
+        assert!(!t.is_valid(clock.instant()));
+        // Peliqan's `exp` is read against the clock too: now it has passed.
+        clock.advance(Duration::from_secs(60));
+        let err = CachedToken::checked(&answer, &s, clock.now(), clock.instant()).unwrap_err();
+        assert!(matches!(err, Implausible::Expired(_)), "{err}");
     }
 }

@@ -35,7 +35,7 @@ impl Inner {
         if let Some(id) = answer.subaccount_id {
             self.ids.insert(tenant, id);
         }
-        CachedToken::new(&answer, tenant, &self.settings)
+        CachedToken::new(&answer, tenant, &self.settings, &*self.clock)
     }
 
     async fn fetch_answer(

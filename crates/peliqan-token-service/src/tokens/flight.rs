@@ -22,10 +22,10 @@ use futures::channel::oneshot;
 use futures::future::{BoxFuture, Shared};
 use parking_lot::Mutex;
 use peliqan_api::ExternalId;
+use peliqan_api::clock::SharedClock;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Instant;
 
 /// What every waiter of a flight gets.
 pub type FlightResult = Result<Arc<CachedToken>, ServiceError>;
@@ -35,9 +35,10 @@ pub type Flight = Shared<BoxFuture<'static, FlightResult>>;
 
 /// The running flights, by tenant. Each has a number, so a guard only ever
 /// removes its own flight.
-#[derive(Default)]
 pub struct Flights {
     map: Mutex<Map>,
+    /// The service's clock, for a dead refresh's retry time.
+    clock: SharedClock,
 }
 
 #[derive(Default)]
@@ -47,6 +48,14 @@ struct Map {
 }
 
 impl Flights {
+    /// No flights yet; time is read from `clock`.
+    pub fn new(clock: SharedClock) -> Self {
+        Self {
+            map: Mutex::default(),
+            clock,
+        }
+    }
+
     /// The tenant's flight: the running one, or `run` started in a new task.
     /// `refreshing` is the entry whose refresh this flight is, if it is one:
     /// its "refreshing" mark is cleared if the task dies.
@@ -121,7 +130,7 @@ impl Drop for FlightGuard {
                  the next request for this tenant starts a new fetch"
             );
             if let Some(entry) = &self.refreshing {
-                entry.refresh_failed(Instant::now());
+                entry.refresh_failed(self.flights.clock.instant());
             }
         }
         let mut map = self.flights.map.lock();
@@ -142,7 +151,8 @@ mod tests {
     use base64::Engine;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use peliqan_api::SubaccountToken;
-    use std::time::{Duration, SystemTime};
+    use peliqan_api::clock::SystemClock;
+    use std::time::{Duration, Instant, SystemTime};
 
     fn entry() -> Arc<CachedToken> {
         let exp = SystemTime::now() + Duration::from_secs(600);
@@ -165,7 +175,9 @@ mod tests {
             unknown_tenant_ttl: Duration::from_secs(30),
             forced_refresh_interval: Duration::from_secs(5),
         };
-        Arc::new(CachedToken::new(&answer, &ExternalId::from("t"), &settings).unwrap())
+        Arc::new(
+            CachedToken::new(&answer, &ExternalId::from("t"), &settings, &SystemClock).unwrap(),
+        )
     }
 
     /// A refresh is due for the entry and claimed, as a hit would do.
@@ -178,7 +190,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_panicking_flight_leaves_the_map_and_its_entry_refreshable() {
-        let flights = Arc::new(Flights::default());
+        let flights = Arc::new(Flights::new(SystemClock::shared()));
         let tenant = ExternalId::from("t");
         let old = entry();
         let due = claimed(&old);
@@ -201,7 +213,7 @@ mod tests {
 
     #[test]
     fn a_cancelled_flight_leaves_the_map_and_its_entry_refreshable() {
-        let flights = Arc::new(Flights::default());
+        let flights = Arc::new(Flights::new(SystemClock::shared()));
         let tenant = ExternalId::from("t");
         let old = entry();
         let due = claimed(&old);

@@ -29,6 +29,13 @@
 //!
 //! moka bounds the cache (capacity) and drops each entry at its own
 //! `valid_until` ([`entry`]).
+//!
+//! Time is read from the service's clock ([`peliqan_api::clock`]) only:
+//! token validity, refresh and forced-refresh times, the unknown-tenant
+//! memory. moka's own expiry runs on real time, which is harmless because it
+//! only frees memory: every read re-checks an entry against the clock
+//! ([`CachedToken::is_valid`], the time an unknown tenant was noted), so
+//! with a test's clock moved ahead an entry moka still holds is not served.
 
 mod compact;
 pub mod entry;
@@ -45,6 +52,7 @@ pub use entry::CachedToken;
 use flight::{Flight, FlightResult, Flights};
 use moka::Expiry;
 use peliqan_api::ExternalId;
+use peliqan_api::clock::SharedClock;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -64,36 +72,46 @@ struct Inner {
     /// and never provision twice.
     ids: ids::TenantIds,
     flights: Arc<Flights>,
-    /// Tenants Peliqan recently said it has no sub-account for; `None` when
-    /// `unknown_tenant_ttl` is 0.
-    unknown: Option<moka::future::Cache<ExternalId, ()>>,
+    /// Tenants Peliqan recently said it has no sub-account for, with when
+    /// (on `clock`) it said so; `None` when `unknown_tenant_ttl` is 0.
+    unknown: Option<moka::future::Cache<ExternalId, Instant>>,
     upstream: Upstream,
     settings: CacheSettings,
     auto_provision: bool,
     metrics: Arc<Metrics>,
+    /// Where every time here is read.
+    clock: SharedClock,
 }
 
-/// Drops each entry at its own `valid_until`.
-struct UntilValid;
+/// Drops each entry at its own `valid_until`: after as long as it has left
+/// on the service's clock, counted by moka on real time (only to free
+/// memory; reads check [`CachedToken::is_valid`] against the clock).
+struct UntilValid(SharedClock);
+
+impl UntilValid {
+    fn left(&self, v: &CachedToken) -> Duration {
+        v.valid_until.saturating_duration_since(self.0.instant())
+    }
+}
 
 impl Expiry<ExternalId, Arc<CachedToken>> for UntilValid {
     fn expire_after_create(
         &self,
         _: &ExternalId,
         v: &Arc<CachedToken>,
-        now: Instant,
+        _: Instant,
     ) -> Option<Duration> {
-        Some(v.valid_until.saturating_duration_since(now))
+        Some(self.left(v))
     }
 
     fn expire_after_update(
         &self,
         _: &ExternalId,
         v: &Arc<CachedToken>,
-        now: Instant,
+        _: Instant,
         _: Option<Duration>,
     ) -> Option<Duration> {
-        Some(v.valid_until.saturating_duration_since(now))
+        Some(self.left(v))
     }
 }
 
@@ -108,19 +126,22 @@ enum Kind {
 }
 
 impl TokenCache {
-    /// An empty cache fetching through `upstream`.
+    /// An empty cache fetching through `upstream`, on `clock`'s time.
     pub fn new(
         upstream: Upstream,
         settings: CacheSettings,
         auto_provision: bool,
         metrics: Arc<Metrics>,
+        clock: SharedClock,
     ) -> Self {
         let tokens = moka::future::Cache::builder()
             .max_capacity(settings.capacity)
-            .expire_after(UntilValid)
+            .expire_after(UntilValid(clock.clone()))
             .build();
         let ids = ids::TenantIds::new(settings.capacity);
         let unknown = (!settings.unknown_tenant_ttl.is_zero()).then(|| {
+            // moka's TTL (real time) only frees memory; `miss` checks the
+            // noted time against the clock.
             moka::future::Cache::builder()
                 .max_capacity(settings.capacity.min(UNKNOWN_CAPACITY))
                 .time_to_live(settings.unknown_tenant_ttl)
@@ -129,12 +150,13 @@ impl TokenCache {
         let inner = Inner {
             tokens,
             ids,
-            flights: Arc::default(),
+            flights: Arc::new(Flights::new(clock.clone())),
             unknown,
             upstream,
             settings,
             auto_provision,
             metrics,
+            clock,
         };
         Self {
             inner: Arc::new(inner),
@@ -157,7 +179,7 @@ impl TokenCache {
         tenant: &ExternalId,
         profile: &Profile,
     ) -> Result<Arc<CachedToken>, ServiceError> {
-        let now = Instant::now();
+        let now = self.inner.clock.instant();
         if let Some(token) = self.cached(tenant, now).await {
             self.inner.metrics.cache_hit();
             if token.claim_refresh(now) {
@@ -179,7 +201,7 @@ impl TokenCache {
         profile: &Profile,
         rejected: &str,
     ) -> Result<Arc<CachedToken>, ServiceError> {
-        let now = Instant::now();
+        let now = self.inner.clock.instant();
         let Some(token) = self.cached(tenant, now).await else {
             // Nothing to evict: whatever the browser holds is not served any more.
             return self.miss(tenant, profile).await;
@@ -216,7 +238,9 @@ impl TokenCache {
         profile: &Profile,
     ) -> Result<Arc<CachedToken>, ServiceError> {
         if let Some(unknown) = &self.inner.unknown
-            && unknown.contains_key(tenant)
+            && let Some(noted) = unknown.get(tenant).await
+            && self.inner.clock.instant().saturating_duration_since(noted)
+                < self.inner.settings.unknown_tenant_ttl
         {
             self.inner.metrics.unknown_tenant_remembered();
             return Err(ServiceError::UnknownTenant);
@@ -272,13 +296,13 @@ impl Inner {
             (Ok(token), _) => self.tokens.insert(tenant.clone(), token.clone()).await,
             (Err(e), Kind::Refresh(old)) => {
                 tracing::warn!(tenant = %tenant, code = e.code(), "token refresh failed; serving the cached token");
-                old.refresh_failed(Instant::now());
+                old.refresh_failed(self.clock.instant());
             }
             (Err(ServiceError::UnknownTenant), Kind::Miss | Kind::Forced(_)) => {
                 // Marked before the flight leaves the map, so no request
                 // after it asks Peliqan again within the TTL.
                 if let Some(unknown) = &self.unknown {
-                    unknown.insert(tenant.clone(), ()).await;
+                    unknown.insert(tenant.clone(), self.clock.instant()).await;
                 }
             }
             (Err(_), Kind::Miss | Kind::Forced(_)) => {}
@@ -295,7 +319,7 @@ impl Inner {
         self.tokens
             .get(tenant)
             .await
-            .filter(|t| t.is_valid(Instant::now()))
+            .filter(|t| t.is_valid(self.clock.instant()))
     }
 
     /// A sub-account for `tenant` now exists: forget that it was unknown.

@@ -52,23 +52,61 @@ async fn an_expired_jwt_gets_token_expired() {
 
 #[tokio::test]
 async fn a_jwt_accepted_before_is_refused_once_it_expires() {
-    // Accepted JWTs are remembered by their text; expiry must still hold.
-    let app = spawn_app_with(Duration::from_secs(1800), |s| {
+    // Accepted JWTs are remembered by their text; expiry must still hold,
+    // on the service's clock.
+    let app = spawn_app_with_clock(Duration::from_secs(1800), |s| {
         s.insert("TOKEN_SERVICE_JWT_LEEWAY_SECS".into(), "0".into());
     })
     .await;
-    let mut c = claims("acme");
-    let exp = now() + 2;
+    let mut c = app.claims("acme");
+    let exp = app.clock().unix_secs() + 2;
     c["exp"] = exp.into();
     let short = jwt(&c);
     for _ in 0..3 {
         assert_eq!(app.token(&short).await.status(), 200);
     }
-    // `exp` has whole-second precision: wait until it is strictly past.
-    while now() <= exp {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    // `exp` has whole-second precision: still valid during its last second.
+    app.advance(Duration::from_secs(2));
+    assert_eq!(app.token(&short).await.status(), 200);
+    app.advance(Duration::from_secs(1));
     assert_problem(app.token(&short).await, 401, "token_expired").await;
+}
+
+#[tokio::test]
+async fn jwt_exp_and_nbf_follow_the_service_clock_with_the_leeway() {
+    let app = spawn_app_with_clock(Duration::from_secs(1800), |s| {
+        s.insert("TOKEN_SERVICE_JWT_LEEWAY_SECS".into(), "30".into());
+    })
+    .await;
+    let now = app.clock().unix_secs();
+    let mut c = app.claims("acme");
+    c["exp"] = (now + 10).into();
+    let expiring = jwt(&c);
+    let mut c = app.claims("acme");
+    c["nbf"] = (now + 100).into();
+    c["exp"] = (now + 1000).into();
+    let early = jwt(&c);
+    let res = app.token(&early).await;
+    assert_eq!(res.status(), 401);
+    let text = res.text().await.unwrap();
+    assert!(
+        text.contains("invalid_token") && text.contains("nbf"),
+        "{text}"
+    );
+    assert_eq!(app.token(&expiring).await.status(), 200);
+    // 40 s on, `exp` is 30 s past: still within the leeway.
+    app.advance(Duration::from_secs(40));
+    assert_eq!(app.token(&expiring).await.status(), 200, "exp + leeway");
+    // 70 s on, `nbf` is 30 s ahead: within the leeway; `exp` is past it,
+    // refused even though it was accepted (and remembered) before.
+    app.advance(Duration::from_secs(30));
+    assert_eq!(app.token(&early).await.status(), 200, "nbf - leeway");
+    assert_problem(app.token(&expiring).await, 401, "token_expired").await;
+    // An expired JWT for another audience is expired first, as always.
+    let mut c = app.claims("acme");
+    c["exp"] = (now - 100).into();
+    c["aud"] = "some-other-api".into();
+    assert_problem(app.token(&jwt(&c)).await, 401, "token_expired").await;
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 
 use crate::helpers::*;
 use serde_json::json;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn expiry(answer: &peliqan_api::TokenAnswer) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::parse_from_rfc3339(&answer.expires_at)
@@ -27,36 +27,34 @@ async fn two_hundred_concurrent_cold_requests_make_one_upstream_call() {
     assert_eq!(app.upstream_token_calls().await, 1);
 }
 
-fn short_lived(s: &mut std::collections::BTreeMap<String, String>) {
-    s.insert(
-        "TOKEN_SERVICE_CACHE_SAFETY_MARGIN_SECS".into(),
-        "0.5".into(),
-    );
-    s.insert(
-        "TOKEN_SERVICE_CACHE_REFRESH_AHEAD_SECS".into(),
-        "1.5".into(),
-    );
+/// Counter of background refreshes ending with `outcome`.
+fn refreshes(outcome: &str) -> String {
+    format!("token_service_token_cache_refreshes_total{{outcome=\"{outcome}\"}}")
 }
+
+// The emulator's tokens live 1800 s (real time) and the service runs on a
+// manual clock with the default timing: a 60 s safety margin, so a token is
+// served until 1740 s, and a refresh due 300 s before that, made up to 25 %
+// earlier by jitter: between 1365 s and 1440 s (plus the moment the
+// emulator took to answer, as the manual clock stood still meanwhile).
 
 #[tokio::test]
 async fn refresh_ahead_replaces_a_token_before_expiry_without_a_client_waiting() {
-    let app = spawn_app_with(Duration::from_secs(4), short_lived).await;
+    let app = spawn_app_with_clock(Duration::from_secs(1800), |_| {}).await;
     let first = app.token_for("hot_tenant").await;
-    let first_exp = expiry(&first);
-    let mut replaced = None;
-    for _ in 0..60 {
-        // Whether a caller waited is read from the misses metric below,
-        // not from a clock.
-        let body = app.token_for("hot_tenant").await;
-        if body.token != first.token {
-            replaced = Some(chrono::Utc::now());
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let replaced = replaced.expect("the token was refreshed");
+    assert_eq!(app.token_for("hot_tenant").await.token, first.token);
+    app.advance(Duration::from_secs(1300));
+    assert_eq!(app.token_for("hot_tenant").await.token, first.token);
+    assert_eq!(metric(&app, &refreshes("ok")).await, 0.0, "not due yet");
+    app.advance(Duration::from_secs(200));
+    // This hit starts the refresh and is answered from the cache at once.
+    assert_eq!(app.token_for("hot_tenant").await.token, first.token);
+    until_metric(&app, &refreshes("ok"), 1.0).await;
+    let replaced = app.token_for("hot_tenant").await;
+    assert_ne!(replaced.token, first.token, "the token was refreshed");
+    let service_now = chrono::DateTime::<chrono::Utc>::from(app.clock().now());
     assert!(
-        replaced < first_exp,
+        service_now < expiry(&first),
         "replaced before the old token expired"
     );
     // Only the very first request waited for Peliqan.
@@ -64,53 +62,60 @@ async fn refresh_ahead_replaces_a_token_before_expiry_without_a_client_waiting()
         metric(&app, "token_service_token_cache_misses_total").await,
         1.0
     );
-    assert_eq!(
-        metric(
-            &app,
-            "token_service_token_cache_refreshes_total{outcome=\"ok\"}"
-        )
-        .await,
-        1.0
-    );
+    assert_eq!(metric(&app, &refreshes("ok")).await, 1.0);
 }
 
 #[tokio::test]
 async fn a_failing_upstream_during_refresh_keeps_serving_the_valid_token() {
-    let app = spawn_app_with(Duration::from_secs(4), short_lived).await;
+    let app = spawn_app_with_clock(Duration::from_secs(1800), |_| {}).await;
     let first = app.token_for("steady_tenant").await;
     let calls_before = app.upstream_token_calls().await;
     app.fault(json!({"path_prefix": app.token_prefix(), "status": 503, "probability": 1.0}))
         .await;
-    // Until the cached token is dropped (exp minus the 0.5 s margin), callers
-    // get it; stop a little before that (exp has whole-second precision).
-    let left = (expiry(&first) - chrono::Utc::now()).to_std().unwrap();
-    let until = Instant::now() + left.saturating_sub(Duration::from_millis(900));
-    while Instant::now() < until {
+    // Refresh due; each failed one is retried 10 s later (a quarter of what
+    // is left, at most 10 s) while the cached token is still served.
+    app.advance(Duration::from_secs(1500));
+    for failed in 1..=3 {
         let body = app.token_for("steady_tenant").await;
         assert_eq!(body.token, first.token);
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        until_metric(&app, &refreshes("error"), f64::from(failed)).await;
+        app.advance(Duration::from_secs(10));
     }
+    assert_eq!(metric(&app, &refreshes("error")).await, 3.0);
     assert!(
         app.upstream_token_calls().await > calls_before,
         "a refresh was attempted"
     );
-    assert!(
-        metric(
-            &app,
-            "token_service_token_cache_refreshes_total{outcome=\"error\"}"
-        )
-        .await
-            >= 1.0
+    app.clear_faults().await;
+    assert_eq!(app.token_for("steady_tenant").await.token, first.token);
+    until_metric(&app, &refreshes("ok"), 1.0).await;
+    let fresh = app.token_for("steady_tenant").await;
+    assert_ne!(
+        fresh.token, first.token,
+        "a new token once Peliqan recovers"
+    );
+    assert_eq!(
+        metric(&app, "token_service_token_cache_misses_total").await,
+        1.0,
+        "nobody waited"
+    );
+}
+
+#[tokio::test]
+async fn a_token_is_not_served_past_its_safety_margin() {
+    let app = spawn_app_with_clock(Duration::from_secs(1800), |_| {}).await;
+    let first = app.token_for("late_tenant").await;
+    app.fault(json!({"path_prefix": app.token_prefix(), "status": 503, "probability": 1.0}))
+        .await;
+    // No hit in between, so no refresh: by 1745 s the entry is dropped and
+    // the request waits for Peliqan, which fails.
+    app.advance(Duration::from_secs(1745));
+    let res = app.token(&jwt(&app.claims("late_tenant"))).await;
+    assert_eq!(res.status(), 503, "{:?}", res.text().await);
+    assert_eq!(
+        metric(&app, "token_service_token_cache_misses_total").await,
+        2.0
     );
     app.clear_faults().await;
-    let mut fresh = None;
-    for _ in 0..40 {
-        let body = app.token_for("steady_tenant").await;
-        if body.token != first.token {
-            fresh = Some(body);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(fresh.is_some(), "a new token once Peliqan recovers");
+    assert_ne!(app.token_for("late_tenant").await.token, first.token);
 }

@@ -64,9 +64,9 @@ async fn a_rejected_cached_token_is_replaced_with_exactly_one_upstream_call() {
 
 #[tokio::test]
 async fn a_second_forced_refresh_within_the_interval_answers_the_cached_token() {
-    // The default interval, 5 s: far longer than this test takes.
-    let app = spawn_app().await;
-    let user = jwt(&claims("rejected_twice"));
+    // The default interval, 5 s, on a clock that stands still.
+    let app = spawn_app_with_clock(Duration::from_secs(1800), |_| {}).await;
+    let user = jwt(&app.claims("rejected_twice"));
     let first = app.token_for("rejected_twice").await;
     let second = forced(&app, &user, &first.token).await;
     let calls = app.upstream_token_calls().await;
@@ -89,12 +89,15 @@ async fn a_second_forced_refresh_within_the_interval_answers_the_cached_token() 
 
 #[tokio::test]
 async fn once_the_interval_has_passed_a_rejection_is_honoured_again() {
-    let app = spawn_app_with(Duration::from_secs(1800), interval("0.2")).await;
-    let user = jwt(&claims("rejected_later"));
+    let app = spawn_app_with_clock(Duration::from_secs(1800), interval("20")).await;
+    let user = jwt(&app.claims("rejected_later"));
     let first = app.token_for("rejected_later").await;
     let second = forced(&app, &user, &first.token).await;
     let calls = app.upstream_token_calls().await;
-    tokio::time::sleep(Duration::from_millis(250)).await;
+    app.advance(Duration::from_millis(19_999));
+    assert_eq!(forced(&app, &user, &second.token).await.token, second.token);
+    assert_eq!(app.upstream_token_calls().await, calls, "throttled");
+    app.advance(Duration::from_millis(1));
     let third = forced(&app, &user, &second.token).await;
     assert_ne!(third.token, second.token);
     assert_eq!(app.upstream_token_calls().await, calls + 1);

@@ -7,9 +7,17 @@
 //! same `PELIQAN_API_DIALECT`. Stats, fault prefixes and test clients are
 //! looked up by [`Operation`] in the emulator's routes, never written as
 //! paths.
+//!
+//! [`spawn_app_with_clock`] (and [`spawn_app_on_clock`]) run the service on
+//! a [`ManualClock`]: a test moves the service's time with
+//! [`TestApp::advance`] instead of sleeping through an expiry. The emulator
+//! keeps real time, so advancing past its `token_ttl` makes its tokens
+//! expired in the service's eyes. User JWTs for such an app are minted at
+//! the app's time ([`TestApp::claims`], [`TestApp::token_for`]).
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use peliqan_api::TokenAnswer;
+use peliqan_api::clock::{Clock, ManualClock, SystemClock};
 use peliqan_client::{Dialect, Operation, PartnerApi, PeliqanClient, Routes, Secret};
 use peliqan_emulator::{Config, Emulator};
 use peliqan_token_service::Application;
@@ -138,6 +146,8 @@ pub struct TestApp {
     /// The routes the emulator serves (its dialect's table).
     pub routes: Routes,
     pub http: reqwest::Client,
+    /// The service's clock, when it runs on a manual one.
+    pub clock: Option<Arc<ManualClock>>,
 }
 
 /// Settings for tests: HS256 users, issuer and audience checked, fast
@@ -193,6 +203,30 @@ pub async fn spawn_app_on(
     config: Config,
     tweak: impl FnOnce(&mut BTreeMap<String, String>, &Emulator),
 ) -> TestApp {
+    spawn_app_on_clock(config, None, tweak).await
+}
+
+/// [`spawn_app_with`], the service running on a [`ManualClock`] (see
+/// [`TestApp::advance`]).
+pub async fn spawn_app_with_clock(
+    token_ttl: Duration,
+    tweak: impl FnOnce(&mut BTreeMap<String, String>),
+) -> TestApp {
+    spawn_app_on_clock(
+        emulator_config(token_ttl),
+        Some(ManualClock::new()),
+        |map, _| tweak(map),
+    )
+    .await
+}
+
+/// [`spawn_app_on`], the service reading time from `clock` (the system
+/// clock when `None`).
+pub async fn spawn_app_on_clock(
+    config: Config,
+    clock: Option<Arc<ManualClock>>,
+    tweak: impl FnOnce(&mut BTreeMap<String, String>, &Emulator),
+) -> TestApp {
     init_logs();
     let routes = config.dialect.routes();
     let emulator = Emulator::start(config).await.expect("emulator starts");
@@ -200,7 +234,13 @@ pub async fn spawn_app_on(
     map.insert("PELIQAN_API_DIALECT".into(), routes.dialect().name().into());
     tweak(&mut map, &emulator);
     let settings = Settings::from_map(&map).expect("test settings are valid");
-    let app = Application::build(settings).await.expect("app builds");
+    let shared = match &clock {
+        Some(manual) => manual.clone(),
+        None => SystemClock::shared(),
+    };
+    let app = Application::build_with_clock(settings, shared)
+        .await
+        .expect("app builds");
     let url = app.url();
     tokio::spawn(app.run_until_stopped());
     TestApp {
@@ -208,6 +248,7 @@ pub async fn spawn_app_on(
         emulator,
         routes,
         http: reqwest::Client::new(),
+        clock,
     }
 }
 
@@ -220,12 +261,17 @@ pub fn now() -> u64 {
 
 /// Claims of a valid user of `tenant`.
 pub fn claims(tenant: &str) -> Value {
+    claims_at(tenant, now())
+}
+
+/// Claims of a user of `tenant` valid at unix second `now` (for 300 s).
+pub fn claims_at(tenant: &str, now: u64) -> Value {
     json!({
         "sub": format!("user-of-{tenant}"),
         "external_id": tenant,
         "iss": ISSUER,
         "aud": AUDIENCE,
-        "exp": now() + 300,
+        "exp": now + 300,
         "email": format!("owner@{tenant}.test"),
         "given_name": "Ann",
         "family_name": "Lee",
@@ -270,9 +316,30 @@ impl TestApp {
             .unwrap()
     }
 
+    /// The service's clock: the manual one, or the system clock.
+    pub fn clock(&self) -> &dyn Clock {
+        match &self.clock {
+            Some(manual) => &**manual,
+            None => &SystemClock,
+        }
+    }
+
+    /// Moves the service's manual clock forward by `by`.
+    pub fn advance(&self, by: Duration) {
+        self.clock
+            .as_ref()
+            .expect("the app runs on a manual clock (spawn_app_with_clock)")
+            .advance(by);
+    }
+
+    /// Claims of a user of `tenant` valid at the service's time.
+    pub fn claims(&self, tenant: &str) -> Value {
+        claims_at(tenant, self.clock().unix_secs())
+    }
+
     /// `POST /v1/token` for a valid user of `tenant`, expecting success.
     pub async fn token_for(&self, tenant: &str) -> TokenAnswer {
-        let res = self.token(&jwt(&claims(tenant))).await;
+        let res = self.token(&jwt(&self.claims(tenant))).await;
         assert_eq!(res.status(), 200, "{:?}", res.text().await);
         res.json().await.unwrap()
     }
@@ -374,6 +441,24 @@ pub async fn metric(app: &TestApp, name: &str) -> f64 {
         .find_map(|l| l.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')))
         .map(|v| v.trim().parse().unwrap())
         .unwrap_or(0.0)
+}
+
+/// Waits until the counter `name` in `/metrics` reaches `at_least`: the
+/// signal that a background task (a refresh) has finished. Polls with a
+/// scheduling yield; the 30 s bound only stops a hung test.
+pub async fn until_metric(app: &TestApp, name: &str, at_least: f64) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let value = metric(app, name).await;
+        if value >= at_least {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{name} stayed at {value}, below {at_least}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
 
 /// The emulator's `/__emulator/stats` document.

@@ -76,6 +76,15 @@ async fn app_on(url: &str, tweak: impl FnOnce(&mut BTreeMap<String, String>)) ->
     .await
 }
 
+/// [`app_on`], the service on a manual clock.
+async fn app_on_clock(url: &str) -> TestApp {
+    let url = url.to_owned();
+    spawn_app_with_clock(Duration::from_secs(1800), move |s| {
+        s.insert("PELIQAN_API_URL".into(), url);
+    })
+    .await
+}
+
 fn calls(script: &Script) -> usize {
     script.calls.load(Ordering::SeqCst)
 }
@@ -133,42 +142,31 @@ async fn every_kind_of_implausible_token_is_refused_and_never_cached() {
 #[tokio::test]
 async fn a_refresh_answered_with_an_absurd_token_leaves_the_tenant_refreshable() {
     let (url, script) = spawn_peliqan(vec![
-        Exp::In(4),
+        Exp::In(1800),
         Exp::Payload(json!({"exp": 1e13})),
         Exp::In(1800),
     ])
     .await;
-    let app = app_on(&url, |s| {
-        s.insert(
-            "TOKEN_SERVICE_CACHE_SAFETY_MARGIN_SECS".into(),
-            "0.5".into(),
-        );
-        s.insert(
-            "TOKEN_SERVICE_CACHE_REFRESH_AHEAD_SECS".into(),
-            "1.5".into(),
-        );
-    })
-    .await;
+    let app = app_on_clock(&url).await;
     let first = app.token_for("refresh_absurd").await;
-    let mut replaced = None;
-    // The first token is served for at most 4 s: poll a little past that.
-    for _ in 0..50 {
-        let body = app.token_for("refresh_absurd").await;
-        if body.token != first.token {
-            replaced = Some(body);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let fresh = replaced.expect("a sane token after the absurd refresh");
+    // The refresh is due by 1440 s (see cache.rs): it gets the absurd token.
+    app.advance(Duration::from_secs(1500));
+    assert_eq!(app.token_for("refresh_absurd").await.token, first.token);
+    let error = "token_service_token_cache_refreshes_total{outcome=\"error\"}";
+    until_metric(&app, error, 1.0).await;
+    // Retried 10 s later (a quarter of what is left, at most 10 s).
+    assert_eq!(app.token_for("refresh_absurd").await.token, first.token);
+    assert_eq!(calls(&script), 2, "not retried at once");
+    app.advance(Duration::from_secs(10));
+    assert_eq!(app.token_for("refresh_absurd").await.token, first.token);
+    let ok = "token_service_token_cache_refreshes_total{outcome=\"ok\"}";
+    until_metric(&app, ok, 1.0).await;
+    let fresh = app.token_for("refresh_absurd").await;
+    assert_ne!(
+        fresh.token, first.token,
+        "a sane token after the absurd refresh"
+    );
     assert_eq!(payload(&fresh.token)["n"], 2);
     assert_eq!(calls(&script), 3, "first, the refused refresh, its retry");
-    assert!(
-        metric(
-            &app,
-            "token_service_token_cache_refreshes_total{outcome=\"error\"}"
-        )
-        .await
-            >= 1.0
-    );
+    assert_eq!(metric(&app, error).await, 1.0);
 }

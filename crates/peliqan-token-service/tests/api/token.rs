@@ -68,18 +68,21 @@ async fn an_unknown_tenant_is_remembered_so_repeats_make_no_upstream_call() {
 
 #[tokio::test]
 async fn a_tenant_created_elsewhere_is_seen_once_the_unknown_mark_expires() {
-    let app = spawn_app_with(Duration::from_secs(1800), |s| {
+    let app = spawn_app_with_clock(Duration::from_secs(1800), |s| {
         s.insert("TOKEN_SERVICE_AUTO_PROVISION".into(), "false".into());
         s.insert(
             "TOKEN_SERVICE_UNKNOWN_TENANT_CACHE_SECS".into(),
-            "0.3".into(),
+            "30".into(),
         );
     })
     .await;
-    let user = jwt(&claims("later_on"));
+    let user = jwt(&app.claims("later_on"));
     assert_problem(app.token(&user).await, 404, "unknown_tenant").await;
     app.provision("later_on").await;
-    tokio::time::sleep(Duration::from_millis(350)).await;
+    app.advance(Duration::from_secs(29));
+    assert_problem(app.token(&user).await, 404, "unknown_tenant").await;
+    assert_eq!(app.upstream_token_calls().await, 1, "still remembered");
+    app.advance(Duration::from_secs(1));
     let res = app.token(&user).await;
     assert_eq!(res.status(), 200, "{:?}", res.text().await);
     assert_eq!(app.upstream_token_calls().await, 2);
