@@ -1,6 +1,7 @@
 //! Our own contract between the token service and the browser SDK: the
-//! answer of `POST /v1/token`. The token service writes it, the SDK and the
-//! tests read it; both sides use this one type.
+//! answer of `POST /v1/token` ([`TokenAnswer`]) and the problem body of every
+//! error answer ([`Problem`]). The token service writes them, the SDK and the
+//! tests read them; both sides use these types.
 
 use crate::dialect::{Dialect, Operation, Routes};
 use crate::ids::{ExternalId, SubaccountId};
@@ -92,6 +93,43 @@ impl BrowserRouting {
     }
 }
 
+/// The prefix of a [`Problem::kind`]; the problem's `code` follows it.
+pub const PROBLEM_TYPE_PREFIX: &str = "urn:peliqan-token-service:problem:";
+
+/// The body of every error answer of the token service: an RFC 9457 problem
+/// document (`application/problem+json`) with the service's `code`
+/// extension. The codes are listed in the token service's README; this type
+/// carries one as text, so a reader built before a code was added still
+/// reads the body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    /// A URI naming the problem type: [`PROBLEM_TYPE_PREFIX`] and the code.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Short summary of the problem type.
+    pub title: String,
+    /// The HTTP status, repeated for clients that lose it.
+    pub status: u16,
+    /// What went wrong in this instance, for a person.
+    pub detail: String,
+    /// Stable machine-readable code, e.g. `unknown_tenant`.
+    pub code: String,
+}
+
+impl Problem {
+    /// The problem `code` answered with `status`; `kind` is derived from
+    /// the code.
+    pub fn new(code: &str, title: &str, status: u16, detail: String) -> Self {
+        Self {
+            kind: format!("{PROBLEM_TYPE_PREFIX}{code}"),
+            title: title.to_owned(),
+            status,
+            detail,
+            code: code.to_owned(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,5 +173,18 @@ mod tests {
             BrowserRouting::default().routes().unwrap().dialect(),
             Dialect::Seed
         );
+    }
+
+    #[test]
+    fn a_problem_round_trips_with_its_type_key() {
+        let p = Problem::new("rate_limited", "Too many requests", 429, "retry".into());
+        let json = serde_json::to_value(&p).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"type": "urn:peliqan-token-service:problem:rate_limited",
+                "title": "Too many requests", "status": 429, "detail": "retry",
+                "code": "rate_limited"})
+        );
+        assert_eq!(serde_json::from_value::<Problem>(json).unwrap(), p);
     }
 }

@@ -29,7 +29,7 @@ pub use connection::{
     ConnectionLogEntry, ConnectionStatus, CreatedConnection, LogLevel, NewConnection, Server,
 };
 pub use dialect::{Dialect, Operation, Route, Routes};
-pub use embed::{BrowserRouting, TokenAnswer};
+pub use embed::{BrowserRouting, Problem, TokenAnswer};
 pub use error::ApiErrorBody;
 pub use group::{Group, GroupId};
 pub use ids::{ExternalId, InterfaceId, ServerId, ServertypeId, SubaccountId, TableId};

@@ -187,4 +187,23 @@ impl PartnerApi {
         let call = self.client.call(Operation::Servertypes, &Vars::default())?;
         self.client.fetch_list(&self.auth, call).await
     }
+
+    /// The connector catalogue as Peliqan wrote it, for passing on: the JSON
+    /// array of servertypes (of a Django REST Framework page, its
+    /// `results`). Each item must read as a [`Servertype`], but is returned
+    /// unchanged, so fields this crate does not model survive.
+    pub async fn servertypes_json(&self) -> Result<Vec<u8>, Error> {
+        #[derive(serde::Deserialize)]
+        struct Drf {
+            results: serde_json::Value,
+        }
+        let call = self.client.call(Operation::Servertypes, &Vars::default())?;
+        let body = self.client.execute(&self.auth, &call).await?;
+        crate::list::read_page::<Servertype>(&call, &body)?;
+        if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+            let page: Drf = call.decode(&body)?;
+            return Ok(page.results.to_string().into_bytes());
+        }
+        Ok(body)
+    }
 }

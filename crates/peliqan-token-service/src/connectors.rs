@@ -1,8 +1,13 @@
 //! The connector catalogue (servertypes with connect forms), cached.
 //!
-//! It is the same for every tenant and changes rarely, so one pre-serialised
-//! copy is kept for `connectors_ttl`. Concurrent misses share one upstream
-//! call (moka's `try_get_with`); a failure is not cached.
+//! Peliqan's servertypes are passed through as Peliqan wrote them: each must
+//! read as a [`peliqan_api::Servertype`] (an answer that does not is an
+//! upstream error), but the bytes sent on are Peliqan's (of a paged answer,
+//! its `results` array), so fields we do not model reach the browser ("read
+//! tolerantly"). The catalogue is the same for every tenant and changes
+//! rarely, so one checked copy is kept for `connectors_ttl`. Concurrent
+//! misses share one upstream call (moka's `try_get_with`); a failure is not
+//! cached.
 
 use crate::error::ServiceError;
 use crate::upstream::{Upstream, to_service_error};
@@ -32,14 +37,11 @@ impl Connectors {
     pub async fn json(&self) -> Result<Bytes, ServiceError> {
         self.cache
             .try_get_with((), async {
-                let list = self
-                    .upstream
-                    .servertypes()
+                self.upstream
+                    .servertypes_json()
                     .await
-                    .map_err(|e| to_service_error(&e))?;
-                serde_json::to_vec(&list)
                     .map(Bytes::from)
-                    .map_err(|_| ServiceError::Internal)
+                    .map_err(|e| to_service_error(&e))
             })
             .await
             .map_err(|e: Arc<ServiceError>| ServiceError::clone(&e))

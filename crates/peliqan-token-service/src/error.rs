@@ -2,7 +2,9 @@
 //!
 //! Every failure a caller can see is a [`ServiceError`] with a stable `code`
 //! (documented in the README); the mapping to an HTTP status lives in
-//! [`ServiceError::status`] and is unit-tested below. Details meant for
+//! [`ServiceError::status_code`] and is unit-tested below. The body is a
+//! [`peliqan_api::Problem`], the type the SDK and the tests read it with, so
+//! its keys exist once. Details meant for
 //! operators (cause chains, upstream messages) go to the logs where the error
 //! is produced; `detail` only says what the caller can act on, and never
 //! carries a partner credential. The one detail written for operators is
@@ -12,8 +14,7 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
-use peliqan_api::{Dialect, Operation};
-use serde::Serialize;
+use peliqan_api::{Dialect, Operation, Problem};
 use std::time::Duration;
 
 /// Media type of every error answer.
@@ -99,9 +100,10 @@ pub enum ServiceError {
     /// No such route.
     #[error("no such endpoint")]
     NotFound,
-    /// The route exists, but not for this method.
+    /// The route exists, but not for this method; the `Allow` header to
+    /// send (the route's methods, see [`crate::routes::Endpoint::allow`]).
     #[error("method not allowed on this endpoint")]
-    MethodNotAllowed,
+    MethodNotAllowed(String),
     /// `/readyz`: the service cannot serve tokens right now.
     #[error("not ready: {0}")]
     NotReady(String),
@@ -137,7 +139,7 @@ impl ServiceError {
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::OriginNotAllowed => "origin_not_allowed",
             Self::NotFound => "not_found",
-            Self::MethodNotAllowed => "method_not_allowed",
+            Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::NotReady(_) => "not_ready",
             Self::Internal => "internal_error",
         }
@@ -164,7 +166,7 @@ impl ServiceError {
             Self::PayloadTooLarge(_) => "Payload too large",
             Self::OriginNotAllowed => "Origin not allowed",
             Self::NotFound => "Not found",
-            Self::MethodNotAllowed => "Method not allowed",
+            Self::MethodNotAllowed(_) => "Method not allowed",
             Self::NotReady(_) => "Not ready",
             Self::Internal => "Internal error",
         }
@@ -181,32 +183,16 @@ impl ServiceError {
         }
     }
 
-    /// The body of the problem answer.
+    /// The body of the problem answer ([`peliqan_api::Problem`], the type
+    /// the SDK and the tests read it with).
     pub fn problem(&self) -> Problem {
-        Problem {
-            kind: format!("urn:peliqan-token-service:problem:{}", self.code()),
-            title: self.title(),
-            status: self.status_code().as_u16(),
-            detail: self.to_string(),
-            code: self.code(),
-        }
+        Problem::new(
+            self.code(),
+            self.title(),
+            self.status_code().as_u16(),
+            self.to_string(),
+        )
     }
-}
-
-/// An RFC 9457 problem document with the service's `code` extension.
-#[derive(Debug, Serialize)]
-pub struct Problem {
-    /// A URI naming the problem type.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// Short summary of the problem type.
-    pub title: &'static str,
-    /// The HTTP status, repeated for clients that lose it.
-    pub status: u16,
-    /// What went wrong in this instance.
-    pub detail: String,
-    /// Stable machine-readable code.
-    pub code: &'static str,
 }
 
 impl ResponseError for ServiceError {
@@ -223,7 +209,7 @@ impl ResponseError for ServiceError {
             }
             Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             Self::UnknownTenant | Self::NotFound => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::UpstreamUnavailable(_) | Self::AuthUnavailable(_) | Self::NotReady(_) => {
@@ -251,8 +237,8 @@ impl ResponseError for ServiceError {
             };
             res.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static(v)));
         }
-        if matches!(self, Self::MethodNotAllowed) {
-            res.insert_header((header::ALLOW, "GET, POST, OPTIONS"));
+        if let Self::MethodNotAllowed(allow) = self {
+            res.insert_header((header::ALLOW, allow.as_str()));
         }
         res.json(self.problem())
     }
@@ -299,7 +285,7 @@ mod tests {
             ),
             (E::UnknownTenant, 404, "unknown_tenant"),
             (E::NotFound, 404, "not_found"),
-            (E::MethodNotAllowed, 405, "method_not_allowed"),
+            (E::MethodNotAllowed("GET".into()), 405, "method_not_allowed"),
             (
                 E::InvalidRequest("the body is not JSON".into()),
                 400,
@@ -324,7 +310,7 @@ mod tests {
             assert_eq!(err.status_code().as_u16(), status, "{err:?}");
             assert_eq!(err.code(), code);
             let problem = err.problem();
-            assert_eq!((problem.status, problem.code), (status, code));
+            assert_eq!((problem.status, problem.code.as_str()), (status, code));
         }
     }
 

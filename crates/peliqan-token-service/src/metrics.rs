@@ -62,7 +62,7 @@ pub struct Metrics {
 }
 
 /// The route whose series [`Metrics`] keeps resolved.
-const TOKEN_ROUTE: &str = "/v1/token";
+const TOKEN_ROUTE: &str = crate::routes::TOKEN_PATH;
 
 fn latency_histogram() -> Histogram {
     // 0.1 ms .. ~3.3 s: cached answers land in the first buckets, upstream

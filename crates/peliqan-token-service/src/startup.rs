@@ -13,7 +13,7 @@
 //! metrics listener with it).
 
 use crate::http::{cors::cors, observe::observe};
-use crate::routes::{self, connectors, health, token};
+use crate::routes::{self, ENDPOINTS};
 use crate::settings::Settings;
 use crate::state::AppState;
 use crate::upstream::Credential;
@@ -146,41 +146,18 @@ fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
     TcpListener::bind(addr).with_context(|| format!("Failed to listen on {addr}"))
 }
 
-/// The whole HTTP surface, in one place; `/metrics` only when
-/// `with_metrics` (otherwise the separate metrics listener serves it, and
-/// here it is a 404 like any unknown path). Handlers need the app data
-/// [`AppState`] and [`Credential`].
-pub fn routes(cfg: &mut web::ServiceConfig, with_metrics: bool) {
-    cfg.service(
-        web::resource("/v1/token")
-            .route(web::post().to(token::issue_token))
-            .default_service(web::to(routes::method_not_allowed)),
-    )
-    .service(
-        web::resource("/v1/connectors")
-            .route(web::get().to(connectors::list_connectors))
-            .default_service(web::to(routes::method_not_allowed)),
-    )
-    .service(
-        web::resource("/healthz")
-            .route(web::get().to(health::healthz))
-            .default_service(web::to(routes::method_not_allowed)),
-    )
-    .service(
-        web::resource("/readyz")
-            .route(web::get().to(health::readyz))
-            .default_service(web::to(routes::method_not_allowed)),
-    )
-    .default_service(web::to(routes::not_found));
-    if with_metrics {
-        cfg.service(metrics_resource());
+/// The whole HTTP surface, registered from [`routes::ENDPOINTS`]; the
+/// internal routes (`/metrics`) only when `with_internal` (otherwise the
+/// separate metrics listener serves them, and here they are a 404 like any
+/// unknown path). Handlers need the app data [`AppState`] and
+/// [`Credential`].
+pub fn routes(cfg: &mut web::ServiceConfig, with_internal: bool) {
+    for endpoint in ENDPOINTS {
+        if with_internal || !endpoint.internal {
+            cfg.service(endpoint.resource());
+        }
     }
-}
-
-fn metrics_resource() -> actix_web::Resource {
-    web::resource("/metrics")
-        .route(web::get().to(health::metrics))
-        .default_service(web::to(routes::method_not_allowed))
+    cfg.default_service(web::to(routes::not_found));
 }
 
 /// The internal listener: `/metrics` and nothing else, no CORS (browsers
@@ -196,7 +173,11 @@ fn metrics_server(
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
-            .service(metrics_resource())
+            .configure(|cfg| {
+                for endpoint in ENDPOINTS.iter().filter(|e| e.internal) {
+                    cfg.service(endpoint.resource());
+                }
+            })
             .default_service(web::to(routes::not_found))
     })
     .workers(1)

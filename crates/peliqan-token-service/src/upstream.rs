@@ -197,6 +197,17 @@ impl Upstream {
         .await
     }
 
+    /// The connector catalogue as Peliqan wrote it (checked, not
+    /// re-shaped: see [`PartnerApi::servertypes_json`]).
+    pub async fn servertypes_json(&self) -> Result<Vec<u8>, UpstreamError> {
+        self.call(
+            "servertypes",
+            Operation::Servertypes,
+            self.api.servertypes_json(),
+        )
+        .await
+    }
+
     /// `e` for an operator (`/readyz`): a refused credential is named as
     /// such, with the keys to check.
     pub fn describe(&self, e: &UpstreamError) -> String {

@@ -2,9 +2,13 @@
 //!
 //! Requests are logged at `debug` (a busy service would drown its logs at
 //! `info`); server errors at `warn`, with the route but never a header.
-//! Labels come from fixed lists, so the hot path allocates nothing and an
-//! attacker's made-up paths all share the `unmatched` label.
+//! The route label is the path of the route's entry in
+//! [`crate::routes::ENDPOINTS`] (the table the routes are registered from,
+//! so every route has its own label); labels are `'static`, so the hot path
+//! allocates nothing, and an attacker's made-up paths all share the
+//! `unmatched` label.
 
+use crate::routes::ENDPOINTS;
 use crate::state::AppState;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -13,26 +17,13 @@ use actix_web::middleware::Next;
 use actix_web::web;
 use std::time::Instant;
 
-/// Every route of [`crate::startup::routes`].
-pub const ROUTES: &[&str] = &[
-    "/v1/token",
-    "/v1/connectors",
-    "/healthz",
-    "/readyz",
-    "/metrics",
-];
-
 /// The observing middleware (use with `actix_web::middleware::from_fn`).
 pub async fn observe(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
-    let route = ROUTES
-        .iter()
-        .copied()
-        .find(|r| *r == req.path())
-        .unwrap_or("unmatched");
+    let route = route_label(req.path());
     let method = method_label(req.method());
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let res = next.call(req).await?;
@@ -53,6 +44,15 @@ pub async fn observe(
         tracing::debug!(method, route, status, latency_ms = seconds * 1e3, "request");
     }
     Ok(res)
+}
+
+/// The metrics label of a request for `path`: its route's path, or
+/// `unmatched`.
+pub fn route_label(path: &str) -> &'static str {
+    ENDPOINTS
+        .iter()
+        .find(|e| e.path == path)
+        .map_or("unmatched", |e| e.path)
 }
 
 fn method_label(m: &Method) -> &'static str {

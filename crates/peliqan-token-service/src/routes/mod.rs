@@ -1,24 +1,115 @@
-//! Request handlers, one file per area; they are registered in
-//! [`crate::startup::routes`].
+//! Request handlers, one file per area, and [`ENDPOINTS`], the one table of
+//! the HTTP surface.
+//!
+//! [`crate::startup::routes`] registers the routes from the table, the
+//! metrics middleware ([`crate::http::observe`]) takes its route labels from
+//! it, and a 405 answer's `Allow` header is computed from the route's entry,
+//! so a route cannot be served without a label or answer a wrong `Allow`.
+//!
+//! The request-body limit (`TOKEN_SERVICE_MAX_BODY_BYTES`, [`read_body`],
+//! [`discard_body`]) stays hand-written rather than actix-web's
+//! `PayloadConfig`: that config takes a limit and a media type but no error
+//! handler, so an overflow would answer actix's plain-text 413 instead of
+//! the `payload_too_large` problem (turning it into one would take a
+//! middleware rewriting answers); and its `Bytes` extractor would buffer up
+//! to the limit even for `GET /v1/connectors`, whose body is only counted
+//! and dropped here. The behaviour kept: a declared `Content-Length` over
+//! the limit is refused before reading, a streamed body as soon as it
+//! passes it, both before the JWT is checked.
 
 pub mod connectors;
 pub mod health;
 pub mod token;
 
 use crate::error::ServiceError;
-use actix_web::http::header;
-use actix_web::web::{Bytes, BytesMut, Payload};
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::http::{Method, header};
+use actix_web::web::{self, Bytes, BytesMut, Payload};
+use actix_web::{HttpRequest, HttpResponse, Resource, Route};
 use futures::StreamExt;
+
+/// One route: a path served with one method by one handler.
+pub struct Endpoint {
+    /// The path, also the route's metrics label.
+    pub path: &'static str,
+    /// The method the handler serves; any other one is answered 405.
+    pub method: Method,
+    /// Called by browsers: CORS preflights (`OPTIONS`) are answered for it
+    /// (by [`crate::http::cors`]), so `Allow` names `OPTIONS` too.
+    pub browser: bool,
+    /// Served by the separate metrics listener when one is configured
+    /// (`TOKEN_SERVICE_METRICS_LISTEN`), and then not on the public one.
+    pub internal: bool,
+    handler: fn(Route) -> Route,
+}
+
+/// The path of the token route (the hot path, whose metric series is
+/// resolved once, see [`crate::metrics`]).
+pub const TOKEN_PATH: &str = "/v1/token";
+
+/// Every route of the service.
+pub static ENDPOINTS: &[Endpoint] = &[
+    Endpoint {
+        path: TOKEN_PATH,
+        method: Method::POST,
+        browser: true,
+        internal: false,
+        handler: |r| r.to(token::issue_token),
+    },
+    Endpoint {
+        path: "/v1/connectors",
+        method: Method::GET,
+        browser: true,
+        internal: false,
+        handler: |r| r.to(connectors::list_connectors),
+    },
+    Endpoint {
+        path: "/healthz",
+        method: Method::GET,
+        browser: false,
+        internal: false,
+        handler: |r| r.to(health::healthz),
+    },
+    Endpoint {
+        path: "/readyz",
+        method: Method::GET,
+        browser: false,
+        internal: false,
+        handler: |r| r.to(health::readyz),
+    },
+    Endpoint {
+        path: "/metrics",
+        method: Method::GET,
+        browser: false,
+        internal: true,
+        handler: |r| r.to(health::metrics),
+    },
+];
+
+impl Endpoint {
+    /// The `Allow` header of this route's 405 answers: its method, and
+    /// `OPTIONS` for a browser route.
+    pub fn allow(&self) -> String {
+        if self.browser {
+            format!("{}, OPTIONS", self.method)
+        } else {
+            self.method.to_string()
+        }
+    }
+
+    /// The route as an actix resource: the handler for [`Self::method`],
+    /// a `method_not_allowed` problem naming [`Self::allow`] for any other.
+    pub fn resource(&'static self) -> Resource {
+        web::resource(self.path)
+            .route((self.handler)(web::method(self.method.clone())))
+            .default_service(web::to(move || async move {
+                Err::<HttpResponse, _>(ServiceError::MethodNotAllowed(self.allow()))
+            }))
+    }
+}
 
 /// Any path that is not a route.
 pub async fn not_found() -> Result<HttpResponse, ServiceError> {
     Err(ServiceError::NotFound)
-}
-
-/// A route called with the wrong method.
-pub async fn method_not_allowed() -> Result<HttpResponse, ServiceError> {
-    Err(ServiceError::MethodNotAllowed)
 }
 
 /// The `Authorization` header, if it is text.

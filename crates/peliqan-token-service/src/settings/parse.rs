@@ -1,8 +1,16 @@
 //! [`Settings::from_map`]: every key read, checked and defaulted in one place.
+//!
+//! [`KEYS`] is the list of fixed keys (the loader keeps only these from the
+//! environment and refuses any other in the file). Every read goes through
+//! [`Reader`], which records the keys it is asked for and, in debug builds,
+//! refuses one that is not listed; a unit test below parses a full set of
+//! settings and requires the recorded keys to be exactly [`KEYS`]. So a key
+//! cannot be parsed without being listed, nor listed without being parsed.
 
 use super::{AuthSettings, CacheSettings, ConfigError, JwtKey, Settings};
 use peliqan_client::Secret;
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::str::FromStr;
 use std::time::Duration;
@@ -59,20 +67,37 @@ pub fn is_key(key: &str) -> bool {
     KEYS.contains(&key) || super::peliqan::route_key(key).is_some()
 }
 
-/// Typed reads over the raw map, each error naming its key.
-pub(super) struct Reader<'a>(pub(super) &'a BTreeMap<String, String>);
+/// Typed reads over the raw map, each error naming its key; it records the
+/// keys read (see the module doc).
+pub(super) struct Reader<'a> {
+    /// The raw map (the route keys are read from it directly).
+    pub(super) map: &'a BTreeMap<String, String>,
+    read: RefCell<BTreeSet<&'static str>>,
+}
 
-impl Reader<'_> {
-    pub(super) fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).map(|v| v.trim()).filter(|v| !v.is_empty())
+impl<'a> Reader<'a> {
+    pub(super) fn new(map: &'a BTreeMap<String, String>) -> Self {
+        Self {
+            map,
+            read: RefCell::default(),
+        }
     }
 
-    pub(super) fn required(&self, key: &str) -> Result<&str, ConfigError> {
+    pub(super) fn get(&self, key: &'static str) -> Option<&'a str> {
+        debug_assert!(KEYS.contains(&key), "{key} is read but not listed in KEYS");
+        self.read.borrow_mut().insert(key);
+        self.map
+            .get(key)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+    }
+
+    pub(super) fn required(&self, key: &'static str) -> Result<&'a str, ConfigError> {
         self.get(key)
             .ok_or_else(|| ConfigError::new(key, "is required but not set"))
     }
 
-    pub(super) fn parse<T: FromStr>(&self, key: &str, default: T) -> Result<T, ConfigError>
+    pub(super) fn parse<T: FromStr>(&self, key: &'static str, default: T) -> Result<T, ConfigError>
     where
         T::Err: std::fmt::Display,
     {
@@ -85,13 +110,13 @@ impl Reader<'_> {
     }
 
     /// Seconds, decimals allowed (`0.5`), so tests can use short times.
-    pub(super) fn secs(&self, key: &str, default: f64) -> Result<Duration, ConfigError> {
+    pub(super) fn secs(&self, key: &'static str, default: f64) -> Result<Duration, ConfigError> {
         let v: f64 = self.parse(key, default)?;
         Duration::try_from_secs_f64(v)
             .map_err(|_| ConfigError::new(key, format!("`{v}` is not a number of seconds")))
     }
 
-    pub(super) fn bool(&self, key: &str) -> Result<bool, ConfigError> {
+    pub(super) fn bool(&self, key: &'static str) -> Result<bool, ConfigError> {
         match self.get(key).map(str::to_ascii_lowercase).as_deref() {
             None | Some("false" | "0" | "no" | "off") => Ok(false),
             Some("true" | "1" | "yes" | "on") => Ok(true),
@@ -99,7 +124,7 @@ impl Reader<'_> {
         }
     }
 
-    pub(super) fn list(&self, key: &str) -> Vec<String> {
+    pub(super) fn list(&self, key: &'static str) -> Vec<String> {
         self.get(key)
             .map(|v| {
                 v.split(',')
@@ -112,7 +137,7 @@ impl Reader<'_> {
             .collect()
     }
 
-    pub(super) fn file(&self, key: &str) -> Result<Option<Vec<u8>>, ConfigError> {
+    pub(super) fn file(&self, key: &'static str) -> Result<Option<Vec<u8>>, ConfigError> {
         self.get(key)
             .map(|path| {
                 std::fs::read(path).map_err(|e| ConfigError::new(key, format!("`{path}`: {e}")))
@@ -125,7 +150,11 @@ impl Settings {
     /// Parses and checks raw `KEY -> value` pairs (environment or TOML).
     pub fn from_map(map: &BTreeMap<String, String>) -> Result<Self, ConfigError> {
         refuse_empty(map)?;
-        let r = Reader(map);
+        Self::read(&Reader::new(map))
+    }
+
+    /// Reads every key through `r`.
+    fn read(r: &Reader<'_>) -> Result<Self, ConfigError> {
         let listen: SocketAddr = r.parse("TOKEN_SERVICE_LISTEN", ([127, 0, 0, 1], 8080).into())?;
         let log_json = match r.get("TOKEN_SERVICE_LOG_FORMAT").unwrap_or("text") {
             "json" => true,
@@ -135,7 +164,7 @@ impl Settings {
                 return Err(ConfigError::new("TOKEN_SERVICE_LOG_FORMAT", msg));
             }
         };
-        let allowed_origins = origins(&r)?;
+        let allowed_origins = origins(r)?;
         let workers = match r.parse("TOKEN_SERVICE_WORKERS", 0usize)? {
             0 => None,
             n => Some(n),
@@ -148,8 +177,8 @@ impl Settings {
             log_json,
             max_body_bytes: r.parse("TOKEN_SERVICE_MAX_BODY_BYTES", 4096)?,
             rate_limit_per_minute: r.parse("TOKEN_SERVICE_RATE_LIMIT_PER_MINUTE", 120)?,
-            auth: auth(&r)?,
-            upstream: super::peliqan::upstream(&r)?,
+            auth: auth(r)?,
+            upstream: super::peliqan::upstream(r)?,
             cache: CacheSettings {
                 capacity: r.parse("TOKEN_SERVICE_CACHE_CAPACITY", 200_000)?,
                 safety_margin: r.secs("TOKEN_SERVICE_CACHE_SAFETY_MARGIN_SECS", 60.0)?,
@@ -278,5 +307,30 @@ fn pem_algorithm(pem: &[u8]) -> Option<jsonwebtoken::Algorithm> {
         Some(Algorithm::ES256)
     } else {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_listed_key_is_read_and_every_read_key_is_listed() {
+        let map: BTreeMap<String, String> = [
+            ("PELIQAN_API_URL", "http://127.0.0.1:9"),
+            ("PELIQAN_PARTNER_TOKEN", "partner-secret"),
+            (
+                "TOKEN_SERVICE_JWT_HS256_SECRET",
+                "0123456789abcdef0123456789abcdef",
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let reader = Reader::new(&map);
+        Settings::read(&reader).unwrap();
+        let listed: BTreeSet<&str> = KEYS.iter().copied().collect();
+        assert_eq!(listed.len(), KEYS.len(), "a key is listed twice");
+        assert_eq!(reader.read.into_inner(), listed);
     }
 }

@@ -66,7 +66,7 @@ pub(super) fn upstream(r: &Reader<'_>) -> Result<UpstreamSettings, ConfigError> 
 fn routes(r: &Reader<'_>) -> Result<Routes, ConfigError> {
     let dialect: Dialect = r.parse(DIALECT, Dialect::default())?;
     let mut routes = dialect.routes();
-    for (key, value) in r.0 {
+    for (key, value) in r.map {
         let Some(op) = route_key(key) else { continue };
         let value = value.trim();
         if value.is_empty() {
@@ -137,7 +137,11 @@ fn credentials(r: &Reader<'_>) -> Result<PartnerCredentials, ConfigError> {
 }
 
 /// A secret given inline or as a file; both is an error, an empty file too.
-fn secret(r: &Reader<'_>, key: &str, file_key: &str) -> Result<Option<Secret>, ConfigError> {
+fn secret(
+    r: &Reader<'_>,
+    key: &'static str,
+    file_key: &'static str,
+) -> Result<Option<Secret>, ConfigError> {
     match (r.get(key), r.file(file_key)?) {
         (Some(_), Some(_)) => Err(ConfigError::new(
             key,

@@ -190,7 +190,7 @@ async fn tenant_claims_are_never_normalised_onto_one_tenant() {
             "invalid_tenant_claim",
         )
         .await;
-        let detail = body["detail"].as_str().unwrap();
+        let detail = body.detail.as_str();
         assert!(detail.contains("`external_id`"), "{bad}: {detail}");
         assert!(
             !detail.contains('\n') && !detail.contains('\u{a0}'),

@@ -36,7 +36,7 @@ async fn assert_mismatch_reported(app: &TestApp, service: Dialect, key: &str, pr
     for n in 0..3 {
         let res = app.token(&jwt(&claims(&format!("{prefix}_{n}")))).await;
         let body = assert_problem(res, 502, "upstream_misconfigured").await;
-        let detail = body["detail"].as_str().unwrap();
+        let detail = body.detail.as_str();
         for part in [
             format!("the API dialect `{service}` is likely not the one this Peliqan speaks"),
             format!("set PELIQAN_API_DIALECT (or {key})"),
@@ -87,7 +87,7 @@ async fn a_mismatched_dialect_fails_readiness_with_the_dialect_named() {
         .await
         .unwrap();
     let body = assert_problem(res, 503, "not_ready").await;
-    let detail = body["detail"].as_str().unwrap();
+    let detail = body.detail.as_str();
     assert!(detail.contains("API dialect `seed`"), "{detail}");
 }
 

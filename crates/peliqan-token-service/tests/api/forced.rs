@@ -141,13 +141,7 @@ async fn a_body_that_is_not_a_forced_refresh_request_is_an_invalid_request() {
     ] {
         let res = post(&app, &user, body).await;
         let problem = assert_problem(res, 400, "invalid_request").await;
-        assert!(
-            problem["detail"]
-                .as_str()
-                .unwrap()
-                .contains("rejected_token"),
-            "{problem}"
-        );
+        assert!(problem.detail.contains("rejected_token"), "{problem:?}");
     }
     assert_eq!(app.upstream_token_calls().await, 0);
     // No body, or a JSON object without the field, is a plain request.

@@ -5,6 +5,7 @@
 use crate::helpers::*;
 use peliqan_client::Operation;
 use peliqan_emulator::Emulator;
+use peliqan_token_service::routes::ENDPOINTS;
 use peliqan_token_service::{Application, Settings};
 use serde_json::json;
 use std::time::Duration;
@@ -137,7 +138,7 @@ async fn readyz_answers_a_fixed_text_and_peliqans_answer_goes_to_the_log() {
         .await;
     let body = assert_problem(readyz(&app).await, 503, "not_ready").await;
     assert_eq!(
-        body["detail"],
+        body.detail,
         "not ready: Peliqan could not be reached or failed; see the service's log"
     );
     let logs = logs();
@@ -194,4 +195,131 @@ async fn with_a_metrics_listener_metrics_are_served_there_only() {
             .await
             .is_err()
     );
+}
+
+#[tokio::test]
+async fn a_wrong_method_on_each_route_names_exactly_that_routes_methods() {
+    let app = spawn_app().await;
+    let expected = [
+        ("/v1/token", "POST, OPTIONS"),
+        ("/v1/connectors", "GET, OPTIONS"),
+        ("/healthz", "GET"),
+        ("/readyz", "GET"),
+        ("/metrics", "GET"),
+    ];
+    let registered: Vec<&str> = ENDPOINTS.iter().map(|e| e.path).collect();
+    let listed: Vec<&str> = expected.iter().map(|(path, _)| *path).collect();
+    assert_eq!(registered, listed, "every route is checked here");
+    for (path, allow) in expected {
+        let wrong = if allow.starts_with("POST") {
+            [reqwest::Method::GET, reqwest::Method::DELETE]
+        } else {
+            [reqwest::Method::POST, reqwest::Method::DELETE]
+        };
+        for method in wrong {
+            let res = app
+                .http
+                .request(method.clone(), format!("{}{path}", app.url))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.headers()["allow"], allow, "{method} {path}");
+            assert_problem(res, 405, "method_not_allowed").await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_route_has_its_own_metric_label() {
+    let app = spawn_app().await;
+    for endpoint in ENDPOINTS {
+        let method = reqwest::Method::from_bytes(endpoint.method.as_str().as_bytes()).unwrap();
+        let res = app
+            .http
+            .request(method, format!("{}{}", app.url, endpoint.path))
+            .send()
+            .await
+            .unwrap();
+        assert_ne!(res.status(), 404, "{}", endpoint.path);
+    }
+    let text = app.metrics_text().await;
+    for endpoint in ENDPOINTS {
+        let label = format!("route=\"{}\",method=\"{}\"", endpoint.path, endpoint.method);
+        assert!(text.contains(&label), "{label}: {text}");
+    }
+    assert!(!text.contains("unmatched"), "{text}");
+    app.http
+        .get(format!("{}/nowhere", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert!(app.metrics_text().await.contains("route=\"unmatched\""));
+}
+
+/// A stand-in Peliqan answering every path with `body` as JSON (the
+/// emulator's servertypes carry only the fields we model).
+async fn spawn_servertypes(body: &'static str) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let server = actix_web::HttpServer::new(move || {
+        actix_web::App::new().default_service(actix_web::web::to(move || async move {
+            actix_web::HttpResponse::Ok()
+                .content_type("application/json")
+                .body(body)
+        }))
+    })
+    .workers(1)
+    .listen(listener)
+    .unwrap()
+    .run();
+    tokio::spawn(server);
+    url
+}
+
+/// `GET /v1/connectors` of the service in front of a stand-in answering `body`.
+async fn connectors_from(body: &'static str) -> reqwest::Response {
+    let url = spawn_servertypes(body).await;
+    let app = spawn_app_with(Duration::from_secs(1800), move |s| {
+        s.insert("PELIQAN_API_URL".into(), url);
+    })
+    .await;
+    app.http
+        .get(format!("{}/v1/connectors", app.url))
+        .bearer_auth(jwt(&claims("c")))
+        .send()
+        .await
+        .unwrap()
+}
+
+const SERVERTYPE_WITH_UNKNOWN_FIELDS: &str = r#"{"id": 123, "name": "pipedrive",
+    "title": "Pipedrive", "beta": {"since": "2026-01"},
+    "connect_form": {"fields": [{"name": "api_token", "kind": "password",
+        "required": true, "secret_hint": "Settings > API"}]}}"#;
+
+#[tokio::test]
+async fn connectors_pass_peliqans_servertypes_through_with_fields_we_do_not_model() {
+    let array: &'static str = format!("[{SERVERTYPE_WITH_UNKNOWN_FIELDS}]").leak();
+    let page: &'static str =
+        format!(r#"{{"count": 1, "next": null, "results": [{SERVERTYPE_WITH_UNKNOWN_FIELDS}]}}"#)
+            .leak();
+    let item: serde_json::Value = serde_json::from_str(SERVERTYPE_WITH_UNKNOWN_FIELDS).unwrap();
+    for body in [array, page] {
+        let res = connectors_from(body).await;
+        assert_eq!(res.status(), 200, "{body}");
+        let list: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(list, json!([item]), "unchanged, from {body}");
+    }
+}
+
+#[tokio::test]
+async fn servertypes_without_an_id_or_a_name_are_an_upstream_error() {
+    // An answer that does not read is Peliqan having a bad moment.
+    for body in [
+        r#"[{"name": "x"}]"#,
+        r#"[{"id": 1}]"#,
+        r#"{"id": 1, "name": "x"}"#,
+    ] {
+        let res = connectors_from(body).await;
+        assert_problem(res, 503, "upstream_unavailable").await;
+    }
 }

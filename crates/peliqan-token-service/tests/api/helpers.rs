@@ -18,6 +18,7 @@
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use peliqan_api::TokenAnswer;
 use peliqan_api::clock::{Clock, ManualClock, SystemClock};
+use peliqan_api::embed::{PROBLEM_TYPE_PREFIX, Problem};
 use peliqan_client::{Dialect, Operation, PartnerApi, PeliqanClient, Routes, Secret};
 use peliqan_emulator::{Config, Emulator};
 use peliqan_token_service::Application;
@@ -494,13 +495,15 @@ pub async fn until_upstream_saw(http: &reqwest::Client, emulator: &Emulator, key
     }
 }
 
-/// Asserts a problem answer with `status` and `code`; returns its body.
-pub async fn assert_problem(res: reqwest::Response, status: u16, code: &str) -> Value {
+/// Asserts a problem answer with `status` and `code`; returns its body,
+/// read with the type the service writes it with.
+pub async fn assert_problem(res: reqwest::Response, status: u16, code: &str) -> Problem {
     assert_eq!(res.status(), status);
     assert_eq!(res.headers()["content-type"], "application/problem+json");
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body["code"], code, "{body}");
-    assert_eq!(body["status"], status);
-    assert!(body["type"].is_string() && body["title"].is_string() && body["detail"].is_string());
+    let text = res.text().await.unwrap();
+    let body: Problem = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+    assert_eq!(body.code, code, "{body:?}");
+    assert_eq!(body.status, status);
+    assert_eq!(body.kind, format!("{PROBLEM_TYPE_PREFIX}{code}"));
     body
 }

@@ -30,7 +30,7 @@ async fn a_profile_peliqan_refuses_is_provisioning_refused_naming_the_field() {
     c["email"] = "not-an-email".into();
     let res = app.token(&jwt(&c)).await;
     let problem = assert_problem(res, 502, "provisioning_refused").await;
-    let detail = problem["detail"].as_str().unwrap();
+    let detail = problem.detail.as_str();
     assert!(detail.contains("email"), "{detail}");
     assert!(detail.contains("`email` claim"), "{detail}");
     assert!(!detail.contains("external_id"), "{detail}");
