@@ -2,20 +2,20 @@
 //! after a delay, to test retries, back-off and timeouts.
 //!
 //! Rules ([`Fault`]) come from `POST /__emulator/faults` or
-//! [`crate::Emulator::add_fault`]. The middleware sits inside
-//! the CORS layer, so an injected 503 or 429 still carries the CORS headers
-//! a browser needs to read its status, and inside the stats layer, so
-//! faulted requests are still counted.
+//! [`crate::Emulator::add_fault`]. Which rule fires is decided when the
+//! request is counted ([`crate::stats`], under the same lock), so once a
+//! test sees a request counted, clearing the rules no longer changes what
+//! that request gets. The middleware that applies it sits inside the CORS
+//! layer, so an injected 503 or 429 still carries the CORS headers a
+//! browser needs to read its status.
 
 use crate::control_api::Fault;
 use crate::error::ApiError;
-use crate::state::EmulatorState;
-use crate::stats::CONTROL_PREFIX;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpResponse, web};
+use actix_web::{Error, HttpMessage, HttpResponse};
 use std::time::Duration;
 
 /// Longest delay a rule may ask for; longer would only hang test suites.
@@ -63,23 +63,24 @@ impl Fault {
     }
 }
 
+/// The rule that fired for a request, chosen when it was counted.
+pub(crate) struct Fired(pub Fault);
+
+/// The rule that fires for a request to `path`: the first matching rule
+/// whose dice roll fires.
+pub(crate) fn pick(rules: &[Fault], path: &str) -> Option<Fault> {
+    rules
+        .iter()
+        .find(|r| r.matches(path) && rand::random::<f64>() < r.probability)
+        .cloned()
+}
+
 /// The middleware; registered with `middleware::from_fn`.
 pub(crate) async fn inject(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
-    let fired = match req.app_data::<web::Data<EmulatorState>>() {
-        Some(emu) if !req.path().starts_with(CONTROL_PREFIX) => {
-            let state = emu.state.lock();
-            // First matching rule whose dice roll fires wins.
-            state
-                .faults
-                .iter()
-                .find(|r| r.matches(req.path()) && rand::random::<f64>() < r.probability)
-                .cloned()
-        }
-        _ => None,
-    };
+    let fired = req.extensions_mut().remove::<Fired>().map(|f| f.0);
     if let Some(rule) = fired {
         if rule.delay_ms > 0 {
             tokio::time::sleep(Duration::from_millis(rule.delay_ms)).await;

@@ -9,13 +9,15 @@
 //! (see [`crate::routing::RouteTable::stats_key`]). This middleware is the
 //! outermost layer so preflights and faulted requests count too, and it
 //! counts before the request is handled, so a test can wait on a count to
-//! know a slow request has arrived.
+//! know a slow request has arrived. The fault rule that applies to the
+//! request ([`crate::faults`]) is chosen here too, with the count.
 
+use crate::faults;
 use crate::state::EmulatorState;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
-use actix_web::{Error, web};
+use actix_web::{Error, HttpMessage, web};
 use std::time::Instant;
 
 /// Beyond this many distinct keys new paths are folded into one, so a
@@ -45,6 +47,12 @@ pub(crate) async fn count(
             key.clone()
         };
         *state.stats.entry(key).or_insert(0) += 1;
+        // Decided with the count, under the same lock: see crate::faults.
+        let fired = faults::pick(&state.faults, req.path());
+        drop(state);
+        if let Some(rule) = fired {
+            req.extensions_mut().insert(faults::Fired(rule));
+        }
     }
     let started = Instant::now();
     let res = next.call(req).await?;

@@ -240,3 +240,23 @@ async fn the_in_process_control_methods_act_like_the_endpoints() {
         .unwrap_err();
     assert!(err.to_string().contains("answered 400"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_counted_request_keeps_its_fault_when_the_rules_are_cleared() {
+    let app = spawn_app().await;
+    app.emulator
+        .add_fault(Fault::delay("/api/servertypes", 300))
+        .unwrap();
+    let started = Instant::now();
+    let pending = tokio::spawn({
+        let req = app.as_partner(Method::GET, "/api/servertypes");
+        async move { req.send().await.unwrap().status() }
+    });
+    while app.emulator.stats()["GET /api/servertypes"] == 0 {
+        tokio::task::yield_now().await;
+    }
+    // The rule was chosen with the count: clearing now changes nothing for it.
+    app.emulator.clear_faults();
+    assert_eq!(pending.await.unwrap(), 200);
+    assert!(started.elapsed() >= Duration::from_millis(300));
+}
