@@ -98,16 +98,7 @@ async fn the_access_token_is_renewed_before_it_expires_and_once_on_a_401() {
     );
     // Peliqan revokes it: one 401, one renewal, the call repeated.
     let before = (app.exchanges().await, app.upstream_token_calls().await);
-    let res = app
-        .http
-        .post(format!(
-            "{}/__emulator/access-tokens/revoke",
-            app.emulator.url()
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert!(res.status().is_success());
+    app.emulator.revoke_access_tokens();
     app.token_for("renew_c").await;
     assert_eq!(app.exchanges().await, before.0 + 1);
     assert_eq!(app.upstream_token_calls().await, before.1 + 2);

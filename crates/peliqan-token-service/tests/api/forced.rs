@@ -177,17 +177,8 @@ async fn after_the_sub_account_is_deleted_and_recreated_a_forced_refresh_gets_a_
     let user = jwt(&claims("recreated"));
     let first = app.token_for("recreated").await;
     // As someone would in Peliqan's UI (the `partner` API has no delete route).
-    let deleted = app
-        .http
-        .delete(format!(
-            "{}/__emulator/subaccounts/{}",
-            app.emulator.url(),
-            first.subaccount_id.unwrap()
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(deleted.status(), 204, "{:?}", deleted.text().await);
+    let id = first.subaccount_id.unwrap();
+    app.emulator.delete_subaccount(id).unwrap();
     app.provision("recreated").await;
     let peliqan = app.peliqan();
     let old = peliqan.subaccount(Secret::new(first.token.clone()));

@@ -20,7 +20,7 @@ use peliqan_api::TokenAnswer;
 use peliqan_api::clock::{Clock, ManualClock, SystemClock};
 use peliqan_api::embed::{PROBLEM_TYPE_PREFIX, Problem};
 use peliqan_client::{Dialect, Operation, PartnerApi, PeliqanClient, Routes, Secret};
-use peliqan_emulator::{Config, Emulator};
+use peliqan_emulator::{Config, Emulator, Fault, Stats};
 use peliqan_token_service::Application;
 use peliqan_token_service::settings::Settings;
 use serde_json::{Value, json};
@@ -383,13 +383,11 @@ impl TestApp {
     /// The emulator's request count for `ops` (a route shared by several,
     /// as `integrate/` is in some dialects, is counted once).
     pub async fn upstream_calls(&self, ops: &[Operation]) -> u64 {
-        let stats = upstream_stats(&self.http, &self.emulator).await;
+        let stats = self.emulator.stats();
         let mut keys: Vec<String> = ops.iter().map(|op| self.stats_key(*op)).collect();
         keys.sort();
         keys.dedup();
-        keys.iter()
-            .map(|k| stats["requests"][k].as_u64().unwrap_or(0))
-            .sum()
+        keys.iter().map(|k| stats.get(k)).sum()
     }
 
     /// Token calls to the emulator, by external id and by sub-account id.
@@ -414,23 +412,32 @@ impl TestApp {
         self.path_prefix(&[Operation::TokenByExternalId, Operation::TokenById])
     }
 
-    pub async fn fault(&self, rule: Value) {
-        let res = self
-            .http
-            .post(format!("{}/__emulator/faults", self.emulator.url()))
-            .json(&rule)
-            .send()
-            .await
-            .unwrap();
-        assert!(res.status().is_success(), "{:?}", res.text().await);
+    /// Adds a fault rule to the emulator (its typed control API).
+    pub async fn fault(&self, rule: impl IntoFault) {
+        let fault = rule.into_fault();
+        self.emulator.add_fault(fault).expect("fault accepted");
     }
 
     pub async fn clear_faults(&self) {
-        self.http
-            .delete(format!("{}/__emulator/faults", self.emulator.url()))
-            .send()
-            .await
-            .unwrap();
+        self.emulator.clear_faults();
+    }
+}
+
+/// A fault rule for [`TestApp::fault`]: a [`Fault`], or the same as JSON
+/// (read as a `Fault`, so a misspelt key fails the test).
+pub trait IntoFault {
+    fn into_fault(self) -> Fault;
+}
+
+impl IntoFault for Fault {
+    fn into_fault(self) -> Fault {
+        self
+    }
+}
+
+impl IntoFault for Value {
+    fn into_fault(self) -> Fault {
+        serde_json::from_value(self).expect("a fault rule")
     }
 }
 
@@ -462,34 +469,20 @@ pub async fn until_metric(app: &TestApp, name: &str, at_least: f64) {
     }
 }
 
-/// The emulator's `/__emulator/stats` document.
-pub async fn upstream_stats(http: &reqwest::Client, emulator: &Emulator) -> Value {
-    http.get(format!("{}/__emulator/stats", emulator.url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
 /// Waits until the emulator has received a request whose stats key starts
 /// with `key_prefix` (it counts a request before any injected delay or
 /// fault), i.e. until the service's call is really in flight upstream. Use
 /// [`stats_key`] for the key.
-pub async fn until_upstream_saw(http: &reqwest::Client, emulator: &Emulator, key_prefix: &str) {
+pub async fn until_upstream_saw(_http: &reqwest::Client, emulator: &Emulator, key_prefix: &str) {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let stats = upstream_stats(http, emulator).await;
-        let seen = stats["requests"]
-            .as_object()
-            .is_some_and(|m| m.keys().any(|k| k.starts_with(key_prefix)));
-        if seen {
+        let stats: Stats = emulator.stats();
+        if stats.requests.keys().any(|k| k.starts_with(key_prefix)) {
             return;
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "no upstream request {key_prefix}* within 30 s: {stats}"
+            "no upstream request {key_prefix}* within 30 s: {stats:?}"
         );
         tokio::task::yield_now().await;
     }
