@@ -2,7 +2,7 @@
 //! serving the cached token while Peliqan fails.
 
 use crate::helpers::*;
-use serde_json::json;
+use peliqan_emulator::Fault;
 use std::time::Duration;
 
 fn expiry(answer: &peliqan_api::TokenAnswer) -> chrono::DateTime<chrono::Utc> {
@@ -70,8 +70,7 @@ async fn a_failing_upstream_during_refresh_keeps_serving_the_valid_token() {
     let app = spawn_app_with_clock(Duration::from_secs(1800), |_| {}).await;
     let first = app.token_for("steady_tenant").await;
     let calls_before = app.upstream_token_calls().await;
-    app.fault(json!({"path_prefix": app.token_prefix(), "status": 503, "probability": 1.0}))
-        .await;
+    app.fault(Fault::status(app.token_prefix(), 503)).await;
     // Refresh due; each failed one is retried 10 s later (a quarter of what
     // is left, at most 10 s) while the cached token is still served.
     app.advance(Duration::from_secs(1500));
@@ -105,8 +104,7 @@ async fn a_failing_upstream_during_refresh_keeps_serving_the_valid_token() {
 async fn a_token_is_not_served_past_its_safety_margin() {
     let app = spawn_app_with_clock(Duration::from_secs(1800), |_| {}).await;
     let first = app.token_for("late_tenant").await;
-    app.fault(json!({"path_prefix": app.token_prefix(), "status": 503, "probability": 1.0}))
-        .await;
+    app.fault(Fault::status(app.token_prefix(), 503)).await;
     // No hit in between, so no refresh: by 1745 s the entry is dropped and
     // the request waits for Peliqan, which fails.
     app.advance(Duration::from_secs(1745));

@@ -5,6 +5,7 @@
 use crate::helpers::*;
 use peliqan_client::Operation;
 use peliqan_emulator::Emulator;
+use peliqan_emulator::Fault;
 use peliqan_token_service::routes::ENDPOINTS;
 use peliqan_token_service::{Application, Settings};
 use serde_json::json;
@@ -112,8 +113,7 @@ async fn one_tenants_refused_token_call_does_not_take_the_replica_out() {
     // Peliqan refuses the token calls (a deleted sub-account, a revoked
     // token look the same): that tenant's problem, not the replica's.
     for (status, tenant) in [(403, "refused_403"), (401, "refused_401")] {
-        app.fault(json!({"path_prefix": app.token_prefix(), "status": status}))
-            .await;
+        app.fault(Fault::status(app.token_prefix(), status)).await;
         let res = app.token(&jwt(&claims(tenant))).await;
         assert!(!res.status().is_success(), "{tenant}: {}", res.status());
         app.clear_faults().await;
@@ -134,8 +134,7 @@ async fn readyz_answers_a_fixed_text_and_peliqans_answer_goes_to_the_log() {
     })
     .await;
     let probe_path = app.path_prefix(&[Operation::Servertypes]);
-    app.fault(json!({"path_prefix": probe_path, "status": 503}))
-        .await;
+    app.fault(Fault::status(probe_path.as_str(), 503)).await;
     let body = assert_problem(readyz(&app).await, 503, "not_ready").await;
     assert_eq!(
         body.detail,

@@ -413,31 +413,12 @@ impl TestApp {
     }
 
     /// Adds a fault rule to the emulator (its typed control API).
-    pub async fn fault(&self, rule: impl IntoFault) {
-        let fault = rule.into_fault();
-        self.emulator.add_fault(fault).expect("fault accepted");
+    pub async fn fault(&self, rule: Fault) {
+        self.emulator.add_fault(rule).expect("fault accepted");
     }
 
     pub async fn clear_faults(&self) {
         self.emulator.clear_faults();
-    }
-}
-
-/// A fault rule for [`TestApp::fault`]: a [`Fault`], or the same as JSON
-/// (read as a `Fault`, so a misspelt key fails the test).
-pub trait IntoFault {
-    fn into_fault(self) -> Fault;
-}
-
-impl IntoFault for Fault {
-    fn into_fault(self) -> Fault {
-        self
-    }
-}
-
-impl IntoFault for Value {
-    fn into_fault(self) -> Fault {
-        serde_json::from_value(self).expect("a fault rule")
     }
 }
 
@@ -473,7 +454,7 @@ pub async fn until_metric(app: &TestApp, name: &str, at_least: f64) {
 /// with `key_prefix` (it counts a request before any injected delay or
 /// fault), i.e. until the service's call is really in flight upstream. Use
 /// [`stats_key`] for the key.
-pub async fn until_upstream_saw(_http: &reqwest::Client, emulator: &Emulator, key_prefix: &str) {
+pub async fn until_upstream_saw(emulator: &Emulator, key_prefix: &str) {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
         let stats: Stats = emulator.stats();

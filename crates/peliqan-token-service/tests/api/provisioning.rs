@@ -2,6 +2,7 @@
 
 use crate::helpers::*;
 use peliqan_client::Operation;
+use peliqan_emulator::Fault;
 
 #[tokio::test]
 async fn concurrent_first_requests_provision_the_tenant_exactly_once() {
@@ -46,8 +47,7 @@ async fn a_create_that_loses_the_race_to_another_replica_uses_that_sub_account()
     // Hold the service's create back until the "other replica" has made
     // the sub-account; the rule only delays, and is gone before ours runs.
     let create = app.path_prefix(&[Operation::CreateSubaccount]);
-    app.fault(serde_json::json!({"path_prefix": create, "delay_ms": 500}))
-        .await;
+    app.fault(Fault::delay(create, 500)).await;
     let pending = tokio::spawn({
         let (http, url, user) = (app.http.clone(), app.url.clone(), jwt(&claims("raced")));
         async move {

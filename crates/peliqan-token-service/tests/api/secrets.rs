@@ -1,7 +1,7 @@
 //! The partner token never leaves the service: not in an answer, not in a log.
 
 use crate::helpers::*;
-use serde_json::json;
+use peliqan_emulator::Fault;
 use std::time::Duration;
 
 #[tokio::test]
@@ -37,10 +37,7 @@ async fn the_partner_token_never_appears_in_any_response_or_log_line() {
         seen.push(record(app.http.get(url(path)).send().await.unwrap()).await);
     }
     // Failures carry upstream details to the logs: they must not carry the token either.
-    for rule in [
-        json!({"path_prefix": "/api", "status": 503}),
-        json!({"path_prefix": "/api", "delay_ms": 1000}),
-    ] {
+    for rule in [Fault::status("/api", 503), Fault::delay("/api", 1000)] {
         app.fault(rule).await;
         seen.push(record(app.token(&jwt(&claims("another_tenant"))).await).await);
         app.clear_faults().await;

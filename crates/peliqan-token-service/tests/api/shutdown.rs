@@ -31,7 +31,7 @@ async fn a_graceful_stop_finishes_the_request_in_flight() {
         }
     });
     // Stop only once the request is inside the service, waiting on Peliqan.
-    until_upstream_saw(&http, &emulator, &stats_key(&routes, token[0])).await;
+    until_upstream_saw(&emulator, &stats_key(&routes, token[0])).await;
     handle.stop(true).await;
     let res = in_flight
         .await

@@ -2,7 +2,7 @@
 
 use crate::helpers::*;
 use peliqan_client::Operation;
-use serde_json::json;
+use peliqan_emulator::Fault;
 use std::time::{Duration, Instant};
 
 /// Whether the token route is retried: a GET is (seed), a POST never is
@@ -21,8 +21,7 @@ async fn upstream_5xx_is_retried_then_reported_and_never_cached() {
         s.insert("TOKEN_SERVICE_UPSTREAM_MAX_RETRIES".into(), "2".into());
     })
     .await;
-    app.fault(json!({"path_prefix": app.token_prefix(), "status": 503}))
-        .await;
+    app.fault(Fault::status(app.token_prefix(), 503)).await;
     let res = app.token(&jwt(&claims("flaky"))).await;
     assert!(res.headers().contains_key("retry-after"));
     assert_problem(res, 503, "upstream_unavailable").await;
@@ -55,8 +54,7 @@ async fn an_upstream_429_is_retried_after_its_retry_after() {
     } else {
         (Operation::Servertypes, "/v1/connectors")
     };
-    app.fault(json!({"path_prefix": app.path_prefix(&[op]), "status": 429}))
-        .await;
+    app.fault(Fault::status(app.path_prefix(&[op]), 429)).await;
     let started = Instant::now();
     let pending = tokio::spawn({
         let (http, url, token) = (app.http.clone(), app.url.clone(), jwt(&claims("busy_too")));
@@ -74,7 +72,7 @@ async fn an_upstream_429_is_retried_after_its_retry_after() {
         }
     });
     // Clear the fault once the first attempt has had its 429.
-    until_upstream_saw(&app.http, &app.emulator, &app.stats_key(op)).await;
+    until_upstream_saw(&app.emulator, &app.stats_key(op)).await;
     app.clear_faults().await;
     let res = pending.await.unwrap();
     // The emulator's 429 says `Retry-After: 1`; the client waited that long.
@@ -92,8 +90,7 @@ async fn an_upstream_429_on_a_token_post_passes_its_retry_after_to_the_caller() 
     if token_route_is_idempotent(&app) {
         return; // The test above covers a GET token route.
     }
-    app.fault(json!({"path_prefix": app.token_prefix(), "status": 429}))
-        .await;
+    app.fault(Fault::status(app.token_prefix(), 429)).await;
     let res = app.token(&jwt(&claims("busy_post"))).await;
     assert_eq!(res.headers()["retry-after"], "1");
     assert_problem(res, 503, "upstream_unavailable").await;
@@ -107,8 +104,7 @@ async fn a_hanging_upstream_hits_the_timeout_and_gets_upstream_unavailable() {
         s.insert("TOKEN_SERVICE_UPSTREAM_MAX_RETRIES".into(), "1".into());
     })
     .await;
-    app.fault(json!({"path_prefix": app.token_prefix(), "delay_ms": 5000}))
-        .await;
+    app.fault(Fault::delay(app.token_prefix(), 5000)).await;
     let started = Instant::now();
     let res = app.token(&jwt(&claims("slow"))).await;
     assert_problem(res, 503, "upstream_unavailable").await;
