@@ -13,7 +13,7 @@
 //! `peliqan-api` type ([`Servertype`], [`peliqan_api::Server`],
 //! [`peliqan_api::CreatedConnection`], [`ConnectionLogEntry`],
 //! [`peliqan_api::TokenAnswer`], [`BrowserRouting`],
-//! [`peliqan_api::Group`]) and requires
+//! [`peliqan_api::embed::Problem`], [`peliqan_api::Group`]) and requires
 //! equal results wherever serde accepts the answer.
 
 use peliqan_api::{
@@ -108,7 +108,7 @@ pub fn token_and_expiry(v: &Value) -> Option<(&str, Option<&str>)> {
 }
 
 /// What the SDK reads of a token service's problem body
-/// (`application/problem+json`); a field that is missing or not text
+/// ([`peliqan_api::embed::Problem`]); a field that is missing or not text
 /// is `None`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ProblemText {

@@ -182,8 +182,8 @@ pub fn from_peliqan(status: u16, body: &Value) -> EmbedError {
 }
 
 /// Maps a non-2xx answer from the partner's token service (an
-/// `application/problem+json` body: `title`, `detail`, `code`) to an
-/// error.
+/// `application/problem+json` body, [`peliqan_api::embed::Problem`]:
+/// `title`, `detail`, `code`) to an error.
 /// The code is always `token_service` so partners can tell "our backend
 /// refused" from "Peliqan refused"; `status` and `problem_code` say why.
 pub fn from_token_service(status: u16, body: &Value) -> EmbedError {

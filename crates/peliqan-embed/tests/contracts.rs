@@ -7,15 +7,18 @@
 //! tolerance is exercised too.
 #![cfg(not(target_arch = "wasm32"))]
 
+use peliqan_api::embed::Problem;
 use peliqan_api::{
-    BrowserRouting, ConnectionLogEntry, CreatedConnection, Group, NewConnection, Server,
-    Servertype, ServertypeId, TokenAnswer,
+    ApiErrorBody, BrowserRouting, ConnectionLogEntry, CreatedConnection, Group, NewConnection,
+    Server, Servertype, ServertypeId, TokenAnswer,
 };
 use peliqan_embed::answers;
+use peliqan_embed::error::from_peliqan;
 use peliqan_embed::form::new_connection_body;
 use proptest::prelude::*;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
 
 /// Short text, sometimes one of a contract's known enum values.
 fn text() -> impl Strategy<Value = String> {
@@ -226,6 +229,26 @@ proptest! {
     }
 
     #[test]
+    fn a_problem_body_reads_as_the_problem_type(v in object(vec![
+        ("type", string_field()),
+        ("title", string_field()),
+        ("status", field((400u16..600).prop_map(Value::from))),
+        ("detail", string_field()),
+        ("code", string_field()),
+    ])) {
+        if let Some(problem) = by_serde::<Problem>(&v) {
+            prop_assert_eq!(
+                answers::problem(&v),
+                answers::ProblemText {
+                    detail: Some(problem.detail),
+                    title: Some(problem.title),
+                    code: Some(problem.code),
+                }
+            );
+        }
+    }
+
+    #[test]
     fn the_script_group_is_picked_from_the_group_type(
         v in list(object(vec![("id", id_field()), ("name", string_field())]), 4),
         name in prop::option::of(text()),
@@ -239,6 +262,43 @@ proptest! {
             let answer = if paged { json!({"count": 1, "results": v}) } else { v };
             prop_assert_eq!(answers::script_group_id(&answer, name.as_deref()), expected);
         }
+    }
+
+    /// DRF's two shapes (`detail` text, messages per field). The `partner`
+    /// dialect's `{"error": code, "detail": {...}}` is not read the same
+    /// way: the SDK takes `error` for a field and drops an object `detail`.
+    #[test]
+    fn peliqan_error_bodies_read_as_api_error_body(
+        detail in prop::option::of(text()),
+        fields in prop::collection::btree_map(
+            "[a-z_]{1,6}",
+            prop_oneof![
+                text().prop_map(Value::from),
+                prop::collection::vec(text(), 0..3).prop_map(Value::from),
+            ],
+            0..3,
+        ),
+        status in prop::sample::select(vec![400u16, 401, 403, 404, 422, 500]),
+    ) {
+        let mut body: Map<String, Value> = fields
+            .into_iter()
+            .filter(|(k, _)| k != "detail" && k != "error")
+            .collect();
+        if let Some(d) = detail {
+            body.insert("detail".into(), d.into());
+        }
+        let body = Value::Object(body);
+        let typed: ApiErrorBody = serde_json::from_value(body.clone()).unwrap();
+        let fields: BTreeMap<String, String> =
+            typed.fields.iter().map(|(k, m)| (k.clone(), m.joined())).collect();
+        let why = typed.detail.unwrap_or_else(|| {
+            let parts: Vec<String> = fields.iter().map(|(k, m)| format!("{k}: {m}")).collect();
+            parts.join(", ")
+        });
+        let e = from_peliqan(status, &body);
+        prop_assert_eq!(e.message, format!("Peliqan answered {status}: {why}"));
+        let validation = matches!(status, 400 | 422) && !fields.is_empty();
+        prop_assert_eq!(e.fields, if validation { fields } else { BTreeMap::new() });
     }
 
     #[test]
@@ -285,10 +345,18 @@ fn the_generated_answers_are_often_contract_values() {
         ]),
         4,
     );
+    let problem = object(vec![
+        ("type", string_field()),
+        ("title", string_field()),
+        ("status", field((400u16..600).prop_map(Value::from))),
+        ("detail", string_field()),
+        ("code", string_field()),
+    ]);
     for (what, share) in [
         ("servertype", accepted::<Servertype>(servertype())),
         ("log lines", accepted::<Vec<ConnectionLogEntry>>(logs)),
         ("token answer", accepted::<TokenAnswer>(token_answer())),
+        ("problem", accepted::<Problem>(problem)),
     ] {
         eprintln!("{what}: {:.0}% accepted", share * 100.0);
         assert!(
