@@ -134,6 +134,7 @@ fn drf_body(body: &Value) -> (Option<String>, BTreeMap<String, String>) {
         return (Some(text.chars().take(200).collect()), BTreeMap::new());
     };
     let mut detail = None;
+    let mut code = None;
     let mut fields = BTreeMap::new();
     for (k, v) in map {
         let text = match v {
@@ -142,15 +143,41 @@ fn drf_body(body: &Value) -> (Option<String>, BTreeMap<String, String>) {
                 let parts: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
                 parts.join("; ")
             }
+            // The `partner` dialect's `detail: {type, operation, message, ..}`.
+            Value::Object(o) if k == "detail" => object_detail(o),
             _ => continue,
         };
-        if k == "detail" {
-            detail = Some(text)
-        } else {
-            fields.insert(k.clone(), text);
+        match k.as_str() {
+            "detail" => detail = Some(text),
+            // The `partner` dialect's machine-readable code, not a form field.
+            "error" if v.is_string() => code = Some(text),
+            _ => {
+                fields.insert(k.clone(), text);
+            }
         }
     }
+    // As `peliqan_api::ApiErrorBody::message` words it.
+    let detail = match (detail, code) {
+        (Some(d), Some(c)) if !d.contains(c.as_str()) => Some([d.as_str(), " (", &c, ")"].concat()),
+        (Some(d), _) => Some(d),
+        (None, code) => code,
+    };
     (detail, fields)
+}
+
+/// An object `detail` in one line: its `type`, `operation`, `message` and
+/// `description` joined, else the object as JSON.
+fn object_detail(o: &serde_json::Map<String, Value>) -> String {
+    let parts: Vec<&str> = ["type", "operation", "message", "description"]
+        .iter()
+        .filter_map(|k| o.get(*k).and_then(Value::as_str))
+        .filter(|s| !s.is_empty())
+        .collect();
+    if parts.is_empty() {
+        Value::Object(o.clone()).to_string()
+    } else {
+        parts.join(": ")
+    }
 }
 
 /// Maps a non-2xx answer from Peliqan (DRF-style body) to an error.

@@ -264,12 +264,16 @@ proptest! {
         }
     }
 
-    /// DRF's two shapes (`detail` text, messages per field). The `partner`
-    /// dialect's `{"error": code, "detail": {...}}` is not read the same
-    /// way: the SDK takes `error` for a field and drops an object `detail`.
+    /// DRF's two shapes (`detail` text, messages per field) and the
+    /// `partner` dialect's `{"error": code, "detail": text or {type,
+    /// message, ..}}`.
     #[test]
     fn peliqan_error_bodies_read_as_api_error_body(
-        detail in prop::option::of(text()),
+        detail in prop::option::of(prop_oneof![
+            text().prop_map(Value::from),
+            (text(), text()).prop_map(|(t, m)| json!({"type": t, "message": m})),
+        ]),
+        code in prop::option::of("[a-z_]{1,8}"),
         fields in prop::collection::btree_map(
             "[a-z_]{1,6}",
             prop_oneof![
@@ -285,16 +289,21 @@ proptest! {
             .filter(|(k, _)| k != "detail" && k != "error")
             .collect();
         if let Some(d) = detail {
-            body.insert("detail".into(), d.into());
+            body.insert("detail".into(), d);
+        }
+        if let Some(c) = code {
+            body.insert("error".into(), c.into());
         }
         let body = Value::Object(body);
         let typed: ApiErrorBody = serde_json::from_value(body.clone()).unwrap();
         let fields: BTreeMap<String, String> =
             typed.fields.iter().map(|(k, m)| (k.clone(), m.joined())).collect();
-        let why = typed.detail.unwrap_or_else(|| {
+        let why = if typed.detail.is_some() || typed.error.is_some() {
+            typed.message()
+        } else {
             let parts: Vec<String> = fields.iter().map(|(k, m)| format!("{k}: {m}")).collect();
             parts.join(", ")
-        });
+        };
         let e = from_peliqan(status, &body);
         prop_assert_eq!(e.message, format!("Peliqan answered {status}: {why}"));
         let validation = matches!(status, 400 | 422) && !fields.is_empty();
