@@ -241,6 +241,11 @@ impl Shared {
     fn run(&self, conn: &mut Conn, pacer: &Pacer, cold: bool) {
         while !self.stop.load(Ordering::SeqCst) {
             pacer.wait();
+            if self.stop.load(Ordering::SeqCst) {
+                // A slot claimed before the stop (up to a second ahead)
+                // must not add requests to the last phase.
+                return;
+            }
             let user = if cold {
                 let c = self.next_cold.fetch_add(1, Ordering::Relaxed);
                 match self.people.cold.get(c) {
