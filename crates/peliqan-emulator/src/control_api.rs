@@ -101,6 +101,11 @@ pub struct Fault {
     /// Wait this long before answering.
     #[serde(default)]
     pub delay_ms: u64,
+    /// Answer this raw text (`text/html`) with `status` instead of the
+    /// dialect's JSON error body; with status 200 it is a success whose body
+    /// does not parse (a proxy's page, a truncated answer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
 }
 
 fn always() -> f64 {
@@ -115,6 +120,16 @@ impl Fault {
             status: Some(status),
             probability: 1.0,
             delay_ms: 0,
+            body: None,
+        }
+    }
+
+    /// Every request under `path_prefix` answered `status` (200 allowed)
+    /// with `body` as raw `text/html` instead of JSON.
+    pub fn garbage(path_prefix: impl Into<String>, status: u16, body: impl Into<String>) -> Self {
+        Self {
+            body: Some(body.into()),
+            ..Self::status(path_prefix, status)
         }
     }
 
@@ -125,6 +140,7 @@ impl Fault {
             status: None,
             probability: 1.0,
             delay_ms,
+            body: None,
         }
     }
 

@@ -1,5 +1,6 @@
-//! Fault injection: answer matching requests with an error status and/or
-//! after a delay, to test retries, back-off and timeouts.
+//! Fault injection: answer matching requests with an error status, a raw
+//! non-JSON body, and/or after a delay, to test retries, back-off, timeouts
+//! and answers that do not parse.
 //!
 //! Rules ([`Fault`]) come from `POST /__emulator/faults` or
 //! [`crate::Emulator::add_fault`]. Which rule fires is decided when the
@@ -28,7 +29,16 @@ impl Fault {
             return Err(ApiError::field("path_prefix", "Must start with '/'."));
         }
         match self.status {
-            Some(s) if !(400..=599).contains(&s) => {
+            Some(s) if self.body.is_some() && !(200..=599).contains(&s) => {
+                return Err(ApiError::field(
+                    "status",
+                    "Must be an HTTP status, 200 to 599, with a body.",
+                ));
+            }
+            None if self.body.is_some() => {
+                return Err(ApiError::field("status", "A body needs a status."));
+            }
+            Some(s) if self.body.is_none() && !(400..=599).contains(&s) => {
                 return Err(ApiError::field(
                     "status",
                     "Must be an HTTP error status, 400 to 599.",
@@ -85,6 +95,20 @@ pub(crate) async fn inject(
         if rule.delay_ms > 0 {
             tokio::time::sleep(Duration::from_millis(rule.delay_ms)).await;
         }
+        if let (Some(status), Some(body)) = (
+            rule.status.and_then(|s| StatusCode::from_u16(s).ok()),
+            rule.body,
+        ) {
+            tracing::info!(
+                path = req.path(),
+                status = status.as_u16(),
+                "injected raw body"
+            );
+            let res = HttpResponse::build(status)
+                .content_type("text/html; charset=utf-8")
+                .body(body);
+            return Ok(req.into_response(res));
+        }
         if let Some(status) = rule.status.and_then(|s| StatusCode::from_u16(s).ok()) {
             tracing::info!(
                 path = req.path(),
@@ -110,6 +134,7 @@ mod tests {
             status,
             probability: 1.0,
             delay_ms,
+            body: None,
         }
     }
 
@@ -130,5 +155,12 @@ mod tests {
         let mut r = rule("/api", Some(429), 0);
         r.probability = 1.5;
         assert!(r.validate().is_err());
+        // A raw body may come with a success status, but needs a status.
+        assert!(Fault::garbage("/api", 200, "<html>").validate().is_ok());
+        assert!(Fault::garbage("/api", 199, "<html>").validate().is_err());
+        let mut no_status = Fault::garbage("/api", 200, "<html>");
+        no_status.status = None;
+        no_status.delay_ms = 5;
+        assert!(no_status.validate().is_err());
     }
 }

@@ -53,7 +53,7 @@ impl AppState {
         let health = Arc::new(PartnerHealth::new(clock.clone()));
         let client = settings
             .upstream
-            .client()
+            .client_on(clock.clone())
             .context("Failed to build the Peliqan client")?;
         let credentials = &settings.upstream.credentials;
         let api = client.partner_with(credentials.clone());

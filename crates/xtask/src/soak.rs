@@ -13,8 +13,8 @@
 //! steady tenant,
 //! each phase ([`phases`]) runs `--phase-secs` with its fault in bursts:
 //! none, 503s, answers slower than the service's timeout, 429s with
-//! `Retry-After`, refused connections; the garbage-body phase is skipped
-//! (the emulator cannot send one). Per phase the soak reads the emulator's
+//! `Retry-After`, refused connections, and 200s whose body is an HTML page
+//! instead of JSON. Per phase the soak reads the emulator's
 //! token-call count, the service's refresh counters and its RSS, and books
 //! every answer by code. It prints a markdown table ([`report`]) and fails
 //! if the service caused a 5xx itself, left a request unanswered, gave an
@@ -126,7 +126,7 @@ pub fn run_soak(args: Args) -> anyhow::Result<()> {
     if !args.only.is_empty() {
         phases.retain(|p| args.only.iter().any(|k| k == p.key));
     }
-    let running = phases.iter().filter(|p| p.skipped().is_none()).count() as u64;
+    let running = phases.len() as u64;
     let tenants = args.tenants as usize;
     // Enough for every phase, and some over for a run that goes faster.
     let cold = (u64::from(args.cold_rate) * args.phase_secs * running * 11 / 10) as usize;
@@ -152,12 +152,6 @@ pub fn run_soak(args: Args) -> anyhow::Result<()> {
     let mut indices = Vec::new();
     for phase in &phases {
         let mut o = report::Outcome::ran(phase, phase.describe(burst, UPSTREAM_TIMEOUT), tenants);
-        if let Some(why) = o.skipped {
-            println!("xtask soak: phase `{}`: {why}", phase.name);
-            outcomes.push(o);
-            indices.push(None);
-            continue;
-        }
         eprintln!("xtask soak: phase `{}`: {}", phase.name, o.fault);
         let (calls, before, rss) = (
             http::upstream_token_calls(&emu)?,
@@ -187,13 +181,11 @@ pub fn run_soak(args: Args) -> anyhow::Result<()> {
             o.rss_mb.1
         );
         outcomes.push(o);
-        indices.push(Some(index));
+        indices.push(index);
     }
     let mut tallies = load.finish();
-    for ((o, phase), index) in outcomes.iter_mut().zip(&phases).zip(indices) {
-        if let Some(i) = index {
-            o.judge(phase, std::mem::take(&mut tallies[i]));
-        }
+    for ((o, phase), i) in outcomes.iter_mut().zip(&phases).zip(indices) {
+        o.judge(phase, std::mem::take(&mut tallies[i]));
     }
 
     println!(

@@ -87,6 +87,32 @@ async fn a_429_fault_carries_retry_after() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_garbage_fault_answers_a_success_whose_body_is_not_json() {
+    let app = spawn_app().await;
+    app.add_fault(Fault::garbage(
+        "/api/servertypes",
+        200,
+        "<html>502 Bad Gateway</html>",
+    ))
+    .await;
+    let res = app
+        .as_partner(Method::GET, "/api/servertypes")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let body = res.text().await.unwrap();
+    assert_eq!(body, "<html>502 Bad Gateway</html>");
+    assert!(serde_json::from_str::<serde_json::Value>(&body).is_err());
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn clearing_faults_restores_normal_answers() {
     let app = spawn_app().await;
     app.add_fault(Fault::status("/api", 500)).await;

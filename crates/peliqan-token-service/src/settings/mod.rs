@@ -157,8 +157,17 @@ pub struct UpstreamSettings {
 }
 
 impl UpstreamSettings {
-    /// The Peliqan client these settings describe.
+    /// The Peliqan client these settings describe, on the system clock.
     pub fn client(&self) -> Result<PeliqanClient, peliqan_client::Error> {
+        self.client_on(peliqan_api::clock::SystemClock::shared())
+    }
+
+    /// The Peliqan client these settings describe, reading time (the
+    /// access-token renewal of client credentials) from `clock`.
+    pub fn client_on(
+        &self,
+        clock: peliqan_api::clock::SharedClock,
+    ) -> Result<PeliqanClient, peliqan_client::Error> {
         let retry = RetryPolicy {
             max_retries: self.max_retries,
             base_delay: self.retry_base_delay,
@@ -174,6 +183,7 @@ impl UpstreamSettings {
             .retry(retry)
             .user_agent(concat!("peliqan-token-service/", env!("CARGO_PKG_VERSION")))
             .routes(self.routes.clone())
+            .clock(clock)
             .build()
     }
 }

@@ -4,9 +4,10 @@
 //! Peliqan refuses them, never showing the secret.
 
 use crate::helpers::*;
+use peliqan_api::clock::ManualClock;
 use peliqan_client::{Dialect, Operation};
 use peliqan_emulator::Config;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A strict `partner` emulator whose access tokens live `access_ttl`, and
 /// the service holding its client credentials (with `secret` instead of the
@@ -20,13 +21,17 @@ async fn spawn_with_client_credentials_and(
     secret: Option<&str>,
     tweak: impl FnOnce(&mut std::collections::BTreeMap<String, String>),
 ) -> TestApp {
+    // One manual clock for the emulator (access tokens expire on it) and the
+    // service (its client renews on it): tests advance it, never sleep.
+    let clock = ManualClock::new();
     let config = Config {
         dialect: Dialect::Partner,
         strict_slashes: true,
         access_token_ttl: access_ttl,
+        manual_clock: Some(clock.clone()),
         ..emulator_config(Duration::from_secs(1800))
     };
-    spawn_app_on(config, |s, emulator| {
+    spawn_app_on_clock(config, Some(clock), |s, emulator| {
         s.remove("PELIQAN_PARTNER_TOKEN");
         s.insert("PELIQAN_CLIENT_ID".into(), emulator.client_id().into());
         let secret = secret.unwrap_or(emulator.client_secret());
@@ -81,14 +86,11 @@ async fn the_access_token_is_renewed_before_it_expires_and_once_on_a_401() {
     for tenant in ["renew_a", "renew_b", "renew_c"] {
         app.provision(tenant).await;
     }
-    let first = Instant::now();
     app.token_for("renew_a").await;
     assert_eq!(app.exchanges().await, 1);
     let calls = app.upstream_token_calls().await;
-    // Past the first access token's lifetime (a deadline, not a readiness signal).
-    while first.elapsed() < ttl + Duration::from_millis(200) {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    // Past the first access token's lifetime, on both sides' clock.
+    app.advance(ttl);
     app.token_for("renew_b").await;
     assert!(app.exchanges().await >= 2, "renewed");
     assert_eq!(

@@ -32,9 +32,11 @@ pub enum Fault {
     },
     /// The port the service calls refuses connections.
     Refused,
-    /// A 200 whose body is not JSON: the emulator's faults cannot send
-    /// one, so this phase is reported as skipped.
-    Garbage,
+    /// A 200 whose body is not JSON (an HTML page) on this share of token
+    /// calls.
+    Garbage {
+        probability: f64,
+    },
 }
 
 /// One phase of the soak.
@@ -45,10 +47,8 @@ pub struct Phase {
     pub fault: Fault,
 }
 
-/// Why the garbage-body phase does not run.
-pub const GARBAGE_SKIPPED: &str = "skipped: the emulator's faults (POST /__emulator/faults) answer an \
-    error status (400-599, with its JSON error body) and/or a delay, never a 200 with a non-JSON body \
-    (crates/peliqan-emulator/src/faults.rs), and the soak adds nothing to the emulator";
+/// What the garbage phase answers: a page a proxy or a broken deploy sends.
+const GARBAGE_BODY: &str = "<html><body><h1>502 Bad Gateway</h1></body></html>";
 
 /// The phases in order, with the delay of the slow phase.
 pub fn all(slow_delay_ms: u64) -> Vec<Phase> {
@@ -91,7 +91,7 @@ pub fn all(slow_delay_ms: u64) -> Vec<Phase> {
         Phase {
             key: "garbage",
             name: "garbage bodies",
-            fault: Fault::Garbage,
+            fault: Fault::Garbage { probability: p },
         },
     ]
 }
@@ -122,7 +122,9 @@ impl Phase {
                 share(probability)
             ),
             Fault::Refused => format!("port closed, connections cut, {bursts}"),
-            Fault::Garbage => "200 with a non-JSON body".into(),
+            Fault::Garbage { probability } => {
+                format!("200 with an HTML body on {}, {bursts}", share(probability))
+            }
         }
     }
 
@@ -131,12 +133,7 @@ impl Phase {
     /// Anything else (a 500, a 502, a 503 in the baseline) is the
     /// service's own.
     pub fn explains(&self, key: &str) -> bool {
-        !matches!(self.fault, Fault::None | Fault::Garbage)
-            && key.starts_with("503 upstream_unavailable")
-    }
-
-    pub fn skipped(&self) -> Option<&'static str> {
-        matches!(self.fault, Fault::Garbage).then_some(GARBAGE_SKIPPED)
+        !matches!(self.fault, Fault::None) && key.starts_with("503 upstream_unavailable")
     }
 
     /// Runs the phase's fault in bursts for `length`, and leaves it off.
@@ -150,7 +147,7 @@ impl Phase {
         let end = Instant::now() + length;
         let pause =
             |d: Duration| std::thread::sleep(d.min(end.saturating_duration_since(Instant::now())));
-        if matches!(self.fault, Fault::None | Fault::Garbage) {
+        if matches!(self.fault, Fault::None) {
             pause(length);
             return Ok(());
         }
@@ -173,11 +170,15 @@ impl Phase {
                 delay_ms,
                 probability,
             } => peliqan_emulator::Fault::delay(TOKEN_ROUTES, delay_ms).probability(probability),
+            Fault::Garbage { probability } => {
+                peliqan_emulator::Fault::garbage(TOKEN_ROUTES, 200, GARBAGE_BODY)
+                    .probability(probability)
+            }
             Fault::Refused => {
                 relay.stop();
                 return Ok(());
             }
-            Fault::None | Fault::Garbage => return Ok(()),
+            Fault::None => return Ok(()),
         };
         http::control(Control::new(emulator).add_fault(&rule)).map(drop)
     }

@@ -13,7 +13,6 @@ pub const RSS_GROWTH_MB: f64 = 8.0;
 pub struct Outcome {
     pub name: &'static str,
     pub fault: String,
-    pub skipped: Option<&'static str>,
     pub tally: Tally,
     /// Non-2xx keys the phase's fault does not explain, and answers that
     /// never came.
@@ -34,7 +33,6 @@ impl Outcome {
         Self {
             name: phase.name,
             fault,
-            skipped: phase.skipped(),
             tally: Tally::default(),
             self_caused: Vec::new(),
             tenants,
@@ -79,13 +77,6 @@ pub fn table(outcomes: &[Outcome]) -> String {
          |---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for o in outcomes {
-        if let Some(why) = o.skipped {
-            out.push_str(&format!(
-                "| {} | {} | {why} | | | | | | | | |\n",
-                o.name, o.fault
-            ));
-            continue;
-        }
         let t = &o.tally;
         let codes = if t.by_code.is_empty() {
             "none".to_owned()
@@ -123,7 +114,7 @@ pub fn table(outcomes: &[Outcome]) -> String {
 /// Every goal missed, in words, with what the service answered.
 pub fn missed(outcomes: &[Outcome], rss_after_warmup: f64) -> Vec<String> {
     let mut missed = Vec::new();
-    for o in outcomes.iter().filter(|o| o.skipped.is_none()) {
+    for o in outcomes {
         let t = &o.tally;
         for (key, n) in &o.self_caused {
             let sample = t.samples.get(key).map_or("", String::as_str);
@@ -163,7 +154,7 @@ pub fn missed(outcomes: &[Outcome], rss_after_warmup: f64) -> Vec<String> {
             );
         }
     }
-    if let Some(last) = outcomes.iter().rev().find(|o| o.skipped.is_none()) {
+    if let Some(last) = outcomes.last() {
         let growth = last.rss_mb.1 - rss_after_warmup;
         if growth > RSS_GROWTH_MB {
             missed.push(format!(
