@@ -20,16 +20,10 @@ pub struct TokenAnswer {
     pub subaccount_id: Option<SubaccountId>,
     /// The tenant (the partner's id of the end-customer).
     pub external_id: ExternalId,
-    /// The Peliqan base URL the browser must call with this token.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub peliqan_url: Option<String>,
-    /// The API dialect of that Peliqan (`seed`, `sub-account`, `partner`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dialect: Option<String>,
-    /// Sub-account-side routes the operator overrode, by operation name
-    /// (`get_connection` -> `GET /api/v2/servers/{id}/`); absent when none.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub routes: BTreeMap<String, String>,
+    /// Where and how the browser calls Peliqan with this token
+    /// (`peliqan_url`, `dialect`, `routes`, at the answer's top level).
+    #[serde(flatten)]
+    pub routing: BrowserRouting,
 }
 
 impl std::fmt::Debug for TokenAnswer {
@@ -39,9 +33,7 @@ impl std::fmt::Debug for TokenAnswer {
             .field("expires_at", &self.expires_at)
             .field("subaccount_id", &self.subaccount_id)
             .field("external_id", &self.external_id)
-            .field("peliqan_url", &self.peliqan_url)
-            .field("dialect", &self.dialect)
-            .field("routes", &self.routes)
+            .field("routing", &self.routing)
             .finish()
     }
 }
@@ -50,13 +42,14 @@ impl std::fmt::Debug for TokenAnswer {
 /// Peliqan in the right dialect.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct BrowserRouting {
-    /// See [`TokenAnswer::peliqan_url`].
+    /// The Peliqan base URL the browser must call with the token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peliqan_url: Option<String>,
-    /// See [`TokenAnswer::dialect`].
+    /// The API dialect of that Peliqan (`seed`, `sub-account`, `partner`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dialect: Option<String>,
-    /// See [`TokenAnswer::routes`].
+    /// Sub-account-side routes the operator overrode, by operation name
+    /// (`get_connection` -> `GET /api/v2/servers/{id}/`); absent when none.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub routes: BTreeMap<String, String>,
 }
@@ -167,7 +160,7 @@ mod tests {
             r#"{"token":"t","expires_at":"2026-01-01T00:00:00Z","subaccount_id":1,"external_id":"a"}"#,
         )
         .unwrap();
-        assert_eq!(answer.dialect, None);
+        assert_eq!(answer.routing.dialect, None);
         assert!(format!("{answer:?}").contains("***"));
         assert_eq!(
             BrowserRouting::default().routes().unwrap().dialect(),

@@ -4,7 +4,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use peliqan_api::dialect::Side;
-use peliqan_api::{Dialect, ExternalId, Operation, SubaccountId, TokenAnswer};
+use peliqan_api::{BrowserRouting, Dialect, ExternalId, Operation, SubaccountId, TokenAnswer};
 use peliqan_embed::ErrorCode;
 use peliqan_embed::config::OPTION_KEYS;
 use std::collections::BTreeSet;
@@ -76,9 +76,11 @@ fn the_token_service_answer_has_the_token_answer_types_fields() {
         expires_at: "2026-01-01T00:00:00Z".into(),
         subaccount_id: Some(SubaccountId(1)),
         external_id: ExternalId("a".into()),
-        peliqan_url: Some("https://p".into()),
-        dialect: Some("seed".into()),
-        routes: [("get_connection".to_owned(), "GET /x/{id}/".to_owned())].into(),
+        routing: BrowserRouting {
+            peliqan_url: Some("https://p".into()),
+            dialect: Some("seed".into()),
+            routes: [("get_connection".to_owned(), "GET /x/{id}/".to_owned())].into(),
+        },
     };
     let json = serde_json::to_value(&answer).unwrap();
     let rust: BTreeSet<&str> = json

@@ -368,9 +368,7 @@ mod tests {
             let v: TokenAnswer = serde_json::from_slice(&body).unwrap();
             assert_eq!(v.external_id, tenant);
             assert_eq!(v.subaccount_id, None);
-            assert_eq!(v.peliqan_url.as_deref(), Some("https://app.eu.peliqan.io"));
-            assert_eq!(v.dialect.as_deref(), Some("partner"));
-            assert_eq!(v.routes, routing.routes);
+            assert_eq!(v.routing, routing);
         }
         assert!(routing_fragment(&BrowserRouting::default()).is_empty());
     }
@@ -491,7 +489,7 @@ mod tests {
         assert_eq!(v.subaccount_id, Some(SubaccountId(7)));
         assert_eq!(v.external_id.as_str(), "acme");
         assert!(DateTime::parse_from_rfc3339(&v.expires_at).is_ok());
-        assert_eq!((v.peliqan_url, v.dialect), (None, None));
+        assert_eq!(v.routing, BrowserRouting::default());
         assert!(!format!("{t:?}").contains(&answer.token));
         assert!(t.claim_refresh(Instant::now() + Duration::from_secs(500)));
         assert!(

@@ -60,7 +60,7 @@ async fn client_credentials_serve_tokens_connectors_and_readiness_with_one_excha
     let app = spawn_with_client_credentials(Duration::from_secs(3600), None).await;
     // A new tenant: looked up, provisioned, its token minted, all as the partner.
     let answer = app.token_for("cc_tenant").await;
-    assert_eq!(answer.dialect.as_deref(), Some("partner"));
+    assert_eq!(answer.routing.dialect.as_deref(), Some("partner"));
     assert_eq!(app.upstream_calls(&[Operation::CreateSubaccount]).await, 1);
     let res = app
         .http

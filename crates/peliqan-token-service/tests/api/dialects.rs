@@ -127,7 +127,7 @@ async fn overrides_let_a_seed_service_serve_tokens_from_a_sub_account_peliqan() 
     .collect();
     let app = spawn_mismatched(Dialect::Seed, Dialect::SubAccount, &overrides).await;
     let answer = app.token_for("overridden_routes").await;
-    assert_eq!(answer.dialect.as_deref(), Some("seed"));
+    assert_eq!(answer.routing.dialect.as_deref(), Some("seed"));
     assert_eq!(app.upstream_calls(&[Operation::CreateSubaccount]).await, 1);
     let again = app.token_for("overridden_routes").await;
     assert_eq!(again.token, answer.token, "cached");

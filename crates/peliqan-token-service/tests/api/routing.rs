@@ -9,20 +9,23 @@ use std::time::Duration;
 
 /// What the SDK reads from an answer.
 fn routing(answer: &TokenAnswer) -> BrowserRouting {
-    BrowserRouting {
-        peliqan_url: answer.peliqan_url.clone(),
-        dialect: answer.dialect.clone(),
-        routes: answer.routes.clone(),
-    }
+    answer.routing.clone()
 }
 
 #[tokio::test]
 async fn the_answer_names_peliqans_url_and_dialect_and_no_routes_without_overrides() {
     let app = spawn_app().await;
     let answer = app.token_for("routed_tenant").await;
-    assert_eq!(answer.peliqan_url.as_deref(), Some(app.emulator.url()));
-    assert_eq!(answer.dialect.as_deref(), Some(dialect().name()));
-    assert!(answer.routes.is_empty(), "{:?}", answer.routes);
+    assert_eq!(
+        answer.routing.peliqan_url.as_deref(),
+        Some(app.emulator.url())
+    );
+    assert_eq!(answer.routing.dialect.as_deref(), Some(dialect().name()));
+    assert!(
+        answer.routing.routes.is_empty(),
+        "{:?}",
+        answer.routing.routes
+    );
     // From these fields the SDK gets exactly the routes the emulator serves.
     assert_eq!(routing(&answer).routes().unwrap(), app.routes);
     // A cached answer carries them too.
@@ -47,9 +50,12 @@ async fn a_sub_account_side_override_is_passed_on_and_a_partner_side_one_is_not(
     })
     .await;
     let answer = app.token_for("overridden_tenant").await;
-    assert_eq!(answer.peliqan_url.as_deref(), Some(app.emulator.url()));
-    assert_eq!(answer.dialect.as_deref(), Some(dialect().name()));
-    let names: Vec<&str> = answer.routes.keys().map(String::as_str).collect();
+    assert_eq!(
+        answer.routing.peliqan_url.as_deref(),
+        Some(app.emulator.url())
+    );
+    assert_eq!(answer.routing.dialect.as_deref(), Some(dialect().name()));
+    let names: Vec<&str> = answer.routing.routes.keys().map(String::as_str).collect();
     assert_eq!(names, [get_connection.name()]);
     let routes = routing(&answer).routes().unwrap();
     assert_eq!(

@@ -18,7 +18,10 @@ async fn a_valid_user_jwt_gets_its_tenants_token_that_works_against_peliqan() {
 
     // The token is a real sub-account token: the emulator accepts it, in
     // the dialect the answer names.
-    assert_eq!(body.dialect.as_deref(), Some(app.routes.dialect().name()));
+    assert_eq!(
+        body.routing.dialect.as_deref(),
+        Some(app.routes.dialect().name())
+    );
     let sub = app.peliqan().subaccount(Secret::new(body.token));
     let connections = sub
         .connections()
