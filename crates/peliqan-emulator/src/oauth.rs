@@ -163,8 +163,9 @@ button.secondary {{ background: #e3e5ea; color: #222; }}
     ))
 }
 
-/// Minimal HTML escaping for values that came from requests.
-fn escape(s: &str) -> String {
+/// Minimal HTML escaping for values that came from requests (also used
+/// by the Django-style error pages of [`crate::slashes`]).
+pub(crate) fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -12,6 +12,7 @@
 //! (the default) the wrong form is rewritten to the right one and served.
 //! The emulator's own endpoints are lenient in every mode.
 
+use crate::oauth::escape;
 use crate::routing::Resolved;
 use crate::state::EmulatorState;
 use actix_web::body::{BoxBody, MessageBody};
@@ -115,13 +116,6 @@ fn slash_error(method: &Method, path: &str, right: &str) -> HttpResponse {
              <h1>RuntimeError at {path}</h1>\n  <pre class=\"exception_value\">{message}</pre>\n\
              </div>\n</body>\n</html>\n"
         ))
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 #[cfg(test)]
