@@ -64,6 +64,7 @@ pub fn build(pack: bool) -> anyhow::Result<Option<PathBuf>> {
         .replace("./peliqan-error.js", &format!("./{error_rel}"));
     std::fs::write(out.join("index.js"), index)?;
     std::fs::copy(js_src.join("index.d.ts"), out.join("index.d.ts"))?;
+    copy_ui(&out)?;
     std::fs::copy(
         root().join("crates/peliqan-embed/README.md"),
         out.join("README.md"),
@@ -97,6 +98,27 @@ pub fn build(pack: bool) -> anyhow::Result<Option<PathBuf>> {
     let tarball = dest.join(name);
     eprintln!("xtask: packed {}", tarball.display());
     Ok(Some(tarball))
+}
+
+/// The drop-in UI entry (`peliqan-embed/ui`): plain JavaScript, CSS and
+/// types from `crates/peliqan-embed/ui`, copied as they are into `ui/`.
+fn copy_ui(out: &Path) -> anyhow::Result<()> {
+    let src = root().join("crates/peliqan-embed/ui");
+    if !src.is_dir() {
+        return Ok(());
+    }
+    let dest = out.join("ui");
+    std::fs::create_dir_all(&dest)?;
+    for entry in std::fs::read_dir(&src)? {
+        let p = entry?.path();
+        let keep = p
+            .extension()
+            .is_some_and(|e| e == "js" || e == "ts" || e == "css");
+        if p.is_file() && keep {
+            std::fs::copy(&p, dest.join(p.file_name().unwrap_or_default()))?;
+        }
+    }
+    Ok(())
 }
 
 /// wasm-bindgen copies `module = "/js/..."` imports under a hashed folder.
