@@ -8,6 +8,7 @@ import init, {
   type ConnectStatus,
   type Connector,
   type GetTokenContext,
+  type PeliqanEmbedEventMap,
   type PeliqanErrorCode,
   type TokenAnswer,
   type TokenServiceAnswer,
@@ -72,10 +73,50 @@ export async function partnerCode(button: HTMLButtonElement): Promise<Connection
     } catch (err) {
       if (err instanceof PeliqanError) {
         const code: PeliqanErrorCode = err.code;
-        console.log(code, err.message, err.details?.fields?.api_token, err.details?.connectionId);
+        console.log(code, err.message, err.details.connectionId, err.details.status);
+        // The code narrows the details: no `?.` on what it guarantees.
+        if (err.code === 'validation') {
+          const messages: Record<string, string> = err.details.fields;
+          console.log(messages.api_token);
+        } else if (err.code === 'connection_failed' || err.code === 'timeout') {
+          const id: number = err.details.connectionId;
+          console.log(id);
+        } else if (err.code === 'unauthorized') {
+          const status: number = err.details.status;
+          console.log(status);
+        } else if (err.code === 'cancelled') {
+          // @ts-expect-error: a cancel before Peliqan created it has no connection
+          const id: number = err.details.connectionId;
+          console.log(id);
+        }
       }
     }
   };
+  // Lifecycle: events, cancellation, fresh headers, destroy.
+  const lifecycle = new PeliqanEmbed({
+    tokenUrl: '/peliqan/v1/token',
+    headers: async () => ({ Authorization: `Bearer ${await Promise.resolve('fresh-jwt')}` }),
+  });
+  new PeliqanEmbed({ tokenUrl: '/t', headers: () => ({ 'X-CSRF-Token': 'x' }) });
+  const onConnected = ({ connection }: PeliqanEmbedEventMap['connected']) => console.log(connection.id);
+  lifecycle.on('connected', onConnected);
+  lifecycle.off('connected', onConnected);
+  lifecycle.on('connection-failed', (e) => console.log(e.connectionId, e.error.details.connectionId));
+  lifecycle.on('unreachable', (e) => console.log(e.service === 'peliqan', e.error.code));
+  lifecycle.on('token-refreshed', (e) => console.log(e.expiresAt));
+  lifecycle.on('cancelled', (e) => console.log(e.connectionId, e.error.code));
+  // @ts-expect-error: not an event of the SDK
+  lifecycle.on('ready', () => {});
+  const abort = new AbortController();
+  button.onclick = () => {
+    lifecycle.connect(123, {}, { signal: abort.signal }).catch((e: unknown) => {
+      if (e instanceof PeliqanError && e.code === 'cancelled') console.log('cancelled', e.details.connectionId);
+    });
+  };
+  abort.abort();
+  lifecycle.destroy();
+  const made: PeliqanError = new PeliqanError('validation', 'bad', { fields: { a: 'b' } });
+  console.log(made.code);
   const logs = await embed.connectionLogs(1);
   console.log(logs.map((l) => `${l.timestamp} ${l.level} ${l.message}`));
   await embed.createTable({ name: 'deals', query: 'select 1' });

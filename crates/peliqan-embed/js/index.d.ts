@@ -54,13 +54,48 @@ export interface PeliqanErrorDetails {
   problemCode?: string;
 }
 
-/** The only error the SDK throws or rejects with. */
-export class PeliqanError extends Error {
-  constructor(code: PeliqanErrorCode, message: string, details?: PeliqanErrorDetails);
-  readonly name: 'PeliqanError';
-  readonly code: PeliqanErrorCode;
-  readonly details: PeliqanErrorDetails | undefined;
+/**
+ * What each code guarantees in `details`, on top of `PeliqanErrorDetails`:
+ * `validation` always has its per-field messages (possibly `{}` when
+ * Peliqan named no field), `connection_failed` and `timeout` always name
+ * the connection, `unauthorized` and `forbidden` always carry Peliqan's
+ * status.
+ */
+export interface PeliqanErrorDetailsByCode {
+  validation: { fields: Record<string, string> };
+  connection_failed: { connectionId: number };
+  timeout: { connectionId: number };
+  unauthorized: { status: number };
+  forbidden: { status: number };
 }
+
+/** The details of a `PeliqanError` with code `C`. */
+export type PeliqanErrorDetailsOf<C extends PeliqanErrorCode> = PeliqanErrorDetails &
+  (C extends keyof PeliqanErrorDetailsByCode ? PeliqanErrorDetailsByCode[C] : unknown);
+
+/** A `PeliqanError` with code `C`. */
+export interface PeliqanErrorOf<C extends PeliqanErrorCode> extends Error {
+  readonly name: 'PeliqanError';
+  readonly code: C;
+  /** Always an object; what it surely holds depends on `code`. */
+  readonly details: PeliqanErrorDetailsOf<C>;
+}
+
+/**
+ * The only error the SDK throws or rejects with: a union over the codes,
+ * so checking `err.code` narrows `err.details` (strict TypeScript needs no
+ * `?.` on what the code guarantees):
+ * `if (err instanceof PeliqanError && err.code === 'validation') err.details.fields`.
+ */
+export type PeliqanError = { [C in PeliqanErrorCode]: PeliqanErrorOf<C> }[PeliqanErrorCode];
+
+/** The `PeliqanError` class (it really extends `Error`). */
+export interface PeliqanErrorConstructor {
+  new <C extends PeliqanErrorCode>(code: C, message: string, details?: PeliqanErrorDetailsOf<C>): PeliqanErrorOf<C>;
+  /** What `instanceof PeliqanError` narrows to: the union over the codes. */
+  readonly prototype: PeliqanError;
+}
+export declare const PeliqanError: PeliqanErrorConstructor;
 
 /** The API dialects Peliqan has described its API in; `seed` is the default. */
 export type ApiDialect = 'seed' | 'sub-account' | 'partner';
@@ -158,8 +193,13 @@ interface CommonOptions {
   connectorsUrl?: string;
   /** Cookie mode of requests to your token service. Default `same-origin`. */
   credentials?: 'omit' | 'same-origin' | 'include';
-  /** Extra headers of requests to your token service (e.g. `Authorization: Bearer <user jwt>`). */
-  headers?: Record<string, string>;
+  /**
+   * Extra headers of requests to your token service (e.g. `Authorization:
+   * Bearer <user jwt>`). A function (sync or async) is called for every
+   * token-service request, so an expiring login JWT is fresh each time;
+   * if it throws, the call rejects with `token_service`.
+   */
+  headers?: Record<string, string> | (() => Record<string, string> | Promise<Record<string, string>>);
   /** Show "Powered by Peliqan" in the OAuth popup. Default `true`; set `false` only with a private OAuth app. */
   poweredByNotice?: boolean;
 }
@@ -243,6 +283,12 @@ export interface ConnectStatus {
 
 export interface ConnectOptions {
   onStatus?: (status: ConnectStatus) => void;
+  /**
+   * Cancels the attempt: closes the popup, stops polling and rejects with
+   * `cancelled` (with `details.connectionId` once Peliqan created it). An
+   * already aborted signal rejects before anything opens or is sent.
+   */
+  signal?: AbortSignal;
   /** Display name of the new connection. */
   name?: string;
   /** Give up after this long. Default 5 min for OAuth, 1 min otherwise. */
@@ -285,12 +331,56 @@ export interface ScheduledScript {
   schedule?: number | null;
 }
 
+/** Events of a `PeliqanEmbed`, by type: what each listener receives. */
+export interface PeliqanEmbedEventMap {
+  /** Peliqan created a connection (before any OAuth grant). */
+  'connection-created': { type: 'connection-created'; connectionId: number; connectorId: number };
+  /** A connection is live (`connect()` resolves with the same object). */
+  connected: { type: 'connected'; connection: Connection };
+  /** A created connection failed (`connection_failed`) or did not become live in time (`timeout`). */
+  'connection-failed': {
+    type: 'connection-failed';
+    connectionId: number;
+    error: PeliqanErrorOf<'connection_failed'> | PeliqanErrorOf<'timeout'>;
+  };
+  /** `connect()` was cancelled: the popup closed, its `signal` aborted, or `destroy()`. */
+  cancelled: { type: 'cancelled'; connectionId?: number; connectorId?: number; error: PeliqanErrorOf<'cancelled'> };
+  /** The browser refused the OAuth popup (`connect()` was not called in a click). */
+  'popup-blocked': { type: 'popup-blocked'; connectorId?: number; error: PeliqanErrorOf<'popup_blocked'> };
+  /** A new sub-account token arrived (the first one too); `expiresAt` in ms since the epoch. */
+  'token-refreshed': { type: 'token-refreshed'; expiresAt?: number };
+  /**
+   * Your token service or Peliqan could not be reached (`network` or
+   * `cors`). Sent once per outage: again only after that side answered.
+   */
+  unreachable: {
+    type: 'unreachable';
+    service: 'token_service' | 'peliqan';
+    error: PeliqanErrorOf<'network'> | PeliqanErrorOf<'cors'>;
+  };
+}
+
+export type PeliqanEmbedEventType = keyof PeliqanEmbedEventMap;
+
 /** The Peliqan Embed SDK: one instance per signed-in end-customer. */
 export class PeliqanEmbed {
-  /** Throws `PeliqanError` (`invalid_config`) for wrong options. */
+  /**
+   * Throws `PeliqanError` (`invalid_config`) for wrong options, or when
+   * called before `init()` resolved.
+   */
   constructor(options: PeliqanEmbedOptions);
-  /** Releases the instance's memory; optional (garbage collection does it too). */
+  /** Releases the instance's memory; optional (garbage collection does it too). Call `destroy()` first if a `connect()` may be running. */
   free(): void;
+  /** Adds a listener (once per type and function). Throws `invalid_config` for an unknown type. */
+  on<K extends PeliqanEmbedEventType>(type: K, listener: (event: PeliqanEmbedEventMap[K]) => void): void;
+  /** Removes a listener added with `on`. */
+  off<K extends PeliqanEmbedEventType>(type: K, listener: (event: PeliqanEmbedEventMap[K]) => void): void;
+  /**
+   * Cancels every `connect()` in flight (popups close, polling stops, each
+   * rejects with `cancelled`); later calls reject with `invalid_config`.
+   * Call it when the component that owns the instance unmounts.
+   */
+  destroy(): void;
   /** Connectors with their connect forms, from your token service. */
   connectors(): Promise<Connector[]>;
   /**

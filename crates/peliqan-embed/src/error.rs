@@ -109,6 +109,11 @@ impl EmbedError {
         self
     }
 
+    /// Whether the server could not be reached at all (`network`, `cors`).
+    pub fn is_transport(&self) -> bool {
+        matches!(self.code, ErrorCode::Network | ErrorCode::Cors)
+    }
+
     /// Whether retrying the same call later may succeed (used while polling).
     pub fn is_transient(&self) -> bool {
         match self.code {

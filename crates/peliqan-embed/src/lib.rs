@@ -12,6 +12,7 @@
 pub mod answers;
 pub mod config;
 pub mod error;
+pub mod event_names;
 pub mod form;
 pub mod poll;
 pub mod routing;

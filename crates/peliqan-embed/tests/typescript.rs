@@ -100,3 +100,18 @@ fn the_typed_options_are_the_keys_the_config_reader_reads() {
     let rust: BTreeSet<&str> = OPTION_KEYS.iter().copied().collect();
     assert_eq!(ts, rust);
 }
+
+#[test]
+fn the_event_map_types_every_event_the_sdk_sends() {
+    let block = between("export interface PeliqanEmbedEventMap {", "\n}");
+    // Its own keys are the lines indented once: `name:` or `'a-name':`.
+    let typed: BTreeSet<&str> = block
+        .lines()
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
+        .filter_map(|l| l.trim().split_once(':'))
+        .map(|(name, _)| name.trim_matches('\''))
+        .filter(|name| !name.starts_with("/*") && !name.starts_with('*'))
+        .collect();
+    let rust: BTreeSet<&str> = peliqan_embed::event_names::TYPES.iter().copied().collect();
+    assert_eq!(typed, rust);
+}

@@ -13,9 +13,18 @@
 //! field, which some definitions lack: unless it names a known non-OAuth
 //! kind ([`Servertype::may_be_oauth`]), the popup is opened in the click
 //! anyway, and closed at once when Peliqan answers without an `oauth_url`.
+//!
+//! Cancellation: the attempt races a cancel Promise, resolved by the
+//! caller's `signal` aborting or by `destroy()`. Winning drops the attempt,
+//! which stops its polling and closes its popup ([`Attempt`]'s `Drop`).
+//! The outcome is also sent as the instance's events ([`super::events`]).
 
-use super::embed::{Inner, into_promise, vars_with_id};
+use super::embed::{DESTROYED, Inner, destroyed_error, into_promise, vars_with_id};
+use super::events::{
+    CANCELLED, CONNECTED, CONNECTION_CREATED, CONNECTION_FAILED, Events, POPUP_BLOCKED,
+};
 use super::js::{self, invalid_config};
+use super::js_error::to_js;
 use super::popup::Popup;
 use super::{now_ms, sleep};
 use crate::answers;
@@ -23,11 +32,37 @@ use crate::error::{EmbedError, ErrorCode};
 use crate::form::{new_connection_body, validate};
 use crate::poll::{Observation, Outcome, PollPolicy, Poller, Step};
 use crate::safe_url;
+use futures::future::{Either, select};
 use peliqan_api::dialect::Vars;
 use peliqan_api::{NewConnection, Operation, Servertype};
 use serde_json::{Map, Value};
+use std::cell::Cell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+/// Reports `{state, connectionId?, message?}` to `onStatus`.
+fn emit_status(
+    on_status: Option<&js_sys::Function>,
+    state: &str,
+    connection_id: Option<u64>,
+    message: Option<&str>,
+) {
+    let Some(f) = on_status else { return };
+    let ev = js::object(&[
+        ("state", state.into()),
+        (
+            "connectionId",
+            connection_id.map_or(JsValue::UNDEFINED, |id| (id as f64).into()),
+        ),
+        (
+            "message",
+            message.map_or(JsValue::UNDEFINED, JsValue::from_str),
+        ),
+    ]);
+    // A throwing partner callback must not break the flow.
+    let _ = f.call1(&JsValue::NULL, &ev);
+}
 
 struct Attempt {
     inner: Rc<Inner>,
@@ -38,25 +73,22 @@ struct Attempt {
     policy: PollPolicy,
     /// The caller's `timeoutMs`; else the default once OAuth or not is known.
     timeout_ms: Option<f64>,
+    /// The connector's id, for events.
+    connector_id: u64,
+    /// The connection's id once Peliqan created it (read after a cancel).
+    created: Rc<Cell<Option<u64>>>,
+}
+
+impl Drop for Attempt {
+    /// A finished, failed or cancelled attempt leaves no popup behind.
+    fn drop(&mut self) {
+        self.close_popup();
+    }
 }
 
 impl Attempt {
-    /// Reports `{state, connectionId?, message?}` to `onStatus`.
     fn emit_status(&self, state: &str, connection_id: Option<u64>, message: Option<&str>) {
-        let Some(f) = &self.on_status else { return };
-        let ev = js::object(&[
-            ("state", state.into()),
-            (
-                "connectionId",
-                connection_id.map_or(JsValue::UNDEFINED, |id| (id as f64).into()),
-            ),
-            (
-                "message",
-                message.map_or(JsValue::UNDEFINED, JsValue::from_str),
-            ),
-        ]);
-        // A throwing partner callback must not break the flow.
-        let _ = f.call1(&JsValue::NULL, &ev);
+        emit_status(self.on_status.as_ref(), state, connection_id, message);
     }
 
     fn close_popup(&self) {
@@ -73,17 +105,130 @@ pub fn start(
     fields: JsValue,
     options: JsValue,
 ) -> js_sys::Promise {
-    match prepare_in_click(inner, &connector, &fields, &options) {
-        Ok(attempt) => into_promise(add_and_wait_until_live(attempt)),
-        Err(e) => into_promise(async move { Err(e) }),
+    let connector_id = connector
+        .as_f64()
+        .or_else(|| js::number(&connector, "id"))
+        .map_or(JsValue::UNDEFINED, JsValue::from);
+    let prepared = if inner.destroyed.get() {
+        Err(destroyed_error())
+    } else {
+        signal_of(&options).and_then(|signal| {
+            Ok((
+                prepare_in_click(&inner, &connector, &fields, &options, &signal)?,
+                signal,
+            ))
+        })
+    };
+    let (attempt, signal) = match prepared {
+        Ok(p) => p,
+        Err(e) => {
+            report(&inner.events, &connector_id, None, &Err(e.clone()));
+            return into_promise(async move { Err(e) });
+        }
+    };
+    let (on_status, created) = (attempt.on_status.clone(), Rc::clone(&attempt.created));
+    let (cancel, resolve) = cancel_promise(&signal);
+    inner.cancels.borrow_mut().push(resolve.clone());
+    into_promise(async move {
+        let work = Box::pin(add_and_wait_until_live(attempt));
+        let outcome = match select(work, JsFuture::from(cancel)).await {
+            Either::Left((outcome, _)) => outcome,
+            // The attempt is dropped here: no more polling, popup closed.
+            Either::Right((why, _)) => {
+                let destroyed = why.ok().and_then(|v| v.as_string()).as_deref() == Some(DESTROYED);
+                let msg = if destroyed {
+                    "connect() was cancelled: the PeliqanEmbed was destroyed"
+                } else {
+                    "connect() was cancelled: its signal was aborted"
+                };
+                let id = created.get();
+                emit_status(on_status.as_ref(), "cancelled", id, None);
+                let e = EmbedError::new(ErrorCode::Cancelled, msg);
+                Err(match id {
+                    Some(id) => e.with_connection(id),
+                    None => e,
+                })
+            }
+        };
+        if let Some(signal) = &signal {
+            let _ = signal.remove_event_listener_with_callback("abort", &resolve);
+        }
+        inner.cancels.borrow_mut().retain(|f| {
+            let (a, b): (&JsValue, &JsValue) = (f.as_ref(), resolve.as_ref());
+            a != b
+        });
+        report(&inner.events, &connector_id, created.get(), &outcome);
+        outcome
+    })
+}
+
+/// The `signal` option: an `AbortSignal`, or nothing.
+fn signal_of(options: &JsValue) -> Result<Option<web_sys::AbortSignal>, EmbedError> {
+    let v = js::get(options, "signal");
+    if v.is_undefined() || v.is_null() {
+        return Ok(None);
+    }
+    v.dyn_into::<web_sys::AbortSignal>()
+        .map(Some)
+        .map_err(|_| invalid_config("signal must be an AbortSignal (from new AbortController())"))
+}
+
+/// A Promise resolved by `signal`'s abort, and its resolver (which
+/// `destroy()` calls with [`DESTROYED`]).
+fn cancel_promise(signal: &Option<web_sys::AbortSignal>) -> (js_sys::Promise, js_sys::Function) {
+    let mut resolver = None;
+    let promise = js_sys::Promise::new(&mut |resolve, _reject| {
+        if let Some(s) = signal {
+            let _ = s.add_event_listener_with_callback("abort", &resolve);
+        }
+        resolver = Some(resolve);
+    });
+    // The executor runs synchronously, so the resolver is always set.
+    (
+        promise,
+        resolver.unwrap_or_else(|| js_sys::Function::new_no_args("")),
+    )
+}
+
+/// Sends the outcome of one `connect()` as the instance's events.
+fn report(
+    events: &Events,
+    connector_id: &JsValue,
+    created: Option<u64>,
+    outcome: &Result<JsValue, EmbedError>,
+) {
+    let id = created.map_or(JsValue::UNDEFINED, |id| JsValue::from(id as f64));
+    let e = match outcome {
+        Ok(connection) => return events.emit(CONNECTED, &[("connection", connection.clone())]),
+        Err(e) => e,
+    };
+    match e.code {
+        ErrorCode::ConnectionFailed | ErrorCode::Timeout => events.emit(
+            CONNECTION_FAILED,
+            &[("connectionId", id), ("error", to_js(e))],
+        ),
+        ErrorCode::Cancelled => events.emit(
+            CANCELLED,
+            &[
+                ("connectionId", id),
+                ("connectorId", connector_id.clone()),
+                ("error", to_js(e)),
+            ],
+        ),
+        ErrorCode::PopupBlocked => events.emit(
+            POPUP_BLOCKED,
+            &[("connectorId", connector_id.clone()), ("error", to_js(e))],
+        ),
+        _ => {}
     }
 }
 
 fn prepare_in_click(
-    inner: Rc<Inner>,
+    inner: &Rc<Inner>,
     connector: &JsValue,
     fields: &JsValue,
     options: &JsValue,
+    signal: &Option<web_sys::AbortSignal>,
 ) -> Result<Attempt, EmbedError> {
     let servertype: Servertype = match connector.as_f64() {
         Some(id) => inner
@@ -105,6 +250,12 @@ fn prepare_in_click(
         _ => Map::new(),
     };
     let fields = validate(&servertype.connect_form, &fields).map_err(EmbedError::validation)?;
+    if signal.as_ref().is_some_and(web_sys::AbortSignal::aborted) {
+        return Err(EmbedError::new(
+            ErrorCode::Cancelled,
+            "connect() was cancelled: its signal was already aborted",
+        ));
+    }
     let policy = PollPolicy {
         grace_ms: js::number(options, "graceMs").unwrap_or(PollPolicy::default().grace_ms),
         ..PollPolicy::default()
@@ -113,7 +264,7 @@ fn prepare_in_click(
     let popup = if servertype.may_be_oauth() {
         let title = servertype.title.as_deref().unwrap_or(&servertype.name);
         Some(Popup::open(
-            inner.config.powered_by_notice.then_some(title),
+            inner.partner.config.powered_by_notice.then_some(title),
         )?)
     } else {
         None
@@ -124,12 +275,14 @@ fn prepare_in_click(
         fields,
     });
     Ok(Attempt {
-        inner,
+        inner: Rc::clone(inner),
         body,
         popup,
         on_status: js::function(options, "onStatus"),
         policy,
         timeout_ms: js::number(options, "timeoutMs"),
+        created: Rc::default(),
+        connector_id: servertype.id.0,
     })
 }
 
@@ -155,13 +308,15 @@ async fn add_and_wait_until_live(mut a: Attempt) -> Result<JsValue, EmbedError> 
         .with_connection(id)),
         url => Ok((id, url)),
     });
-    let (id, oauth_url) = match created {
-        Ok(c) => c,
-        Err(e) => {
-            a.close_popup();
-            return Err(e);
-        }
-    };
+    let (id, oauth_url) = created?;
+    a.created.set(Some(id));
+    a.inner.events.emit(
+        CONNECTION_CREATED,
+        &[
+            ("connectionId", (id as f64).into()),
+            ("connectorId", (a.connector_id as f64).into()),
+        ],
+    );
     match (&oauth_url, &a.popup) {
         (Some(url), Some(p)) => p.navigate(url),
         // The connector said "not OAuth" but Peliqan wants a grant: try a late popup.

@@ -6,10 +6,16 @@
 //! dialect, see [`crate::routing`]), adds the sub-account token and
 //! replays a call once after a 401 with a refreshed token. Answers reach
 //! JavaScript as Peliqan sent them.
+//!
+//! Lifecycle: `on`/`off` (see [`super::events`]), and `destroy()`, which
+//! cancels every `connect()` in flight (closing its popup, stopping its
+//! polling) and makes later calls reject with `invalid_config`.
 
+use super::events::{Events, Service};
 use super::http::{Auth, fetch_method, send};
 use super::js::{self, invalid_config};
 use super::js_error::to_js;
+use super::token_source::Partner;
 use super::{connect, token_source};
 use crate::answers;
 use crate::config::{Config, key};
@@ -21,7 +27,7 @@ use futures::future::LocalBoxFuture;
 use gloo_net::http::Method;
 use peliqan_api::dialect::Vars;
 use peliqan_api::{NewInterface, NewTable, Operation, Servertype};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::rc::Rc;
@@ -30,11 +36,26 @@ use wasm_bindgen_futures::future_to_promise;
 
 /// State shared by one `PeliqanEmbed` and its in-flight calls.
 pub(crate) struct Inner {
-    pub config: Config,
+    /// Options and the way to the partner's token service.
+    pub partner: Rc<Partner>,
     pub tokens: TokenCache,
     /// Connectors from the last `connectors()` call, so `connect(id)` can
     /// validate and open the OAuth popup without awaiting anything.
     pub connectors: RefCell<Vec<Servertype>>,
+    pub events: Rc<Events>,
+    /// Set by `destroy()`.
+    pub destroyed: Cell<bool>,
+    /// Resolvers that cancel the `connect()` calls in flight (`destroy()`
+    /// calls each with [`DESTROYED`]).
+    pub cancels: RefCell<Vec<js_sys::Function>>,
+}
+
+/// What `destroy()` resolves the cancel resolvers with.
+pub(crate) const DESTROYED: &str = "destroyed";
+
+/// The error of any call on a destroyed instance.
+pub(crate) fn destroyed_error() -> EmbedError {
+    invalid_config("this PeliqanEmbed was destroyed; create a new one")
 }
 
 /// Runs `fut` as a Promise that rejects with a `PeliqanError`. The future
@@ -65,11 +86,15 @@ impl Inner {
         body: Option<String>,
     ) -> Result<String, EmbedError> {
         let mut token = self.tokens.get().await?;
-        let mut answer = send_once_with(&token, op, &vars, body.as_deref()).await?;
+        let mut answer = self
+            .send_once_with(&token, op, &vars, body.as_deref())
+            .await?;
         if answer.0 == 401 {
             self.tokens.invalidate(&token);
             token = self.tokens.get().await?;
-            answer = send_once_with(&token, op, &vars, body.as_deref()).await?;
+            answer = self
+                .send_once_with(&token, op, &vars, body.as_deref())
+                .await?;
         }
         match answer {
             (200..=299, text) => Ok(text),
@@ -127,12 +152,34 @@ impl Inner {
             })
     }
 
+    /// Sends `op` with `token`, routed by the token's endpoint.
+    async fn send_once_with(
+        &self,
+        token: &Token,
+        op: Operation,
+        vars: &Vars<'_>,
+        body: Option<&str>,
+    ) -> Result<(u16, String), EmbedError> {
+        let endpoint = token
+            .endpoint
+            .as_deref()
+            .ok_or_else(|| invalid_config("no Peliqan endpoint for this token"))?;
+        let (m, url) = endpoint.url(op, vars)?;
+        let answer = send(fetch_method(m), &url, Auth::Jwt(&token.value), body).await;
+        self.events.observe(Service::Peliqan, &answer);
+        answer
+    }
+
     async fn connectors(&self) -> Result<JsValue, EmbedError> {
-        let url = self.config.connectors_url.as_deref().ok_or_else(|| {
-            invalid_config("connectorsUrl is needed: it could not be derived from tokenUrl")
-        })?;
-        let auth = Auth::Partner(self.config.credentials, &self.config.headers);
-        let text = match send(Method::GET, url, auth, None).await? {
+        let url = self
+            .partner
+            .config
+            .connectors_url
+            .as_deref()
+            .ok_or_else(|| {
+                invalid_config("connectorsUrl is needed: it could not be derived from tokenUrl")
+            })?;
+        let text = match self.partner.send(Method::GET, url, None).await? {
             (200..=299, text) => text,
             (status, text) => return Err(from_token_service(status, &js::json_value(&text))),
         };
@@ -141,21 +188,6 @@ impl Inner {
             .replace(answers::servertypes(&js::to_json(&list)));
         Ok(list)
     }
-}
-
-/// Sends `op` with `token`, routed by the token's endpoint.
-async fn send_once_with(
-    token: &Token,
-    op: Operation,
-    vars: &Vars<'_>,
-    body: Option<&str>,
-) -> Result<(u16, String), EmbedError> {
-    let endpoint = token
-        .endpoint
-        .as_deref()
-        .ok_or_else(|| invalid_config("no Peliqan endpoint for this token"))?;
-    let (m, url) = endpoint.url(op, vars)?;
-    send(fetch_method(m), &url, Auth::Jwt(&token.value), body).await
 }
 
 fn require_text(errs: &mut BTreeMap<String, String>, name: &str, value: &Option<String>) {
@@ -213,27 +245,77 @@ impl PeliqanEmbed {
     #[wasm_bindgen(constructor)]
     pub fn new(options: JsValue) -> Result<PeliqanEmbed, JsValue> {
         let config = Config::read(&options).map_err(|e| to_js(&e))?;
-        let callback = js::function(&options, key::GET_TOKEN);
-        let tokens = token_source::token_cache(&config, callback);
+        let events = Rc::new(Events::default());
+        let partner = Rc::new(Partner {
+            config,
+            headers_fn: js::function(&options, key::HEADERS),
+            events: Rc::clone(&events),
+        });
+        let tokens = token_source::token_cache(&partner, js::function(&options, key::GET_TOKEN));
         Ok(Self {
             inner: Rc::new(Inner {
-                config,
+                partner,
                 tokens,
                 connectors: RefCell::default(),
+                events,
+                destroyed: Cell::new(false),
+                cancels: RefCell::default(),
             }),
         })
     }
 
+    /// Runs `work` on the shared state as a Promise; rejects at once when
+    /// the instance was destroyed.
+    fn call<F, Fut>(&self, work: F) -> js_sys::Promise
+    where
+        F: FnOnce(Rc<Inner>) -> Fut,
+        Fut: Future<Output = Result<JsValue, EmbedError>> + 'static,
+    {
+        if self.inner.destroyed.get() {
+            return into_promise(async { Err(destroyed_error()) });
+        }
+        into_promise(work(Rc::clone(&self.inner)))
+    }
+
+    /// Adds an event listener: `on('connected', ({connection}) => ...)`.
+    /// Throws `invalid_config` for an unknown event type.
+    pub fn on(&self, event_type: &str, listener: js_sys::Function) -> Result<(), JsValue> {
+        self.inner
+            .events
+            .on(event_type, listener)
+            .map_err(|e| to_js(&e))
+    }
+
+    /// Removes an event listener added with `on`.
+    pub fn off(&self, event_type: &str, listener: js_sys::Function) -> Result<(), JsValue> {
+        self.inner
+            .events
+            .off(event_type, &listener)
+            .map_err(|e| to_js(&e))
+    }
+
+    /// Cancels every `connect()` in flight (its popup closes, its polling
+    /// stops, it rejects with `cancelled` and sends its `cancelled` event),
+    /// and makes later calls reject with `invalid_config`. Safe to call
+    /// twice.
+    pub fn destroy(&self) {
+        if self.inner.destroyed.replace(true) {
+            return;
+        }
+        let cancels = std::mem::take(&mut *self.inner.cancels.borrow_mut());
+        for resolve in cancels {
+            let _ = resolve.call1(&JsValue::NULL, &JsValue::from_str(DESTROYED));
+        }
+    }
+
     /// The connectors (servertypes with connect forms), via the token service.
     pub fn connectors(&self) -> js_sys::Promise {
-        let inner = Rc::clone(&self.inner);
-        into_promise(async move { inner.connectors().await })
+        self.call(|inner| async move { inner.connectors().await })
     }
 
     /// The end-customer's connections.
     pub fn connections(&self) -> js_sys::Promise {
-        let inner = Rc::clone(&self.inner);
-        into_promise(async move {
+        self.call(|inner| async move {
             inner
                 .send_replaying_401_parsed(Operation::ListConnections, Vars::default(), None)
                 .await
@@ -242,8 +324,7 @@ impl PeliqanEmbed {
 
     /// One connection with its current status.
     pub fn connection(&self, id: JsValue) -> js_sys::Promise {
-        let inner = Rc::clone(&self.inner);
-        into_promise(async move {
+        self.call(|inner| async move {
             inner
                 .send_replaying_401_parsed(Operation::GetConnection, connection_id_vars(&id)?, None)
                 .await
@@ -253,8 +334,7 @@ impl PeliqanEmbed {
     /// The log lines of one connection.
     #[wasm_bindgen(js_name = connectionLogs)]
     pub fn connection_logs(&self, id: JsValue) -> js_sys::Promise {
-        let inner = Rc::clone(&self.inner);
-        into_promise(async move {
+        self.call(|inner| async move {
             inner
                 .send_replaying_401_parsed(
                     Operation::ConnectionLogs,
@@ -268,8 +348,7 @@ impl PeliqanEmbed {
     /// Creates a query table: `{name, query, databaseId?, schemaId?}`.
     #[wasm_bindgen(js_name = createTable)]
     pub fn create_table(&self, input: JsValue) -> js_sys::Promise {
-        let inner = Rc::clone(&self.inner);
-        into_promise(async move {
+        self.call(|inner| async move {
             let (name, query) = (js::string(&input, "name"), js::string(&input, "query"));
             let mut errs = BTreeMap::new();
             require_text(&mut errs, "name", &name);
@@ -295,8 +374,7 @@ impl PeliqanEmbed {
     /// and `groupId` or `groupName` in dialects that put scripts in groups.
     #[wasm_bindgen(js_name = addScheduledScript)]
     pub fn add_scheduled_script(&self, input: JsValue) -> js_sys::Promise {
-        let inner = Rc::clone(&self.inner);
-        into_promise(async move {
+        self.call(|inner| async move {
             let (name, raw_code) = (js::string(&input, "name"), js::string(&input, "rawCode"));
             let schedule = js::number(&input, "schedule").filter(|s| *s >= 1.0 && s.fract() == 0.0);
             let mut errs = BTreeMap::new();

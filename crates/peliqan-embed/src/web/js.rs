@@ -42,8 +42,12 @@ pub fn function(obj: &JsValue, key: &str) -> Option<js_sys::Function> {
 
 /// The string entries of an object property such as `headers`.
 pub fn string_entries(obj: &JsValue, key: &str) -> BTreeMap<String, String> {
+    string_entries_of(&get(obj, key))
+}
+
+/// The string entries of an object (none for anything else).
+pub fn string_entries_of(v: &JsValue) -> BTreeMap<String, String> {
     let mut map = BTreeMap::new();
-    let v = get(obj, key);
     if v.is_object() {
         // Inserted one by one: collecting into a map sorts first, and each
         // sort instance costs kilobytes of wasm.

@@ -1,7 +1,7 @@
 //! Turning an [`EmbedError`] into a JavaScript `PeliqanError`.
 
 use super::js;
-use crate::error::EmbedError;
+use crate::error::{EmbedError, ErrorCode};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(module = "/js/peliqan-error.js")]
@@ -14,7 +14,9 @@ extern "C" {
 /// The JavaScript error object for `e`; `details` holds `status`,
 /// `fields`, `connectionId` and `problemCode` when set.
 pub fn to_js(e: &EmbedError) -> JsValue {
-    let fields = if e.fields.is_empty() {
+    // A `validation` error always has its per-field messages (the types
+    // promise them), even when Peliqan named no field.
+    let fields = if e.fields.is_empty() && e.code != ErrorCode::Validation {
         JsValue::UNDEFINED
     } else {
         let pairs: Vec<(&str, JsValue)> = e

@@ -3,6 +3,7 @@
 
 mod connect;
 mod embed;
+mod events;
 mod http;
 mod js;
 mod js_error;

@@ -7,8 +7,9 @@
 //! the `POST` ([`crate::token::rejected_body`]), or as `rejectedToken` in
 //! the callback's argument, so the source replaces a token it has cached.
 
+use super::events::{Events, Service, TOKEN_REFRESHED};
 use super::http::{Auth, send};
-use super::js;
+use super::js::{self, invalid_config};
 use super::js_error::describe;
 use super::now_ms;
 use crate::answers;
@@ -19,6 +20,7 @@ use crate::token::{Token, expiry_ms, rejected_body};
 use crate::token_cache::TokenCache;
 use futures::FutureExt;
 use gloo_net::http::Method;
+use std::collections::BTreeMap;
 use std::rc::Rc;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -35,13 +37,77 @@ fn bad_answer(from: &str) -> EmbedError {
     )
 }
 
-/// The token cache for `config`, fetching through `callback` if given.
-pub fn token_cache(config: &Config, callback: Option<js_sys::Function>) -> TokenCache {
-    let config = Rc::new(config.clone());
+/// The partner's side of an instance: its options, its `headers`
+/// function if it gave one, and the instance's events.
+pub struct Partner {
+    pub config: Config,
+    /// `headers` given as a function, called for every token-service
+    /// request (so an expiring login JWT is fresh each time).
+    pub headers_fn: Option<js_sys::Function>,
+    pub events: Rc<Events>,
+}
+
+impl Partner {
+    /// The headers of the next token-service request.
+    async fn headers(&self) -> Result<BTreeMap<String, String>, EmbedError> {
+        let Some(f) = &self.headers_fn else {
+            return Ok(self.config.headers.clone());
+        };
+        let failed = |e: JsValue| {
+            EmbedError::new(
+                ErrorCode::TokenService,
+                ["the headers function failed: ", &describe(&e)].concat(),
+            )
+        };
+        let value = f.call0(&JsValue::NULL).map_err(failed)?;
+        let value = JsFuture::from(js_sys::Promise::resolve(&value))
+            .await
+            .map_err(failed)?;
+        if !value.is_object() {
+            return Err(invalid_config(
+                "the headers function must return (a Promise of) an object of header names to strings",
+            ));
+        }
+        Ok(js::string_entries_of(&value))
+    }
+
+    /// Sends one request to the partner's token service (token or
+    /// connectors endpoint); answers status and body text.
+    pub async fn send(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&str>,
+    ) -> Result<(u16, String), EmbedError> {
+        let headers = self.headers().await?;
+        let auth = Auth::Partner(self.config.credentials, &headers);
+        let answer = send(method, url, auth, body).await;
+        self.events.observe(Service::TokenService, &answer);
+        answer
+    }
+}
+
+/// The token cache of `partner`, fetching through `callback` if given.
+pub fn token_cache(partner: &Rc<Partner>, callback: Option<js_sys::Function>) -> TokenCache {
+    let partner = Rc::clone(partner);
     TokenCache::new(
-        move |rejected| match &callback {
-            Some(f) => from_callback(f.clone(), Rc::clone(&config), rejected).boxed_local(),
-            None => from_service(Rc::clone(&config), rejected).boxed_local(),
+        move |rejected| {
+            let partner = Rc::clone(&partner);
+            let callback = callback.clone();
+            async move {
+                let token = match callback {
+                    Some(f) => from_callback(f, &partner.config, rejected).await?,
+                    None => from_service(&partner, rejected).await?,
+                };
+                let expires = token
+                    .expires_at_ms
+                    .map_or(JsValue::UNDEFINED, JsValue::from);
+                partner
+                    .events
+                    .emit(TOKEN_REFRESHED, &[("expiresAt", expires)]);
+                Ok(token)
+            }
+            .boxed_local()
         },
         now_ms,
     )
@@ -62,11 +128,11 @@ fn endpoint_for_answer(
     Endpoint::resolve(options, &routing, source)
 }
 
-async fn from_service(config: Rc<Config>, rejected: Option<String>) -> Result<Token, EmbedError> {
+async fn from_service(partner: &Partner, rejected: Option<String>) -> Result<Token, EmbedError> {
+    let config = &partner.config;
     let url = config.token_url.as_deref().unwrap_or_default();
-    let auth = Auth::Partner(config.credentials, &config.headers);
     let body = rejected.map(|t| js::stringify(&js::from_json(&rejected_body(&t))));
-    let (status, body) = send(Method::POST, url, auth, body.as_deref()).await?;
+    let (status, body) = partner.send(Method::POST, url, body.as_deref()).await?;
     let answer = js::json_value(&body);
     if !(200..300).contains(&status) {
         return Err(from_token_service(status, &answer));
@@ -84,7 +150,7 @@ async fn from_service(config: Rc<Config>, rejected: Option<String>) -> Result<To
 /// names of the token service's answer are read too).
 async fn from_callback(
     f: js_sys::Function,
-    config: Rc<Config>,
+    config: &Config,
     rejected: Option<String>,
 ) -> Result<Token, EmbedError> {
     let failed = |e: JsValue| {

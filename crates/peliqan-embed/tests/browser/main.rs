@@ -2,6 +2,7 @@
 //! process, started by `cargo xtask test` with this page's origin allowed.
 #![cfg(target_arch = "wasm32")]
 
+mod lifecycle;
 mod popup;
 mod routing;
 mod support;

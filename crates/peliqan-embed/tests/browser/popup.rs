@@ -11,13 +11,13 @@ use wasm_bindgen_test::*;
 use web_sys::RequestMode;
 
 /// Replaces `window.open` until dropped; records the URLs it was called with.
-struct OpenStub {
+pub struct OpenStub {
     original: JsValue,
 }
 
 impl OpenStub {
     /// `blocked`: answer `null` like a popup blocker; else a fake window.
-    fn install(blocked: bool) -> Self {
+    pub fn install(blocked: bool) -> Self {
         let window: JsValue = web_sys::window().unwrap().into();
         let original = get(&window, "open");
         let make = Function::new_with_args(
@@ -31,12 +31,12 @@ impl OpenStub {
         Self { original }
     }
 
-    fn opened(&self) -> Vec<String> {
+    pub fn opened(&self) -> Vec<String> {
         let list = js_sys::Array::from(&global("__opened"));
         list.iter().filter_map(|v| v.as_string()).collect()
     }
 
-    fn popup(&self) -> JsValue {
+    pub fn popup(&self) -> JsValue {
         global("__popup")
     }
 }
@@ -52,7 +52,7 @@ fn global(name: &str) -> JsValue {
     get(&web_sys::window().unwrap().into(), name)
 }
 
-async fn sleep(ms: i32) {
+pub async fn sleep(ms: i32) {
     let p = js_sys::Promise::new(&mut |resolve, _| {
         web_sys::window()
             .unwrap()
@@ -64,7 +64,7 @@ async fn sleep(ms: i32) {
 
 /// Waits (up to 15 s, for loaded CI machines) until the SDK navigated the
 /// fake popup; returns the OAuth URL.
-async fn navigated(stub: &OpenStub) -> String {
+pub async fn navigated(stub: &OpenStub) -> String {
     for _ in 0..300 {
         let href = get(&get(&stub.popup(), "location"), "href")
             .as_string()

@@ -6,7 +6,9 @@
 use super::support::*;
 use gloo_net::http::{Method, RequestBuilder};
 use peliqan_embed::PeliqanEmbed;
-use wasm_bindgen::JsValue;
+use std::cell::Cell;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
 
 fn token_service() -> &'static str {
@@ -90,4 +92,57 @@ async fn a_subaccount_recreated_in_peliqan_works_on_the_next_call_without_a_relo
     let renewed = token_answer(jwt).await;
     assert_ne!(renewed["subaccount_id"], answer["subaccount_id"]);
     assert_ne!(renewed["token"], answer["token"]);
+}
+
+#[wasm_bindgen_test]
+async fn a_headers_function_is_called_for_every_token_service_request() {
+    let calls = Rc::new(Cell::new(0u32));
+    let c = Rc::clone(&calls);
+    // Async, as a partner reading a fresh login JWT would write it.
+    let headers = Closure::<dyn FnMut() -> js_sys::Promise>::new(move || {
+        c.set(c.get() + 1);
+        let bearer = ["Bearer ", given(option_env!("PELIQAN_USER_JWT"))].concat();
+        js_sys::Promise::resolve(&obj(&[("Authorization", bearer.into())]))
+    });
+    let options = obj(&[
+        ("tokenUrl", [token_service(), "/v1/token"].concat().into()),
+        ("headers", headers.into_js_value()),
+    ]);
+    let embed = PeliqanEmbed::new(options).expect("valid options");
+    ok(embed.connectors()).await;
+    ok(embed.connections()).await;
+    // One for the connectors, one for the token; none per Peliqan call.
+    assert_eq!(calls.get(), 2);
+    ok(embed.connectors()).await;
+    assert_eq!(calls.get(), 3, "called again for each request");
+
+    let throwing = js_sys::Function::new_no_args("throw new Error('login expired')");
+    let options = obj(&[
+        ("tokenUrl", [token_service(), "/v1/token"].concat().into()),
+        ("headers", throwing.into()),
+    ]);
+    let embed = PeliqanEmbed::new(options).expect("valid options");
+    let e = err(embed.connections()).await;
+    assert_eq!(code(&e), "token_service");
+    assert!(message(&e).contains("login expired"), "{}", message(&e));
+}
+
+#[wasm_bindgen_test]
+async fn an_unreachable_token_service_is_announced_as_such() {
+    let options = obj(&[("tokenUrl", "http://127.0.0.1:9/v1/token".into())]);
+    let embed = PeliqanEmbed::new(options).expect("valid options");
+    let seen = Rc::new(Cell::new(0u32));
+    let s = Rc::clone(&seen);
+    let listener = Closure::<dyn FnMut(JsValue)>::new(move |ev: JsValue| {
+        assert_eq!(
+            get(&ev, "service").as_string().as_deref(),
+            Some("token_service")
+        );
+        s.set(s.get() + 1);
+    });
+    embed
+        .on("unreachable", listener.into_js_value().unchecked_into())
+        .unwrap();
+    assert_eq!(code(&err(embed.connections()).await), "network");
+    assert_eq!(seen.get(), 1);
 }
