@@ -1,0 +1,732 @@
+// peliqan-embed/ui: the drop-in connect UI. A custom element,
+// <peliqan-connect token-url="/v1/token">, and a one-call modal,
+// openConnect(embed, options). Plain ES module, no build step; it uses the
+// core only through the package's public entry, so headless users of
+// `peliqan-embed` download none of this.
+//
+// One rule shapes the connect flow: `embed.connect()` is called
+// synchronously inside the click or submit handler (no await before it),
+// because for OAuth connectors the SDK opens the popup right there and
+// browsers block popups opened later.
+
+import init, { PeliqanEmbed } from '../index.js';
+import { CSS } from './styles.js';
+import { STRINGS } from './strings.js';
+
+export { STRINGS };
+
+// One shared load of the WebAssembly module for every element on the page.
+let loading;
+const ready = () => {
+  loading ??= Promise.resolve(init()).catch((err) => {
+    loading = undefined;
+    throw err;
+  });
+  return loading;
+};
+
+const NO_POPUP = ['api_key', 'basic', 'database'];
+const INPUT_TYPES = { password: 'password', integer: 'number', url: 'url', email: 'email' };
+const STATES = ['creating', 'authorizing', 'checking', 'confirming', 'connected', 'failed', 'cancelled', 'timeout'];
+const EVENTS = ['connected', 'connection-failed', 'connection-created'];
+const FOCUSABLE = 'button,input,select,textarea,a[href],[tabindex]:not([tabindex="-1"])';
+
+/** Creates an element: h('p', {class: 'x'}, 'text', child...). Text never goes through innerHTML. */
+function h(tag, attrs, ...kids) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs ?? {})) {
+    if (v == null || v === false) continue;
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k === 'value' || k === 'checked') el[k] = v;
+    else el.setAttribute(k, v === true ? '' : v);
+  }
+  el.append(...kids.flat(9).filter((c) => c != null && c !== false));
+  return el;
+}
+
+/** The element that has focus, looking into shadow roots. */
+function deepActive() {
+  let a = document.activeElement;
+  while (a?.shadowRoot?.activeElement) a = a.shadowRoot.activeElement;
+  return a;
+}
+
+const titleOf = (c) => c?.title || c?.name || '';
+
+export class PeliqanConnectElement extends HTMLElement {
+  static observedAttributes = ['token-url', 'connectors-url', 'lang', 'theme'];
+
+  #root = this.attachShadow({ mode: 'open' });
+  #embed = null;
+  #given = null; // an embed passed in (never destroyed by us)
+  #opts = {};
+  #strings = {};
+  #gen = 0; // bumps whenever the embed changes: answers for an older one are dropped
+  #attempt = 0; // bumps per connect: outcomes of an abandoned attempt are dropped
+  #abort = null;
+  #connectors = null;
+  #connections = null;
+  #loadError = null;
+  #view = 'catalogue';
+  #ctx = {};
+  #query = '';
+  #category = '';
+  #modal = false;
+  #dialog = null;
+  #opener = null;
+  #last = null; // the connection created most recently
+  #live;
+  #started = false;
+  // The SDK's own events (where it has them): a connection made or failed
+  // anywhere with this embed refreshes the list.
+  #onEvent = () => {
+    if (this.#view === 'connections') this.#loadConnections();
+    else this.#connections = null;
+  };
+
+  constructor() {
+    super();
+    this.#live = h('p', { class: 'sr', role: 'status', 'aria-live': 'polite' });
+  }
+
+  /** A PeliqanEmbed to use instead of one built from `token-url` and `options`. */
+  get embed() { return this.#given ?? this.#embed; }
+  set embed(value) {
+    this.#given = value ?? null;
+    this.#reset();
+  }
+
+  /** Options of the PeliqanEmbed this element builds (headers, credentials, ...), plus `poweredByNotice`. */
+  get options() { return this.#opts; }
+  set options(value) {
+    this.#opts = { ...(value ?? {}) };
+    this.#reset();
+  }
+
+  /** Per-key overrides of the built-in strings. */
+  get strings() { return this.#strings; }
+  set strings(value) {
+    this.#strings = { ...(value ?? {}) };
+    this.#render(false);
+  }
+
+  /** The last connection created in this element, or null. */
+  get connection() { return this.#last; }
+
+  connectedCallback() {
+    if (!this.hasAttribute('theme')) this.setAttribute('theme', 'light');
+    if (!this.#started) {
+      this.#started = true;
+      // Properties set right after creation (options, embed) come first.
+      queueMicrotask(() => this.#reset());
+    }
+  }
+
+  disconnectedCallback() {
+    // A move within the page reconnects at once; only a real removal frees.
+    queueMicrotask(() => {
+      if (this.isConnected) return;
+      this.#abort?.abort();
+      this.#drop();
+      this.#started = false;
+    });
+  }
+
+  attributeChangedCallback(name, old, value) {
+    if (old === value) return;
+    if (name === 'lang') this.#render(false);
+    else if (name !== 'theme' && this.#started) this.#reset();
+  }
+
+  /** Shows the catalogue. */
+  showCatalogue() { this.#go('catalogue'); }
+
+  /** Shows the tenant's connections. */
+  showConnections() { this.#go('connections'); }
+
+  /** Opens the connect form of a connector (its id, name or object). */
+  async openConnector(connector) {
+    const list = await this.#loadConnectors();
+    const found = list?.find((c) => c === connector || c.id === connector || c.name === connector);
+    if (found) this.#form(found, {});
+  }
+
+  /** Shows the element as a modal dialog (focus trapped, Esc closes). */
+  showModal(opener) {
+    this.#modal = true;
+    this.#opener = opener ?? deepActive();
+    this.#render(false);
+    this.#dialog.showModal();
+    this.#focus();
+  }
+
+  /** Closes the modal (or ends the inline flow): cancels a connect in flight, emits `peliqan-close`. */
+  close() {
+    this.#attempt++;
+    this.#abort?.abort();
+    this.#abort = null;
+    if (this.#dialog?.open) this.#dialog.close();
+    this.#emit('peliqan-close', { connection: this.#last });
+    if (this.#modal) {
+      this.#modal = false;
+      const opener = this.#opener;
+      this.#opener = null;
+      if (opener?.isConnected) opener.focus();
+    }
+  }
+
+  // ---- state -------------------------------------------------------------
+
+  #t(key, vars) {
+    const lang = this.#lang();
+    const text = this.#strings[key] ?? STRINGS[lang]?.[key] ?? STRINGS.en[key] ?? key;
+    return text.replace(/\{(\w+)\}/g, (m, k) => (vars?.[k] ?? m));
+  }
+
+  #lang() {
+    const tag = this.getAttribute('lang') || this.closest('[lang]')?.lang || document.documentElement.lang
+      || navigator.language || 'en';
+    const primary = tag.toLowerCase().split('-')[0];
+    return STRINGS[primary] ? primary : 'en';
+  }
+
+  #emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true }));
+  }
+
+  #drop() {
+    const own = this.#embed;
+    this.#embed = null;
+    if (!own) return;
+    this.#listen(own, 'off');
+    // destroy() cancels a connect in flight; free() releases the memory.
+    own.destroy?.();
+    own.free?.();
+  }
+
+  #listen(embed, how) {
+    for (const type of EVENTS) {
+      try {
+        embed?.[how]?.(type, this.#onEvent);
+      } catch { /* an SDK without this event */ }
+    }
+  }
+
+  #reset() {
+    this.#gen++;
+    this.#attempt++;
+    this.#abort?.abort();
+    this.#abort = null;
+    this.#listen(this.#given, 'off');
+    this.#drop();
+    this.#connectors = null;
+    this.#connections = null;
+    this.#loadError = null;
+    this.#view = 'catalogue';
+    this.#ctx = {};
+    this.#render(false);
+    if (this.#started) this.#loadConnectors();
+  }
+
+  async #getEmbed() {
+    if (this.#given) {
+      this.#listen(this.#given, 'on');
+      return this.#given;
+    }
+    if (this.#embed) return this.#embed;
+    const tokenUrl = this.getAttribute('token-url') ?? this.#opts.tokenUrl;
+    if (!tokenUrl && !this.#opts.getToken) return null;
+    const gen = this.#gen;
+    await ready();
+    if (gen !== this.#gen) return null;
+    const options = { ...this.#opts };
+    if (tokenUrl) options.tokenUrl = tokenUrl;
+    const connectorsUrl = this.getAttribute('connectors-url');
+    if (connectorsUrl) options.connectorsUrl = connectorsUrl;
+    this.#embed = new PeliqanEmbed(options);
+    this.#listen(this.#embed, 'on');
+    return this.#embed;
+  }
+
+  async #loadConnectors() {
+    if (this.#connectors) return this.#connectors;
+    const gen = this.#gen;
+    try {
+      const embed = await this.#getEmbed();
+      if (!embed) return null;
+      const list = await embed.connectors();
+      if (gen !== this.#gen) return null;
+      this.#connectors = list;
+      this.#loadError = null;
+    } catch (err) {
+      if (gen !== this.#gen) return null;
+      this.#loadError = err;
+      this.#emit('peliqan-error', { error: err, phase: 'connectors' });
+    }
+    if (this.#view === 'catalogue') this.#render(false);
+    return this.#connectors;
+  }
+
+  async #loadConnections() {
+    const gen = this.#gen;
+    try {
+      const embed = await this.#getEmbed();
+      if (!embed) return;
+      await this.#loadConnectors();
+      const list = await embed.connections();
+      if (gen !== this.#gen) return;
+      this.#connections = list.sort((a, b) => b.id - a.id);
+      this.#loadError = null;
+    } catch (err) {
+      if (gen !== this.#gen) return;
+      this.#loadError = err;
+      this.#emit('peliqan-error', { error: err, phase: 'connections' });
+    }
+    if (this.#view === 'connections') this.#render(false);
+  }
+
+  async #loadLogs(connection) {
+    const gen = this.#gen;
+    let lines;
+    try {
+      lines = await (await this.#getEmbed()).connectionLogs(connection.id);
+    } catch (err) {
+      lines = err;
+      this.#emit('peliqan-error', { error: err, phase: 'logs' });
+    }
+    if (gen !== this.#gen || this.#ctx.connection !== connection) return;
+    this.#ctx.lines = lines;
+    if (this.#view === 'logs') this.#render(false);
+  }
+
+  #go(view, ctx = {}) {
+    this.#view = view;
+    this.#ctx = ctx;
+    if (view === 'connections') {
+      this.#loadError = null;
+      this.#loadConnections();
+    } else if (view === 'catalogue' && !this.#connectors) {
+      this.#loadError = null;
+      this.#loadConnectors();
+    }
+    this.#render(true);
+  }
+
+  #form(connector, ctx) {
+    this.#go('form', { connector, values: {}, errors: {}, ...ctx });
+  }
+
+  // ---- the connect flow ---------------------------------------------------
+
+  // Reads the form into ctx.values; true when the required fields are filled.
+  #read(form) {
+    const { connector } = this.#ctx;
+    const values = {};
+    for (const el of form.elements) {
+      if (!el.name) continue;
+      values[el.name] = el.type === 'checkbox' ? el.checked : el.value;
+    }
+    this.#ctx.values = values;
+    const errors = {};
+    for (const f of connector.connect_form?.fields ?? []) {
+      if (f.required && f.type !== 'boolean' && String(values[f.name] ?? '').trim() === '') errors[f.name] = this.#t('required');
+    }
+    return errors;
+  }
+
+  #submit(form) {
+    const { connector } = this.#ctx;
+    const mayPopup = !NO_POPUP.includes(connector.auth);
+    if (mayPopup && this.#notice()) {
+      const errors = this.#read(form);
+      if (Object.keys(errors).length) {
+        this.#ctx.errors = errors;
+        this.#render(true);
+        this.#say(this.#t('fixFields'));
+        return;
+      }
+      this.#view = 'consent';
+      this.#render(true);
+      return;
+    }
+    this.#read(form);
+    this.#connect();
+  }
+
+  #notice() {
+    return this.#opts.poweredByNotice !== false;
+  }
+
+  // Synchronous up to embed.connect(): see the note at the top of the file.
+  #connect() {
+    const ctx = this.#ctx;
+    const { connector, values } = ctx;
+    const embed = this.embed;
+    const fields = {};
+    for (const f of connector.connect_form?.fields ?? []) {
+      const v = values[f.name];
+      if (typeof v === 'boolean' || (v != null && String(v).trim() !== '')) fields[f.name] = v;
+    }
+    const name = String(values['peliqan-name'] ?? '').trim() || titleOf(connector);
+    const attempt = ++this.#attempt;
+    const abort = typeof AbortController === 'function' ? new AbortController() : null;
+    this.#abort = abort;
+    const mine = () => attempt === this.#attempt;
+    ctx.states = [];
+    ctx.errors = {};
+    let result;
+    try {
+      result = embed.connect(connector, fields, {
+        name,
+        signal: abort?.signal,
+        onStatus: (s) => mine() && this.#status(s),
+      });
+    } catch (err) {
+      result = Promise.reject(err);
+    }
+    this.#view = 'progress';
+    this.#render(true);
+    result.then((connection) => {
+      if (!mine()) return;
+      this.#abort = null;
+      this.#last = connection;
+      this.#connections = null;
+      this.#go('success', { ...ctx, connection });
+      this.#say(this.#t('successTitle', { name: connection.name || titleOf(connector) }));
+      this.#emit('peliqan-connected', { connection, connector });
+    }, (err) => {
+      if (!mine()) return;
+      this.#abort = null;
+      this.#emit('peliqan-error', { error: err, connector, phase: 'connect' });
+      if (err?.code === 'validation') {
+        const errors = {};
+        for (const [k, v] of Object.entries(err.details?.fields ?? {})) {
+          const empty = String(ctx.values[k] ?? '').trim() === '';
+          errors[k] = empty ? this.#t('required') : Array.isArray(v) ? v.join(' ') : String(v);
+        }
+        if (!Object.keys(errors).length) errors[''] = err.message;
+        this.#go('form', { ...ctx, errors });
+        this.#say(this.#t('fixFields'));
+        return;
+      }
+      if (err?.details?.connectionId !== undefined) this.#connections = null;
+      this.#go('failure', { ...ctx, error: err });
+      this.#say(`${this.#t('failedTitle', { name: titleOf(connector) })}. ${this.#reason(err)}`);
+    });
+  }
+
+  #status(s) {
+    if (!STATES.includes(s.state)) return;
+    const ctx = this.#ctx;
+    ctx.states = [...(ctx.states ?? []).filter((x) => x !== s.state), s.state];
+    if (this.#view === 'progress') this.#render(false);
+    this.#say(this.#t(`state_${s.state}`));
+  }
+
+  #reason(err) {
+    const code = err?.code;
+    if (code === 'popup_blocked' || code === 'cancelled' || code === 'timeout') return this.#t(`err_${code}`);
+    return err?.message ?? String(err);
+  }
+
+  #cancel() {
+    this.#abort?.abort();
+    this.#abort = null;
+    this.#attempt++;
+    this.#go('failure', { ...this.#ctx, error: { code: 'cancelled' } });
+  }
+
+  #say(text) {
+    // Cleared first so the same text twice is announced twice.
+    this.#live.textContent = '';
+    setTimeout(() => { this.#live.textContent = text; }, 50);
+  }
+
+  // ---- rendering ----------------------------------------------------------
+
+  #render(moveFocus) {
+    const t = (k, v) => this.#t(k, v);
+    const view = this.#views()[this.#view]?.() ?? [];
+    const tab = (name, label) => h('button', {
+      type: 'button', part: 'tab', 'data-key': `tab-${name}`, 'aria-current': String(this.#view === name || (name === 'catalogue' && this.#view !== 'connections' && this.#view !== 'logs')),
+      onclick: () => this.#go(name),
+    }, label);
+    const panel = h('div', { class: 'panel', part: 'panel', 'data-view': this.#view, lang: this.#lang() },
+      h('header', { part: 'header' },
+        h('h2', { id: 'title', part: 'title' }, t('title')),
+        h('nav', { part: 'nav', 'aria-label': t('title') },
+          tab('catalogue', t('tabCatalogue')), tab('connections', t('tabConnections'))),
+        this.#modal ? h('button', { type: 'button', class: 'x', part: 'close', 'data-key': 'close', 'aria-label': t('close'),
+          onclick: () => this.close() }, h('span', { 'aria-hidden': 'true' }, '×')) : null),
+      h('section', { part: 'view', 'aria-labelledby': 'view-title' }, view),
+      this.#live);
+    const style = this.#root.querySelector('style') ?? h('style', {}, CSS);
+    // Re-rendering must not drop the keyboard user's place: refocus the same control.
+    const had = this.#root.activeElement;
+    const key = had?.id || had?.dataset.key;
+    if (this.#modal) {
+      if (!this.#dialog) {
+        this.#dialog = h('dialog', { part: 'dialog', 'aria-labelledby': 'title',
+          onkeydown: (e) => this.#trap(e),
+          oncancel: (e) => { e.preventDefault(); this.close(); },
+        });
+      }
+      this.#dialog.replaceChildren(panel);
+      if (this.#dialog.parentNode !== this.#root) this.#root.replaceChildren(style, this.#dialog);
+    } else {
+      this.#dialog = null;
+      this.#root.replaceChildren(style, panel);
+    }
+    if (moveFocus) this.#focus();
+    else if (had && !had.isConnected) {
+      const same = key && (this.#root.getElementById(key) ?? this.#root.querySelector(`[data-key="${key}"]`));
+      if (same) same.focus();
+      else this.#focus();
+    }
+  }
+
+  #focus() {
+    const target = this.#root.querySelector('[data-autofocus]') ?? this.#root.querySelector('#view-title');
+    target?.focus();
+  }
+
+  // Tab and Shift+Tab cycle inside the dialog; Escape closes it.
+  #trap(e) {
+    if (e.key === 'Escape') {
+      e.preventDefault();
+      this.close();
+      return;
+    }
+    if (e.key !== 'Tab') return;
+    const all = [...this.#root.querySelectorAll(FOCUSABLE)].filter((el) => !el.disabled && el.getClientRects().length);
+    if (!all.length) return;
+    const first = all[0];
+    const last = all[all.length - 1];
+    const at = this.#root.activeElement;
+    if (e.shiftKey && (at === first || !all.includes(at))) {
+      e.preventDefault();
+      last.focus();
+    } else if (!e.shiftKey && (at === last || !all.includes(at))) {
+      e.preventDefault();
+      first.focus();
+    }
+  }
+
+  #views() {
+    const t = (k, v) => this.#t(k, v);
+    const ctx = this.#ctx;
+    const title = (text) => h('h3', { id: 'view-title', tabindex: '-1' }, text);
+    const failed = (err, retry) => h('div', { role: 'alert' },
+      h('p', { class: 'err', part: 'error' }, t('loadFailed', { reason: err?.message ?? String(err) })),
+      h('button', { type: 'button', onclick: retry }, t('retry')));
+    const back = (label = t('back'), to = 'catalogue') => h('button', { type: 'button', onclick: () => this.#go(to) }, label);
+    return {
+      catalogue: () => {
+        if (this.#loadError) return [title(t('tabCatalogue')), failed(this.#loadError, () => this.#go('catalogue'))];
+        const list = this.#connectors;
+        if (!list) return [title(t('tabCatalogue')), h('p', { 'aria-busy': 'true' }, t('loading'))];
+        const cats = [...new Set(list.map((c) => c.category).filter(Boolean))].sort();
+        const grid = h('ul', { class: 'grid', part: 'catalogue', 'aria-labelledby': 'view-title' });
+        const fill = (announce) => {
+          const q = this.#query.trim().toLowerCase();
+          const shown = list.filter((c) => (!this.#category || c.category === this.#category)
+            && (!q || `${c.title ?? ''} ${c.name}`.toLowerCase().includes(q)));
+          grid.replaceChildren(...shown.map((c) => h('li', {}, this.#card(c))));
+          if (!shown.length) grid.append(h('li', { class: 'muted' }, t('noMatch')));
+          if (announce) this.#say(shown.length ? t('found', { count: shown.length }) : t('noMatch'));
+        };
+        fill(false);
+        return [title(t('tabCatalogue')),
+          h('div', { class: 'bar' },
+            h('label', {}, h('span', {}, t('search')), h('input', {
+              type: 'search', part: 'search', id: 'search', value: this.#query, 'data-autofocus': true, autocomplete: 'off',
+              oninput: (e) => { this.#query = e.target.value; fill(true); },
+            })),
+            cats.length > 1 ? h('label', {}, h('span', {}, t('category')), h('select', {
+              part: 'category', id: 'category', onchange: (e) => { this.#category = e.target.value; fill(true); },
+            }, h('option', { value: '' }, t('allCategories')),
+            cats.map((c) => h('option', { value: c, selected: c === this.#category }, c)))) : null),
+          grid];
+      },
+      form: () => {
+        const c = ctx.connector;
+        const fields = c.connect_form?.fields ?? [];
+        const errors = ctx.errors ?? {};
+        const values = ctx.values ?? {};
+        const form = h('form', { part: 'form', novalidate: true, 'data-connector': c.name,
+          onsubmit: (e) => { e.preventDefault(); this.#submit(form); },
+          oninput: () => this.#read(form),
+        },
+        this.#field({ name: 'peliqan-name', label: t('connectionName'), default: titleOf(c) }, values, errors, 'name'),
+        fields.map((f, i) => this.#field(f, values, errors, i)),
+        errors[''] ? h('p', { class: 'err', part: 'error', role: 'alert' }, errors['']) : null,
+        h('div', { class: 'actions' },
+          h('button', { type: 'submit', class: 'primary', part: 'button primary' },
+            !NO_POPUP.includes(c.auth) && this.#notice() ? t('next') : t('submit')),
+          back()));
+        return [title(t('connectTo', { name: titleOf(c) })), form];
+      },
+      consent: () => {
+        const c = ctx.connector;
+        return [title(t('connectTo', { name: titleOf(c) })),
+          h('div', { class: 'consent', part: 'consent' },
+            h('p', { class: 'brand' }, t('poweredBy')),
+            h('p', {}, t('consentText', { name: titleOf(c) })),
+            h('p', { class: 'muted' }, t('consentPopup'))),
+          h('div', { class: 'actions' },
+            // The popup opens in this click: connect() runs synchronously here.
+            h('button', { type: 'button', class: 'primary', part: 'button primary', 'data-autofocus': true,
+              onclick: () => this.#connect() }, t('continue')),
+            h('button', { type: 'button', onclick: () => this.#go('form', ctx) }, t('back')))];
+      },
+      progress: () => {
+        const states = ctx.states ?? [];
+        const now = states[states.length - 1];
+        return [title(t('connecting', { name: titleOf(ctx.connector) })),
+          h('p', { part: 'status', 'aria-busy': 'true' }, now ? t(`state_${now}`) : t('loading')),
+          h('ol', { class: 'steps', part: 'progress' }, states.map((s) => h('li', {
+            'data-state': s, 'aria-current': s === now ? 'step' : null,
+          }, t(`state_${s}`)))),
+          h('div', { class: 'actions' }, h('button', { type: 'button', 'data-key': 'cancel', onclick: () => this.#cancel() }, t('cancel')))];
+      },
+      success: () => {
+        const name = ctx.connection?.name || titleOf(ctx.connector);
+        return [title(t('successTitle', { name })),
+          h('p', { class: 'ok', part: 'result' }, t('successText')),
+          h('div', { class: 'actions' },
+            this.#modal ? h('button', { type: 'button', class: 'primary', part: 'button primary', onclick: () => this.close() }, t('done')) : null,
+            h('button', { type: 'button', onclick: () => this.#go('connections') }, t('viewConnections')),
+            back(t('connectAnother')))];
+      },
+      failure: () => [title(t('failedTitle', { name: titleOf(ctx.connector) })),
+        h('p', { class: 'err', part: 'result error', 'data-code': ctx.error?.code ?? '' }, this.#reason(ctx.error)),
+        h('div', { class: 'actions' },
+          h('button', { type: 'button', class: 'primary', part: 'button primary',
+            onclick: () => this.#form(ctx.connector, { values: ctx.values }) }, t('tryAgain')),
+          back())],
+      connections: () => {
+        const list = this.#connections;
+        const head = h('div', { class: 'bar' }, title(t('tabConnections')),
+          h('button', { type: 'button', 'data-key': 'refresh', onclick: () => this.#go('connections') }, t('refresh')));
+        if (this.#loadError) return [head, failed(this.#loadError, () => this.#go('connections'))];
+        if (!list) return [head, h('p', { 'aria-busy': 'true' }, t('loading'))];
+        if (!list.length) return [head, h('p', { class: 'muted' }, t('noConnections'))];
+        return [head, h('ul', { class: 'rows', part: 'connections', 'aria-labelledby': 'view-title' },
+          list.map((s) => this.#row(s)))];
+      },
+      logs: () => {
+        const lines = ctx.lines;
+        const name = ctx.connection.name || `#${ctx.connection.id}`;
+        let body;
+        if (!lines) body = h('p', { 'aria-busy': 'true' }, t('loading'));
+        else if (lines instanceof Error || !Array.isArray(lines)) body = failed(lines, () => this.#logs(ctx.connection));
+        else if (!lines.length) body = h('p', { class: 'muted' }, t('noLogs'));
+        else {
+          body = h('ul', { class: 'logs', part: 'logs', 'aria-labelledby': 'view-title' }, lines.map((l) => h('li', { 'data-level': l.level },
+            `${l.timestamp} · ${String(l.level).toUpperCase()} · ${l.message}`)));
+        }
+        return [title(t('logsOf', { name })), body, h('div', { class: 'actions' }, back(t('back'), 'connections'))];
+      },
+    };
+  }
+
+  #card(c) {
+    const letter = h('span', { class: 'logo', part: 'logo', 'aria-hidden': 'true' }, titleOf(c).charAt(0).toUpperCase());
+    let logo = letter;
+    if (/^https?:\/\//i.test(c.logo_url ?? '')) {
+      logo = h('img', { class: 'logo', part: 'logo', src: c.logo_url, alt: '', loading: 'lazy',
+        onerror: () => logo.replaceWith(letter) });
+    }
+    return h('button', { type: 'button', class: 'card', part: 'connector', 'data-connector': c.name,
+      onclick: () => this.#form(c, {}) },
+    logo, h('span', {}, titleOf(c), c.category ? h('small', {}, c.category) : null));
+  }
+
+  #field(f, values, errors, key) {
+    const id = `f-${key}`;
+    const help = f.help ? `${id}-help` : null;
+    const error = errors[f.name];
+    const errId = error ? `${id}-error` : null;
+    const value = f.name in values ? values[f.name] : f.default;
+    const common = {
+      id, name: f.name, part: 'input',
+      'aria-describedby': [errId, help].filter(Boolean).join(' ') || null,
+      'aria-invalid': error ? 'true' : null,
+      'aria-required': f.required ? 'true' : null,
+      'data-autofocus': error ? true : key === 'name' && !Object.keys(errors).length ? true : null,
+    };
+    const label = h('label', { for: id, part: 'label' }, f.label || f.name, f.required ? h('span', { 'aria-hidden': 'true', style: 'display:inline' }, ' *') : null);
+    let input;
+    if (f.type === 'boolean') {
+      input = h('input', { ...common, type: 'checkbox', checked: value === true || value === 'true' });
+      return h('div', { class: 'field', part: 'field', 'data-field': f.name },
+        h('div', { class: 'check' }, input, label),
+        help ? h('p', { id: help, class: 'muted', part: 'help' }, f.help) : null,
+        error ? h('p', { id: errId, class: 'err', part: 'error' }, error) : null);
+    }
+    if (f.type === 'select') {
+      input = h('select', common, f.required ? null : h('option', { value: '' }, '—'),
+        (f.choices ?? []).map((c) => h('option', { value: c, selected: String(value) === c }, c)));
+    } else {
+      input = h('input', { ...common, type: INPUT_TYPES[f.type] ?? 'text', placeholder: f.placeholder || null,
+        autocomplete: f.type === 'password' ? 'new-password' : 'off', value: value == null ? '' : String(value) });
+    }
+    return h('div', { class: 'field', part: 'field', 'data-field': f.name, 'data-invalid': Boolean(error) },
+      label, input,
+      help ? h('p', { id: help, class: 'muted', part: 'help' }, f.help) : null,
+      error ? h('p', { id: errId, class: 'err', part: 'error' }, error) : null);
+  }
+
+  #row(s) {
+    const t = (k, v) => this.#t(k, v);
+    const connector = this.#connectors?.find((c) => c.id === s.servertype_id);
+    const name = s.name || `#${s.id}`;
+    return h('li', { part: 'connection', 'data-id': s.id, 'data-status': s.status },
+      h('span', { class: 'name' }, name, connector ? h('small', { class: 'muted' }, ` · ${titleOf(connector)}`) : null),
+      h('span', { class: 'badge', part: 'badge', 'data-status': s.status }, this.#t(`status_${s.status}`).replace(/^status_/, '')),
+      h('button', { type: 'button', 'data-action': 'logs', 'data-key': `logs-${s.id}`, 'aria-label': `${t('logs')}: ${name}`, onclick: () => this.#logs(s) }, t('logs')),
+      s.status === 'failed' && connector ? h('button', { type: 'button', 'data-action': 'retry', 'aria-label': `${t('tryAgain')}: ${name}`,
+        onclick: () => this.#form(connector, { values: { 'peliqan-name': s.name ?? '' } }) }, t('tryAgain')) : null,
+      s.status_message ? h('p', { class: 'muted' }, s.status_message) : null);
+  }
+
+  #logs(connection) {
+    this.#go('logs', { connection });
+    this.#loadLogs(connection);
+  }
+}
+
+if (!customElements.get('peliqan-connect')) customElements.define('peliqan-connect', PeliqanConnectElement);
+
+/**
+ * Opens the connect UI as a modal dialog. `embed` may be null when
+ * `options.tokenUrl` (and `options.embedOptions`) say how to build one.
+ * Resolves, once the dialog closes, with the connection created in it
+ * (the last one) or null; the promise also has `close()` and `element`.
+ */
+export function openConnect(embed, options = {}) {
+  const el = document.createElement('peliqan-connect');
+  const opener = options.opener ?? deepActive();
+  if (options.lang) el.setAttribute('lang', options.lang);
+  el.setAttribute('theme', options.theme ?? 'light');
+  if (options.strings) el.strings = options.strings;
+  el.options = { ...options.embedOptions, ...(options.poweredByNotice === false && { poweredByNotice: false }) };
+  if (embed) el.embed = embed;
+  else {
+    if (options.tokenUrl) el.setAttribute('token-url', options.tokenUrl);
+    if (options.connectorsUrl) el.setAttribute('connectors-url', options.connectorsUrl);
+  }
+  let done;
+  const result = new Promise((resolve) => { done = resolve; });
+  el.addEventListener('peliqan-close', (e) => {
+    done(e.detail.connection ?? null);
+    el.remove();
+  }, { once: true });
+  (options.container ?? document.body).append(el);
+  el.showModal(opener);
+  if (options.view === 'connections') el.showConnections();
+  else if (options.connector != null) el.openConnector(options.connector);
+  result.close = () => el.close();
+  result.element = el;
+  return result;
+}
