@@ -1,6 +1,76 @@
-// Entry point of the npm package `peliqan-embed`: the wasm-bindgen glue
-// (init + the PeliqanEmbed class) and the SDK's one error class.
-// `cargo xtask npm` rewrites the error module's path to where wasm-bindgen
-// put it, so `instanceof PeliqanError` matches the errors the SDK throws.
-export { default, initSync, PeliqanEmbed } from './peliqan_embed.js';
-export { PeliqanError } from './peliqan-error.js';
+// Entry of the npm package `peliqan-embed` (README: "Bundlers"). Wraps the
+// wasm-bindgen glue: a `.wasm` URL answering an error or an HTML page, or
+// `new PeliqanEmbed` before `init()`, gives a PeliqanError saying why.
+// `cargo xtask npm` rewrites the error module's path to wasm-bindgen's copy.
+import glueInit, { initSync as glueSync, PeliqanEmbed as Glue } from './peliqan_embed.js';
+import { PeliqanError } from './peliqan-error.js';
+
+export { PeliqanError };
+
+let ready, pending;
+const fail = (m) => new PeliqanError('invalid_config', 'peliqan-embed: ' + m);
+const HINT = ' instead of WebAssembly: the bundler or server did not put peliqan_embed_bg.wasm there.'
+  + " Vite: optimizeDeps: { exclude: ['peliqan-embed'] }; esbuild: --loader:.wasm=file and"
+  + " init({ module_or_path: url }) with url imported from 'peliqan-embed/peliqan_embed_bg.wasm',"
+  + ' or copy the file next to the bundle. See "Bundlers" in the README.';
+const plain = (x) => x != null && Object.getPrototypeOf(x) === Object.prototype;
+const head = (b) => b instanceof ArrayBuffer ? new Uint8Array(b, 0, Math.min(4, b.byteLength))
+  : ArrayBuffer.isView(b) ? new Uint8Array(b.buffer, b.byteOffset, Math.min(4, b.byteLength)) : null;
+const notWasm = (b) => b && (b.length < 4 || b[0] || b[1] !== 97 || b[2] !== 115 || b[3] !== 109);
+
+// The Response itself when it says application/wasm (streaming), else its checked bytes.
+async function checked(res, url) {
+  const type = res.headers.get('Content-Type') || '';
+  if (!res.ok) throw fail(`${url} answered ${res.status} ${res.statusText}` + HINT);
+  if (/^application\/wasm\b/i.test(type)) return res;
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  if (notWasm(bytes)) {
+    const text = new TextDecoder().decode(bytes.subarray(0, 15)).replace(/\s+/g, ' ');
+    throw fail(`${url} answered ${type || 'no Content-Type'} ("${text}...")` + HINT);
+  }
+  return bytes;
+}
+
+async function load(input) {
+  let src = await (plain(input) ? input.module_or_path : input);
+  // Kept literally: Vite and webpack find the `.wasm` through this expression.
+  if (src === undefined) src = new URL('peliqan_embed_bg.wasm', import.meta.url);
+  const req = typeof Request == 'function' && src instanceof Request;
+  if (req || typeof src == 'string' || src instanceof URL) {
+    const url = req ? src.url : String(src);
+    let res;
+    try {
+      res = await fetch(src);
+    } catch (e) {
+      throw new PeliqanError('network', `peliqan-embed: could not fetch ${url}: ${e && e.message}`);
+    }
+    src = await checked(res, url);
+  } else if (typeof Response == 'function' && src instanceof Response) {
+    src = await checked(src, src.url || 'the Response');
+  } else if (notWasm(head(src))) {
+    throw fail('the bytes given to init() are not WebAssembly');
+  }
+  const out = await glueInit({ module_or_path: src });
+  ready = true;
+  return out;
+}
+
+export default function init(input) {
+  if (!pending) (pending = load(input)).catch(() => { pending = undefined; });
+  return pending;
+}
+
+export function initSync(input) {
+  const src = plain(input) ? input.module : input;
+  if (notWasm(head(src))) throw fail('the bytes given to initSync() are not WebAssembly');
+  const out = glueSync({ module: src });
+  ready = true;
+  return out;
+}
+
+export class PeliqanEmbed extends Glue {
+  constructor(options) {
+    if (!ready) throw fail('call `await init()` before `new PeliqanEmbed(...)`: the WebAssembly module is not loaded yet');
+    super(options);
+  }
+}

@@ -6,6 +6,7 @@
 mod bench;
 mod browser_test;
 mod cmd;
+mod consumers;
 mod demo;
 mod demo_http;
 mod demo_login;
@@ -45,6 +46,11 @@ enum Command {
     E2e,
     /// Run the SDK's browser tests (every API dialect) and the npm package test.
     BrowserTest(browser_test::Args),
+    /// Build tiny apps of real bundlers (Vite, esbuild, webpack, Rollup) on the packed npm tarball and check them in Chromium.
+    Consumers {
+        /// Only these apps (vite8, vite6, esbuild, webpack, rollup); all by default.
+        names: Vec<String>,
+    },
     /// Run Peliqan's own Python SDK against the emulator (tests/python).
     PythonTest,
     /// Build the npm package `peliqan-embed` into target/npm/peliqan-embed.
@@ -63,6 +69,7 @@ fn main() -> anyhow::Result<()> {
         Command::Demo(args) => demo::run(args),
         Command::E2e => e2e::run_all(),
         Command::BrowserTest(args) => browser_test::run_tests(args),
+        Command::Consumers { names } => consumers::run_consumers(&names),
         Command::PythonTest => python_test::run_test(),
         Command::Npm { pack } => npm::build(pack).map(drop),
     }
