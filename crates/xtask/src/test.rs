@@ -8,7 +8,8 @@ use std::time::Instant;
 /// suite of the whole workspace, the client's and the
 /// token service's integration suites again in every API dialect, then the
 /// browser SDK's tests in headless Chromium (wasm-bindgen-test and the npm
-/// package), then the demo's end-to-end browser tests.
+/// package), then apps of real bundlers built on the packed package
+/// (`cargo xtask consumers`), then the demo's end-to-end browser tests.
 pub fn all() -> anyhow::Result<()> {
     let started = Instant::now();
     // Formatting and lints first: CI fails on them, not only habit.
@@ -26,6 +27,7 @@ pub fn all() -> anyhow::Result<()> {
     run(cargo().args(["test", "--workspace", "--doc"]))?;
     dialects()?;
     crate::browser_test::all()?;
+    crate::consumers::run_consumers(&[])?;
     crate::e2e::run_all()?;
     crate::python_test::run_test()?;
     eprintln!(
