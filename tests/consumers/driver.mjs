@@ -66,19 +66,27 @@ async function serveDev() {
   const child = spawn('node_modules/.bin/vite', ['--port', PORT, '--strictPort', '--host', '127.0.0.1', '--force'],
     { env, stdio: ['ignore', 'pipe', 'inherit'] });
   child.stdout.on('data', (d) => process.stderr.write(`vite: ${d}`));
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    expect(child.exitCode === null, `vite dev server exited (${child.exitCode})`);
-    expect(Date.now() < deadline, 'vite dev server did not answer within 60 s');
-    try {
-      if ((await fetch(`${origin}/`)).ok) break;
-    } catch { /* not listening yet */ }
-    await new Promise((ok) => setTimeout(ok, 200));
-  }
-  return async () => {
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((ok) => child.once('exit', ok));
     child.kill('SIGTERM');
-    if (child.exitCode === null) await new Promise((ok) => child.once('exit', ok));
+    await exited;
   };
+  const deadline = Date.now() + 60_000;
+  try {
+    for (;;) {
+      expect(child.exitCode === null, `vite dev server exited (${child.exitCode})`);
+      expect(Date.now() < deadline, 'vite dev server did not answer within 60 s');
+      try {
+        if ((await fetch(`${origin}/`)).ok) break;
+      } catch { /* not listening yet */ }
+      await new Promise((ok) => setTimeout(ok, 200));
+    }
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return stop;
 }
 
 const isPeliqanError = (r, code) => r && typeof r === 'object' && r.peliqanError && r.error && r.code === code;
@@ -109,7 +117,13 @@ function check(r) {
   expect(isPeliqanError(r.validation, 'validation'), `a missing field is a validation PeliqanError; got ${JSON.stringify(r.validation)}`);
 }
 
-const stop = MODE === 'static' ? await serveDist() : await serveDev();
+let stop;
+try {
+  stop = MODE === 'static' ? await serveDist() : await serveDev();
+} catch (e) {
+  console.error(e instanceof Failure ? `FAILED: ${e.message}` : e);
+  process.exit(1);
+}
 const browser = await chromium.launch({
   executablePath: CHROMIUM,
   headless: true,

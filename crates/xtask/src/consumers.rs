@@ -30,6 +30,7 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 /// Vite dev server), `dev-no-exclude` (the same without the README's fix).
 const APPS: &[(&str, &[&str])] = &[
     ("vite8", &["static", "dev"]),
+    ("vite7", &["static", "dev"]),
     ("vite6", &["static", "dev", "dev-no-exclude"]),
     ("esbuild", &["static"]),
     ("webpack", &["static"]),

@@ -48,7 +48,7 @@ enum Command {
     BrowserTest(browser_test::Args),
     /// Build tiny apps of real bundlers (Vite, esbuild, webpack, Rollup) on the packed npm tarball and check them in Chromium.
     Consumers {
-        /// Only these apps (vite8, vite6, esbuild, webpack, rollup); all by default.
+        /// Only these apps (vite8, vite7, vite6, esbuild, webpack, rollup); all by default.
         names: Vec<String>,
     },
     /// Run Peliqan's own Python SDK against the emulator (tests/python).
