@@ -56,6 +56,7 @@ async function load(input) {
 }
 
 export default function init(input) {
+  if (ready) return glueInit(); // loaded (maybe by initSync): the glue answers at once
   if (!pending) (pending = load(input)).catch(() => { pending = undefined; });
   return pending;
 }
