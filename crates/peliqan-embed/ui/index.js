@@ -451,7 +451,7 @@ export class PeliqanConnectElement extends HTMLElement {
       type: 'button', part: 'tab', 'data-key': `tab-${name}`, 'aria-current': String(this.#view === name || (name === 'catalogue' && this.#view !== 'connections' && this.#view !== 'logs')),
       onclick: () => this.#go(name),
     }, label);
-    const panel = h('div', { class: 'panel', part: 'panel', 'data-view': this.#view, lang: this.#lang() },
+    const panel = h('div', { class: this.#modal ? 'panel modal' : 'panel', part: 'panel', 'data-view': this.#view, lang: this.#lang() },
       h('header', { part: 'header' },
         h('h2', { id: 'title', part: 'title' }, t('title')),
         h('nav', { part: 'nav', 'aria-label': t('title') },
@@ -583,7 +583,7 @@ export class PeliqanConnectElement extends HTMLElement {
         const states = ctx.states ?? [];
         const now = states[states.length - 1];
         return [title(t('connecting', { name: titleOf(ctx.connector) })),
-          h('p', { part: 'status', 'aria-busy': 'true' }, now ? t(`state_${now}`) : t('loading')),
+          now ? null : h('p', { part: 'status' }, t('loading')),
           h('ol', { class: 'steps', part: 'progress' }, states.map((s) => h('li', {
             'data-state': s, 'aria-current': s === now ? 'step' : null,
           }, t(`state_${s}`)))),
@@ -639,7 +639,7 @@ export class PeliqanConnectElement extends HTMLElement {
     }
     return h('button', { type: 'button', class: 'card', part: 'connector', 'data-connector': c.name,
       onclick: () => this.#form(c, {}) },
-    logo, h('span', {}, titleOf(c), c.category ? h('small', {}, c.category) : null));
+    logo, h('span', { class: 'txt' }, titleOf(c), c.category ? h('small', {}, c.category) : null));
   }
 
   #field(f, values, errors, key) {

@@ -24,6 +24,8 @@ dialog{padding:0;border:0;background:transparent;color:inherit;width:min(42rem,c
 dialog .panel{min-height:20rem}
 dialog::backdrop{background:rgb(0 0 0/.5)}
 header{display:flex;flex-wrap:wrap;align-items:center;gap:.5rem;margin-bottom:1rem}
+.modal header{display:grid;grid-template-columns:1fr auto}
+.modal nav{grid-column:1/-1;grid-row:2}
 h2{font-size:1.2em;margin:0;flex:1 1 12rem}
 h3{font-size:1.1em;margin:0 0 .75rem}
 h2:focus,h3:focus{outline:none}
@@ -47,7 +49,7 @@ ul{list-style:none;margin:0;padding:0}
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,11rem),1fr));gap:.5rem}
 .card{width:100%;display:flex;align-items:center;gap:.6rem;text-align:start;background:var(--_bg);padding:.6rem}
 .card small,.muted{color:var(--_muted)}
-.card span{display:flex;flex-direction:column;min-width:0;overflow-wrap:anywhere}
+.card .txt{display:flex;flex-direction:column;min-width:0;overflow-wrap:anywhere}
 .logo{flex:none;width:2.25rem;height:2.25rem;border-radius:calc(var(--_r)/1.5);display:grid;place-items:center;object-fit:contain;background:var(--_accent);color:var(--_accent-fg);font-weight:700}
 img.logo{background:transparent}
 form{display:grid;gap:.9rem}
@@ -60,6 +62,9 @@ form{display:grid;gap:.9rem}
 .brand{font-weight:700}
 .steps{list-style:decimal;padding-inline-start:1.4rem}
 .steps li[aria-current=step]{font-weight:600}
+[data-view=progress] li[aria-current=step]::after{content:'';display:inline-block;vertical-align:middle;width:.9em;height:.9em;margin-inline-start:.5em;border:2px solid currentColor;border-inline-end-color:transparent;border-radius:50%;animation:spin 1s linear infinite}
+@keyframes spin{to{transform:rotate(1turn)}}
+@media (prefers-reduced-motion:reduce){[data-view=progress] li::after{animation:none}}
 .ok{color:var(--_success)}
 .bad{color:var(--_danger)}
 .rows>li{border:1px solid var(--_border);border-radius:var(--_r);padding:.6rem;margin-bottom:.5rem;display:flex;flex-wrap:wrap;align-items:center;gap:.5rem}
