@@ -30,6 +30,10 @@ async function openUi(user = 'alice', viewport = { width: 1024, height: 800 }) {
   const page = await context.newPage();
   page.errors = [];
   page.on('pageerror', (e) => page.errors.push(String(e)));
+  // What went wrong, if the catalogue never shows (a package mid-rebuild answers 404).
+  const trouble = [];
+  page.on('response', (r) => r.status() >= 400 && trouble.push(`${r.status()} ${r.url()}`));
+  page.on('console', (m) => m.type() === 'error' && trouble.push(m.text()));
   await page.addInitScript(() => {
     window.uiEvents = [];
     for (const type of ['peliqan-connected', 'peliqan-error', 'peliqan-close']) {
@@ -40,7 +44,12 @@ async function openUi(user = 'alice', viewport = { width: 1024, height: 800 }) {
   });
   await page.goto(`${demo.config.url}/ui-only.html?user=${user}`);
   await page.addScriptTag({ path: AXE });
-  await page.locator('peliqan-connect [data-view="catalogue"] button[data-connector]').first().waitFor();
+  try {
+    await page.locator('peliqan-connect [data-view="catalogue"] button[data-connector]').first().waitFor();
+  } catch (err) {
+    const shown = await page.evaluate(() => document.querySelector('peliqan-connect')?.shadowRoot?.textContent);
+    throw new Error(`the catalogue did not load: ${err.message}; shown: ${shown}; ${trouble.join('; ')}; ${page.errors.join('; ')}`);
+  }
   return page;
 }
 
@@ -161,6 +170,8 @@ test('keyboard only: API-key and OAuth connects, errors, failure, connections an
   const popup = await popupOpened;
   await inView(page, 'progress');
   await page.locator('peliqan-connect [part="progress"] li[data-state="authorizing"]').waitFor();
+  // Progress is announced through the live region.
+  await page.locator('peliqan-connect [role="status"][aria-live="polite"]', { hasText: 'allow access in the pop-up' }).waitFor();
   await audit(page, 'progress');
   // The emulator's consent page, by keyboard too.
   await popup.waitForSelector('#approve');

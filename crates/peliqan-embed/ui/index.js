@@ -127,6 +127,7 @@ export class PeliqanConnectElement extends HTMLElement {
     queueMicrotask(() => {
       if (this.isConnected) return;
       this.#abort?.abort();
+      this.#listen(this.#given, 'off');
       this.#drop();
       this.#started = false;
     });
@@ -503,10 +504,11 @@ export class PeliqanConnectElement extends HTMLElement {
     const first = all[0];
     const last = all[all.length - 1];
     const at = this.#root.activeElement;
-    if (e.shiftKey && (at === first || !all.includes(at))) {
+    // From a heading (tabindex -1) the browser's own order is right.
+    if (e.shiftKey && (at === first || !at)) {
       e.preventDefault();
       last.focus();
-    } else if (!e.shiftKey && (at === last || !all.includes(at))) {
+    } else if (!e.shiftKey && (at === last || !at)) {
       e.preventDefault();
       first.focus();
     }
