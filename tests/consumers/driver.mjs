@@ -1,13 +1,14 @@
 // Loads one consumer app in headless Chromium and checks what the SDK did
 // there (shared/checks.js). Run by `cargo xtask consumers` from the app's
 // folder (a copy under target/consumers/NAME) with:
-//   MODE     `static` (serve ./dist, as built), `dev` (the app's Vite dev
-//            server) or `dev-no-exclude` (Vite dev server without
+//   MODE     `static` (serve ./dist, as built), `dev` (the app's Vite or
+//            Next.js dev server) or `dev-no-exclude` (Vite dev server without
 //            optimizeDeps.exclude: init() must reject with the fix named)
 //   PORT     the port to serve on (the emulator allows exactly this origin)
 //   EMU, TOKEN  the emulator's URL and partner token
 //   CHROMIUM, PLAYWRIGHT  Chromium's path and playwright-core's index.mjs
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { readFile, readdir } from 'node:fs/promises';
 import { extname, join, normalize } from 'node:path';
@@ -57,26 +58,30 @@ async function serveDist() {
   return async () => server.close();
 }
 
-// The app's own Vite dev server (--force: optimize the freshly installed
-// tarball again instead of reusing node_modules/.vite).
+// The app's own dev server: Vite (--force: optimize the freshly installed
+// tarball again instead of reusing node_modules/.vite) or Next.js. In its
+// own process group, so that stopping it stops its workers too.
 async function serveDev() {
-  const env = { ...process.env };
+  const env = { ...process.env, NEXT_TELEMETRY_DISABLED: '1' };
   if (MODE === 'dev-no-exclude') env.CONSUMER_NO_EXCLUDE = '1';
   else delete env.CONSUMER_NO_EXCLUDE;
-  const child = spawn('node_modules/.bin/vite', ['--port', PORT, '--strictPort', '--host', '127.0.0.1', '--force'],
-    { env, stdio: ['ignore', 'pipe', 'inherit'] });
-  child.stdout.on('data', (d) => process.stderr.write(`vite: ${d}`));
+  const [bin, args] = existsSync('node_modules/.bin/next')
+    ? ['next', ['dev', '--port', PORT, '--hostname', '127.0.0.1']]
+    : ['vite', ['--port', PORT, '--strictPort', '--host', '127.0.0.1', '--force']];
+  const child = spawn(`node_modules/.bin/${bin}`, args, { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.on('data', (d) => process.stderr.write(`${bin}: ${d}`));
+  child.stderr.on('data', (d) => process.stderr.write(`${bin}: ${d}`));
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((ok) => child.once('exit', ok));
-    child.kill('SIGTERM');
+    try { process.kill(-child.pid, 'SIGTERM'); } catch { /* already gone */ }
     await exited;
   };
   const deadline = Date.now() + 60_000;
   try {
     for (;;) {
-      expect(child.exitCode === null, `vite dev server exited (${child.exitCode})`);
-      expect(Date.now() < deadline, 'vite dev server did not answer within 60 s');
+      expect(child.exitCode === null, `${bin} dev server exited (${child.exitCode})`);
+      expect(Date.now() < deadline, `${bin} dev server did not answer within 60 s`);
       try {
         if ((await fetch(`${origin}/`)).ok) break;
       } catch { /* not listening yet */ }

@@ -6,8 +6,9 @@
 //! installed with `npm ci` (skipped while its `node_modules` matches the
 //! lock) plus `npm install --no-save` of the tarball, built with its
 //! bundler, and served: its `dist/` by a plain static server (a missing
-//! file is a 404), and for the Vite apps also their dev server. The page
-//! (`tests/consumers/driver.mjs` checks it) must get a `PeliqanError` from
+//! file is a 404), and for the Vite and Next.js apps also their dev
+//! server. The page (`tests/consumers/driver.mjs` checks it) must get a
+//! `PeliqanError` from
 //! `new PeliqanEmbed` before `init()` and from `.wasm` URLs answering 404 or
 //! HTML, then load the `.wasm` its bundler handled, list connectors and add
 //! an API-key connection on the emulator. Vite 6 also runs its dev server
@@ -35,6 +36,7 @@ const APPS: &[(&str, &[&str])] = &[
     ("esbuild", &["static"]),
     ("webpack", &["static"]),
     ("rollup", &["static"]),
+    ("next", &["static", "dev"]),
 ];
 
 /// Runs the apps named in `only` (all when empty).
@@ -98,7 +100,8 @@ pub fn run_consumers(only: &[String]) -> anyhow::Result<()> {
         if runs.iter().any(|(n, m, _)| n == name && *m == "static") {
             run(Command::new("npm")
                 .args(["run", "--silent", "build"])
-                .current_dir(&dir))
+                .current_dir(&dir)
+                .env("NEXT_TELEMETRY_DISABLED", "1"))
             .with_context(|| format!("the {name} app does not build with the packed tarball"))?;
         }
         for (_, mode, port) in runs.iter().filter(|(n, _, _)| n == name) {
@@ -133,13 +136,7 @@ pub fn run_consumers(only: &[String]) -> anyhow::Result<()> {
 /// already done for this lock) and the tarball.
 fn prepare(templates: &Path, name: &str, dir: &Path, tarball: &Path) -> anyhow::Result<()> {
     let src = templates.join(name);
-    std::fs::create_dir_all(dir)?;
-    for entry in std::fs::read_dir(&src).with_context(|| format!("no {}", src.display()))? {
-        let p = entry?.path();
-        if p.is_file() {
-            std::fs::copy(&p, dir.join(p.file_name().unwrap_or_default()))?;
-        }
-    }
+    copy_tree(&src, dir).with_context(|| format!("could not copy {}", src.display()))?;
     std::fs::copy(templates.join("shared/checks.js"), dir.join("checks.js"))?;
     let dist = dir.join("dist");
     if dist.exists() {
@@ -169,6 +166,24 @@ fn prepare(templates: &Path, name: &str, dir: &Path, tarball: &Path) -> anyhow::
         ])
         .arg(tarball)
         .current_dir(dir))
+}
+
+/// Copies the files under `src` into `dest` (an app's template: no
+/// `node_modules` or build output there).
+fn copy_tree(src: &Path, dest: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dest)?;
+    for entry in std::fs::read_dir(src)? {
+        let p = entry?.path();
+        let to = dest.join(p.file_name().unwrap_or_default());
+        if p.is_dir() {
+            if !p.ends_with("node_modules") {
+                copy_tree(&p, &to)?;
+            }
+        } else {
+            std::fs::copy(&p, &to)?;
+        }
+    }
+    Ok(())
 }
 
 /// playwright-core from `tests/e2e` (installed from its lock when missing);

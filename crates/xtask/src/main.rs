@@ -46,9 +46,9 @@ enum Command {
     E2e,
     /// Run the SDK's browser tests (every API dialect) and the npm package test.
     BrowserTest(browser_test::Args),
-    /// Build tiny apps of real bundlers (Vite, esbuild, webpack, Rollup) on the packed npm tarball and check them in Chromium.
+    /// Build tiny apps of real bundlers (Vite, esbuild, webpack, Rollup, Next.js) on the packed npm tarball and check them in Chromium.
     Consumers {
-        /// Only these apps (vite8, vite7, vite6, esbuild, webpack, rollup); all by default.
+        /// Only these apps (vite8, vite7, vite6, esbuild, webpack, rollup, next); all by default.
         names: Vec<String>,
     },
     /// Run Peliqan's own Python SDK against the emulator (tests/python).
