@@ -92,6 +92,8 @@ export class PeliqanConnectElement extends HTMLElement {
   /** A PeliqanEmbed to use instead of one built from `token-url` and `options`. */
   get embed() { return this.#given ?? this.#embed; }
   set embed(value) {
+    if ((value ?? null) === this.#given) return;
+    this.#listen(this.#given, 'off');
     this.#given = value ?? null;
     this.#reset();
   }
@@ -173,6 +175,8 @@ export class PeliqanConnectElement extends HTMLElement {
       const opener = this.#opener;
       this.#opener = null;
       if (opener?.isConnected) opener.focus();
+      // An element that stays in the page shows inline again.
+      if (this.isConnected) this.#render(false);
     }
   }
 
@@ -218,7 +222,6 @@ export class PeliqanConnectElement extends HTMLElement {
     this.#attempt++;
     this.#abort?.abort();
     this.#abort = null;
-    this.#listen(this.#given, 'off');
     this.#drop();
     this.#connectors = null;
     this.#connections = null;
@@ -401,11 +404,14 @@ export class PeliqanConnectElement extends HTMLElement {
       this.#emit('peliqan-error', { error: err, connector, phase: 'connect' });
       if (err?.code === 'validation') {
         const errors = {};
+        const other = [];
+        const shown = new Set((connector.connect_form?.fields ?? []).map((f) => f.name));
         for (const [k, v] of Object.entries(err.details?.fields ?? {})) {
-          const empty = String(ctx.values[k] ?? '').trim() === '';
-          errors[k] = empty ? this.#t('required') : Array.isArray(v) ? v.join(' ') : String(v);
+          const text = Array.isArray(v) ? v.join(' ') : String(v);
+          if (!shown.has(k)) other.push(`${k}: ${text}`);
+          else errors[k] = String(ctx.values[k] ?? '').trim() === '' ? this.#t('required') : text;
         }
-        if (!Object.keys(errors).length) errors[''] = err.message;
+        if (other.length || !Object.keys(errors).length) errors[''] = other.join(' ') || err.message;
         this.#go('form', { ...ctx, errors });
         this.#say(this.#t('fixFields'));
         return;
