@@ -286,6 +286,8 @@ test('openConnect modal: focus trapped, Escape closes and returns focus, closing
     const button = document.createElement('button');
     button.id = 'opener';
     button.textContent = 'Add integration';
+    // The SDK's own event for the cancelled connect (the UI ignores an attempt it abandoned).
+    inline.embed.on('cancelled', (e) => { window.sdkCancelled = e.error.code; });
     button.onclick = () => {
       window.modalResult = 'pending';
       openConnect(inline.embed, { lang: 'en' }).then((c) => { window.modalResult = c; });
@@ -337,14 +339,65 @@ test('openConnect modal: focus trapped, Escape closes and returns focus, closing
   await page.locator(modal).waitFor({ state: 'detached' });
   assert.ok(await focusedMatches(page, '#opener'));
   assert.equal(await page.evaluate(() => window.modalResult), null);
-  // The dialog's AbortSignal cancelled the connect: the SDK closed the popup.
+  // The dialog's AbortSignal cancelled the connect: the SDK closed the popup and rejected with `cancelled`.
   await popupClosed;
+  await page.waitForFunction(() => window.sdkCancelled === 'cancelled');
   const closes = (await page.evaluate(() => window.uiEvents)).filter((e) => e.type === 'peliqan-close');
   assert.equal(closes.length, 2);
   // The inline element's embed (passed in) still works after the dialog went.
   await tabTo(page, 'button[data-key="tab-connections"]');
   await page.keyboard.press('Enter');
   await inView(page, 'connections');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('openConnect without an embed: its own from tokenUrl, on one connector, poweredByNotice false, resolves with the connection', async () => {
+  const page = await openUi('alice');
+  await page.evaluate(async () => {
+    const { openConnect } = await import('/pkg/peliqan-embed/ui/index.js');
+    const inline = document.querySelector('peliqan-connect');
+    const button = document.createElement('button');
+    button.id = 'opener';
+    button.textContent = 'Connect HubSpot';
+    button.onclick = () => {
+      openConnect(null, {
+        tokenUrl: inline.getAttribute('token-url'),
+        connectorsUrl: inline.getAttribute('connectors-url'),
+        embedOptions: inline.options,
+        connector: 'hubspot',
+        poweredByNotice: false,
+        theme: 'dark',
+        lang: 'de',
+      }).then((c) => { window.modalResult = c; });
+    };
+    document.body.prepend(button);
+  });
+  const modal = 'peliqan-connect:nth-of-type(2)';
+  await tabTo(page, '#opener', { back: true });
+  await page.keyboard.press('Enter');
+  await page.locator(`${modal} dialog[open] form[data-connector="hubspot"]`).waitFor();
+  assert.ok(await focusedMatches(page, 'input#f-name'));
+  const name = unique('HubSpot modal');
+  await retype(page, name);
+  // No consent screen: Enter in the form opens the popup.
+  const popupOpened = page.waitForEvent('popup');
+  await page.keyboard.press('Enter');
+  const popup = await popupOpened;
+  await popup.waitForSelector('#approve');
+  await popup.keyboard.press('Tab');
+  while (await popup.evaluate(() => document.activeElement?.id) !== 'approve') await popup.keyboard.press('Tab');
+  await popup.keyboard.press('Enter');
+  await page.locator(`${modal} [data-view="success"]`).waitFor();
+  await audit(page, 'modal-success', modal);
+  await tabTo(page, 'button.primary');
+  assert.equal(await page.locator(`${modal} button.primary`).textContent(), 'Fertig');
+  await page.keyboard.press('Enter');
+  await page.locator(modal).waitFor({ state: 'detached' });
+  assert.ok(await focusedMatches(page, '#opener'));
+  const result = await page.evaluate(() => window.modalResult);
+  assert.equal(result.name, name);
+  assert.equal(result.status, 'connected');
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });

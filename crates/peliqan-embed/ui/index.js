@@ -65,6 +65,8 @@ export class PeliqanConnectElement extends HTMLElement {
   #attempt = 0; // bumps per connect: outcomes of an abandoned attempt are dropped
   #abort = null;
   #connectors = null;
+  #pending = null; // the connectors request in flight
+  #building = null; // the promise of the embed this element builds
   #connections = null;
   #loadError = null;
   #view = 'catalogue';
@@ -120,7 +122,7 @@ export class PeliqanConnectElement extends HTMLElement {
     if (!this.#started) {
       this.#started = true;
       // Properties set right after creation (options, embed) come first.
-      queueMicrotask(() => this.#reset());
+      queueMicrotask(() => (this.#view === 'connections' ? this.#loadConnections() : this.#loadConnectors()));
     }
   }
 
@@ -202,6 +204,7 @@ export class PeliqanConnectElement extends HTMLElement {
   #drop() {
     const own = this.#embed;
     this.#embed = null;
+    this.#building = null;
     if (!own) return;
     this.#listen(own, 'off');
     // destroy() cancels a connect in flight; free() releases the memory.
@@ -224,6 +227,7 @@ export class PeliqanConnectElement extends HTMLElement {
     this.#abort = null;
     this.#drop();
     this.#connectors = null;
+    this.#pending = null;
     this.#connections = null;
     this.#loadError = null;
     this.#view = 'catalogue';
@@ -232,12 +236,20 @@ export class PeliqanConnectElement extends HTMLElement {
     if (this.#started) this.#loadConnectors();
   }
 
-  async #getEmbed() {
+  #getEmbed() {
     if (this.#given) {
       this.#listen(this.#given, 'on');
-      return this.#given;
+      return Promise.resolve(this.#given);
     }
-    if (this.#embed) return this.#embed;
+    // One build at a time: concurrent loads share it.
+    this.#building ??= this.#build().catch((err) => {
+      this.#building = null;
+      throw err;
+    });
+    return this.#building;
+  }
+
+  async #build() {
     const tokenUrl = this.getAttribute('token-url') ?? this.#opts.tokenUrl;
     if (!tokenUrl && !this.#opts.getToken) return null;
     const gen = this.#gen;
@@ -252,8 +264,17 @@ export class PeliqanConnectElement extends HTMLElement {
     return this.#embed;
   }
 
-  async #loadConnectors() {
-    if (this.#connectors) return this.#connectors;
+  #loadConnectors() {
+    if (this.#connectors) return Promise.resolve(this.#connectors);
+    if (!this.#pending) {
+      const p = this.#fetchConnectors();
+      this.#pending = p;
+      p.finally(() => { if (this.#pending === p) this.#pending = null; });
+    }
+    return this.#pending;
+  }
+
+  async #fetchConnectors() {
     const gen = this.#gen;
     try {
       const embed = await this.#getEmbed();
