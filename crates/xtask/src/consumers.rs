@@ -8,10 +8,9 @@
 //! bundler, and served: its `dist/` by a plain static server (a missing
 //! file is a 404), and for the Vite and Next.js apps also their dev
 //! server. The page (`tests/consumers/driver.mjs` checks it) must get a
-//! `PeliqanError` from
-//! `new PeliqanEmbed` before `init()` and from `.wasm` URLs answering 404 or
-//! HTML, then load the `.wasm` its bundler handled, list connectors and add
-//! an API-key connection on the emulator. Vite 6 also runs its dev server
+//! `PeliqanError` from `new PeliqanEmbed` before `init()` and from `.wasm`
+//! URLs answering 404 or HTML, then load the `.wasm` its bundler handled,
+//! list connectors and add an API-key connection on the emulator. Vite 6 also runs its dev server
 //! once without `optimizeDeps.exclude`, where `init()` must reject with a
 //! `PeliqanError` naming that fix.
 
