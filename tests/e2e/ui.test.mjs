@@ -25,8 +25,9 @@ after(async () => {
 });
 
 /** A fresh page on ui-only.html, catalogue loaded, axe injected, UI events recorded. */
-async function openUi(user = 'alice', viewport = { width: 1024, height: 800 }) {
+async function openUi(user = 'alice', viewport = { width: 1024, height: 800 }, setup = async () => {}) {
   const context = await browser.newContext({ viewport });
+  await setup(context);
   const page = await context.newPage();
   page.errors = [];
   page.on('pageerror', (e) => page.errors.push(String(e)));
@@ -402,8 +403,24 @@ test('openConnect without an embed: its own from tokenUrl, on one connector, pow
   await page.context().close();
 });
 
-test('at 360 px wide nothing overflows sideways', async () => {
-  const page = await openUi('bruno', { width: 360, height: 740 });
+test('logos from logo_url with a letter fallback; at 360 px wide nothing overflows sideways', async () => {
+  // The emulator's connectors have no logos: give two of them one, one of which fails to load.
+  const page = await openUi('bruno', { width: 360, height: 740 }, async (ctx) => {
+    await ctx.route(demo.config.connectorsUrl, async (route) => {
+      const response = await route.fetch();
+      const list = await response.json();
+      list.find((c) => c.name === 'pipedrive').logo_url = `${demo.config.url}/logos/pipedrive.svg`;
+      list.find((c) => c.name === 'hubspot').logo_url = `${demo.config.url}/logos/missing.svg`;
+      await route.fulfill({ response, json: list });
+    });
+    await ctx.route(`${demo.config.url}/logos/pipedrive.svg`, (route) => route.fulfill({
+      contentType: 'image/svg+xml', body: '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10" fill="green"/></svg>',
+    }));
+  });
+  await page.locator('peliqan-connect button[data-connector="pipedrive"] img[part="logo"]').waitFor();
+  await page.locator('peliqan-connect button[data-connector="hubspot"] span[part="logo"]', { hasText: 'H' }).waitFor();
+  assert.equal(await page.locator('peliqan-connect button[data-connector="hubspot"] img').count(), 0);
+  await audit(page, 'catalogue-logos');
   const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(await overflow() <= 0, 'catalogue fits');
   await tabTo(page, 'button[data-connector="sftp"]');
