@@ -15,9 +15,13 @@ export interface InitOutput {
 }
 
 /**
- * Loads the WebAssembly module. Call once before `new PeliqanEmbed(...)`.
+ * Loads the WebAssembly module. Call once before `new PeliqanEmbed(...)`
+ * (which throws a `PeliqanError`, `invalid_config`, until it resolved).
  * Without an argument the `.wasm` next to this file is fetched
- * (`new URL('peliqan_embed_bg.wasm', import.meta.url)`).
+ * (`new URL('peliqan_embed_bg.wasm', import.meta.url)`). Rejects with a
+ * `PeliqanError`: `invalid_config` when the `.wasm` URL answers an error or
+ * a web page (a bundler that did not emit it: the message names the URL and
+ * the fix, see the README's "Bundlers"), `network` when it cannot be fetched.
  */
 export default function init(
   moduleOrPath?: { module_or_path: InitInput | Promise<InitInput> } | InitInput | Promise<InitInput>,
