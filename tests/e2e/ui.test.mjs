@@ -9,7 +9,15 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { ARTIFACTS, launchBrowser, startDemo, unique } from './harness.mjs';
 
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+// axe-core is a dev dependency next to playwright-core; a node_modules from
+// before it was added needs `npm ci` here once.
+const AXE = (() => {
+  try {
+    return createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+  } catch {
+    throw new Error('axe-core is not installed in tests/e2e: run `npm ci` there');
+  }
+})();
 
 let demo;
 let browser;
