@@ -38,8 +38,10 @@ const APPS: &[(&str, &[&str])] = &[
     ("next", &["static", "dev"]),
 ];
 
-/// Runs the apps named in `only` (all when empty).
-pub fn run_consumers(only: &[String]) -> anyhow::Result<()> {
+/// Runs the apps named in `only` (all when empty). With `reuse_tarball`
+/// (from `cargo xtask test`, right after the browser tests packed it) the
+/// existing tarball is used instead of building the package again.
+pub fn run_consumers(only: &[String], reuse_tarball: bool) -> anyhow::Result<()> {
     let started = Instant::now();
     for name in only {
         if !APPS.iter().any(|(n, _)| n == name) {
@@ -57,7 +59,15 @@ pub fn run_consumers(only: &[String]) -> anyhow::Result<()> {
         "--bin",
         "peliqan-emulator",
     ]))?;
-    let packed = crate::npm::build(true)?.context("npm pack gave no tarball")?;
+    let existing = root().join(format!(
+        "target/npm/peliqan-embed-{}.tgz",
+        env!("CARGO_PKG_VERSION")
+    ));
+    let packed = if reuse_tarball && existing.exists() {
+        existing
+    } else {
+        crate::npm::build(true)?.context("npm pack gave no tarball")?
+    };
     let work = root().join("target/consumers");
     std::fs::create_dir_all(&work)?;
     // Our own copy: another build may repack target/npm meanwhile.

@@ -69,7 +69,7 @@ fn main() -> anyhow::Result<()> {
         Command::Demo(args) => demo::run(args),
         Command::E2e => e2e::run_all(),
         Command::BrowserTest(args) => browser_test::run_tests(args),
-        Command::Consumers { names } => consumers::run_consumers(&names),
+        Command::Consumers { names } => consumers::run_consumers(&names, false),
         Command::PythonTest => python_test::run_test(),
         Command::Npm { pack } => npm::build(pack).map(drop),
     }

@@ -27,7 +27,8 @@ pub fn all() -> anyhow::Result<()> {
     run(cargo().args(["test", "--workspace", "--doc"]))?;
     dialects()?;
     crate::browser_test::all()?;
-    crate::consumers::run_consumers(&[])?;
+    // The browser tests just packed the npm tarball: the apps use it.
+    crate::consumers::run_consumers(&[], true)?;
     crate::e2e::run_all()?;
     crate::python_test::run_test()?;
     eprintln!(
