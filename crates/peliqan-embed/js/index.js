@@ -1,7 +1,6 @@
-// Entry of the npm package `peliqan-embed` (README: "Bundlers"). Wraps the
-// wasm-bindgen glue: a `.wasm` URL answering an error or an HTML page, or
-// `new PeliqanEmbed` before `init()`, gives a PeliqanError saying why.
-// `cargo xtask npm` rewrites the error module's path to wasm-bindgen's copy.
+// Entry of `peliqan-embed`: wasm-bindgen's glue, whose init() checks the
+// .wasm answer and whose PeliqanEmbed waits for it (README "Bundlers").
+// `cargo xtask npm` rewrites './peliqan-error.js' to wasm-bindgen's copy.
 import glueInit, { initSync as glueSync, PeliqanEmbed as Glue } from './peliqan_embed.js';
 import { PeliqanError } from './peliqan-error.js';
 
@@ -18,7 +17,7 @@ const head = (b) => b instanceof ArrayBuffer ? new Uint8Array(b, 0, Math.min(4, 
   : ArrayBuffer.isView(b) ? new Uint8Array(b.buffer, b.byteOffset, Math.min(4, b.byteLength)) : null;
 const notWasm = (b) => b && (b.length < 4 || b[0] || b[1] !== 97 || b[2] !== 115 || b[3] !== 109);
 
-// The Response itself when it says application/wasm (streaming), else its checked bytes.
+// application/wasm: the Response (streamed); else its bytes, once checked.
 async function checked(res, url) {
   const type = res.headers.get('Content-Type') || '';
   if (!res.ok) throw fail(`${url} answered ${res.status} ${res.statusText}` + HINT);
@@ -33,7 +32,7 @@ async function checked(res, url) {
 
 async function load(input) {
   let src = await (plain(input) ? input.module_or_path : input);
-  // Kept literally: Vite and webpack find the `.wasm` through this expression.
+  // Literal, so that Vite, webpack and Turbopack emit the file.
   if (src === undefined) src = new URL('peliqan_embed_bg.wasm', import.meta.url);
   const req = typeof Request == 'function' && src instanceof Request;
   if (req || typeof src == 'string' || src instanceof URL) {
@@ -56,7 +55,7 @@ async function load(input) {
 }
 
 export default function init(input) {
-  if (ready) return glueInit(); // loaded (maybe by initSync): the glue answers at once
+  if (ready) return glueInit();
   if (!pending) (pending = load(input)).catch(() => { pending = undefined; });
   return pending;
 }
