@@ -411,6 +411,26 @@ test('openConnect without an embed: its own from tokenUrl, on one connector, pow
   await page.context().close();
 });
 
+test('the token service unreachable: the catalogue says so, peliqan-error, Retry by keyboard recovers', async () => {
+  const page = await openUi('chloe');
+  // A new tenant token is needed once the element is given fresh options; the token service is down.
+  await page.route(`${demo.config.tokenServiceUrl}/**`, (route) => route.abort('connectionrefused'));
+  await page.evaluate(() => {
+    const el = document.querySelector('peliqan-connect');
+    el.options = { ...el.options };
+  });
+  await page.locator('peliqan-connect [data-view="catalogue"] [role="alert"]', { hasText: 'Could not load' }).waitFor();
+  await audit(page, 'catalogue-error');
+  const errors = (await page.evaluate(() => window.uiEvents)).filter((e) => e.type === 'peliqan-error');
+  assert.deepEqual(errors.map((e) => [e.phase, e.code]), [['connectors', 'network']]);
+  await page.unroute(`${demo.config.tokenServiceUrl}/**`);
+  await tabTo(page, 'button[part="button"]');
+  await page.keyboard.press('Enter');
+  await page.locator('peliqan-connect [data-view="catalogue"] button[data-connector]').first().waitFor();
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
 test('logos from logo_url with a letter fallback; at 360 px wide nothing overflows sideways', async () => {
   // The emulator's connectors have no logos: give two of them one, one of which fails to load.
   const page = await openUi('bruno', { width: 360, height: 740 }, async (ctx) => {

@@ -40,6 +40,7 @@ function h(tag, attrs, ...kids) {
     else if (k === 'value' || k === 'checked') el[k] = v;
     else el.setAttribute(k, v === true ? '' : v);
   }
+  if (tag === 'button' && !el.hasAttribute('part')) el.setAttribute('part', 'button');
   el.append(...kids.flat(9).filter((c) => c != null && c !== false));
   return el;
 }
@@ -327,13 +328,9 @@ export class PeliqanConnectElement extends HTMLElement {
   #go(view, ctx = {}) {
     this.#view = view;
     this.#ctx = ctx;
-    if (view === 'connections') {
-      this.#loadError = null;
-      this.#loadConnections();
-    } else if (view === 'catalogue' && !this.#connectors) {
-      this.#loadError = null;
-      this.#loadConnectors();
-    }
+    if (view === 'connections' || view === 'catalogue') this.#loadError = null;
+    if (view === 'connections') this.#loadConnections();
+    else if (view === 'catalogue') this.#loadConnectors();
     this.#render(true);
   }
 
