@@ -2,7 +2,7 @@
 // page web-demo/ui-only.html holds nothing but <peliqan-connect> (and the
 // demo login's bearer token), against the real emulator, token service and
 // demo server. Every state is checked with axe-core, in light and dark.
-// No mouse: page.keyboard only (Tab, Shift+Tab, Enter, Escape, typing).
+// No mouse: page.keyboard only (Tab, Shift+Tab, Enter, Space, Escape, typing).
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -216,7 +216,7 @@ test('keyboard only: API-key and OAuth connects, errors, failure, connections an
   await page.keyboard.press('Enter');
   await connectionRow(page, hub).waitFor();
   await tabTo(page, `button[aria-label="Logs: ${hub}"]`);
-  await page.keyboard.press('Enter');
+  await page.keyboard.press('Space');
   await page.locator('peliqan-connect [part="logs"] li', { hasText: /approved/i }).waitFor();
 
   // "Try again" on the failed one re-opens Pipedrive's form.
