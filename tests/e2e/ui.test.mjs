@@ -411,6 +411,22 @@ test('openConnect without an embed: its own from tokenUrl, on one connector, pow
   await page.context().close();
 });
 
+test('properties set before the module defines the element still apply (upgrade)', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${demo.config.url}/demo/config.json`);
+  const title = await page.evaluate(async () => {
+    const el = document.createElement('peliqan-connect');
+    el.strings = { title: 'Integrations' };
+    el.setAttribute('lang', 'nl');
+    document.body.append(el);
+    await import('/pkg/peliqan-embed/ui/index.js');
+    return el.shadowRoot.querySelector('h2').textContent + ' / ' + el.shadowRoot.querySelector('nav button').textContent;
+  });
+  assert.equal(title, 'Integrations / Koppeling toevoegen');
+  await context.close();
+});
+
 test('the token service unreachable: the catalogue says so, peliqan-error, Retry by keyboard recovers', async () => {
   const page = await openUi('chloe');
   // A new tenant token is needed once the element is given fresh options; the token service is down.

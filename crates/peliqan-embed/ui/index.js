@@ -90,6 +90,15 @@ export class PeliqanConnectElement extends HTMLElement {
   constructor() {
     super();
     this.#live = h('p', { class: 'sr', role: 'status', 'aria-live': 'polite' });
+    // Properties set before this module defined the element (a framework,
+    // a late import) sit on the instance and would hide the setters.
+    for (const p of ['embed', 'options', 'strings']) {
+      if (Object.hasOwn(this, p)) {
+        const value = this[p];
+        delete this[p];
+        this[p] = value;
+      }
+    }
   }
 
   /** A PeliqanEmbed to use instead of one built from `token-url` and `options`. */
