@@ -159,3 +159,33 @@ test('at phone width nothing overflows sideways', async () => {
   await page.screenshot({ path: `${ARTIFACTS}/demo-phone.png`, fullPage: true });
   await page.context().close();
 });
+
+test('the drop-in tab connects with <peliqan-connect>, and the headless tab lists the same connection', async () => {
+  const page = await openDemo(browser, demo.config);
+  // The drop-in tab is where a new visitor starts.
+  await page.evaluate(() => sessionStorage.removeItem('peliqan-demo-tab'));
+  await page.click('#login-bruno');
+  await page.waitForSelector('#active-tenant[data-external-id="acme_456"]');
+  assert.equal(await page.getAttribute('#tab-dropin', 'aria-selected'), 'true');
+  const ui = (sel) => page.locator(`#dropin ${sel}`);
+  await ui('button[data-connector="pipedrive"]').click();
+  await ui('form[data-connector="pipedrive"]').waitFor();
+  const name = unique('Drop-in Pipedrive');
+  await ui('input#f-name').fill(name);
+  await ui('[name="api_token"]').fill('demo-api-token-123');
+  await ui('form[data-connector="pipedrive"] button[type="submit"]').click();
+  await ui('[data-view="success"]').waitFor();
+  // The same PeliqanEmbed serves the headless example.
+  await page.click('#tab-headless');
+  await row(page, name).and(page.locator('[data-status="connected"]')).waitFor();
+  // And the dialog form of the same UI opens over the page, and Escape closes it.
+  await page.click('#tab-dropin');
+  await page.click('#open-modal');
+  const dialog = page.locator('body > peliqan-connect');
+  await dialog.locator('[data-view="catalogue"]').waitFor();
+  await page.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'detached' });
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'open-modal');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});

@@ -71,10 +71,12 @@ export async function openDemo(browser, config, viewport = { width: 1280, height
   return page;
 }
 
-/** Logs in as demo user `user` and waits until the tenant's data is shown. */
+/** Logs in as demo user `user`, opens the headless tab and waits until the tenant's data is shown. */
 export async function login(page, user, externalId) {
   await page.click(`#login-${user}`);
   await page.waitForSelector(`#active-tenant[data-external-id="${externalId}"]`);
+  // These tests drive the headless example; the drop-in tab is ui.test.mjs's.
+  await page.click('#tab-headless');
   await page.waitForSelector('#catalogue .connector');
   await page.waitForSelector('#connections[aria-busy="false"]');
 }

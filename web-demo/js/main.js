@@ -12,6 +12,7 @@ import { report, setEndpoints } from './errors.js';
 import { showCatalogue } from './catalogue.js';
 import { setConnectorTitles, showConnections } from './connections.js';
 import { showWorkspace } from './workspace.js';
+import { firstTab, selectTab, setUpTabs, showDropIn } from './tabs.js';
 import { session } from './state.js';
 
 // Only the demo user's *name* survives a reload; tokens live in memory only.
@@ -39,6 +40,8 @@ async function boot() {
   renderUsers(config);
   $('logout').onclick = () => logout();
   $('refresh-connections').onclick = () => session.embed && showConnections(session.embed);
+  setUpTabs();
+  selectTab(firstTab());
   watchHealth(config);
   const remembered = sessionStorage.getItem(REMEMBER);
   if (remembered && config.users.some((u) => u.user === remembered)) await login(config, remembered);
@@ -75,6 +78,7 @@ async function login(config, user) {
   });
   showSession(answer.user);
   const embed = session.embed;
+  showDropIn(embed);
   showWorkspace(embed);
   // Titles first, so the connection list can name each connection's connector.
   const connectors = await showCatalogue(embed, () => showConnections(embed));
@@ -96,7 +100,10 @@ function showSession(user) {
 }
 
 function logout() {
-  // Dropping the instance drops its tenant token with it.
+  // Dropping the instance drops its tenant token with it; destroy() first
+  // cancels a connect still running (its popup closes).
+  showDropIn(null);
+  session.embed?.destroy?.();
   session.embed?.free?.();
   session.embed = null;
   session.user = null;
