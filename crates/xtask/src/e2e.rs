@@ -20,7 +20,7 @@ pub fn run_all() -> anyhow::Result<()> {
     ensure_apt(CHROMIUM, &["chromium"])?;
     let dir = root().join("tests/e2e");
     // `npm ci` installs exactly the lock file; skipped when already done.
-    if !playwright_matches_lock(&dir) {
+    if !installed_matches_lock(&dir) {
         run(Command::new("npm")
             .args(["ci", "--no-audit", "--no-fund"])
             .current_dir(&dir))?;
@@ -55,19 +55,22 @@ pub fn run_all() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Whether `node_modules` holds the playwright-core version the lock file names.
-fn playwright_matches_lock(dir: &std::path::Path) -> bool {
+/// Whether `node_modules` holds the versions the lock file names.
+fn installed_matches_lock(dir: &std::path::Path) -> bool {
     let version = |path: std::path::PathBuf, pointer: &str| -> Option<String> {
         let json: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
         json.pointer(pointer)?.as_str().map(str::to_string)
     };
-    let locked = version(
-        dir.join("package-lock.json"),
-        "/packages/node_modules~1playwright-core/version",
-    );
-    let installed = version(
-        dir.join("node_modules/playwright-core/package.json"),
-        "/version",
-    );
-    locked.is_some() && locked == installed
+    // Every dev dependency, so a checkout from before one was added installs it.
+    ["playwright-core", "axe-core"].iter().all(|name| {
+        let locked = version(
+            dir.join("package-lock.json"),
+            &["/packages/node_modules~1", name, "/version"].concat(),
+        );
+        let installed = version(
+            dir.join("node_modules").join(name).join("package.json"),
+            "/version",
+        );
+        locked.is_some() && locked == installed
+    })
 }
