@@ -26,10 +26,9 @@ export function selectTab(name) {
     $(panel).hidden = !on;
   }
   sessionStorage.setItem(REMEMBER, name);
-  // Connections made in the other tab show at once.
-  if (!session.embed) return;
-  if (name === 'headless') showConnections(session.embed);
-  else $('dropin').showConnections?.();
+  // Connections made in the drop-in tab show at once in the headless list
+  // (the drop-in UI follows the shared instance's events by itself).
+  if (name === 'headless' && session.embed) showConnections(session.embed);
 }
 
 // Loaded on its own, so a broken UI entry leaves the headless tab working.
