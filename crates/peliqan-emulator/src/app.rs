@@ -111,6 +111,9 @@ fn routes(cfg: &mut web::ServiceConfig, table: &RouteTable, dialect: Dialect) {
         .service(resource(paths::RESET).route(post().to(control::reset)))
         .service(resource(paths::NEXT_OAUTH_URL).route(post().to(control::next_oauth_url)))
         .service(resource(paths::SUBACCOUNT).route(delete().to(control::delete_subaccount)))
+        .service(
+            resource(paths::SUBACCOUNTS).route(get().to(control::subaccounts_with_external_id)),
+        )
         .service(resource(paths::REVOKE).route(post().to(control::revoke_access_tokens)))
         .service(resource(paths::CLOCK).route(post().to(control::advance_clock)));
 }

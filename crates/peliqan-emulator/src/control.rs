@@ -1,7 +1,8 @@
 //! The emulator's own endpoints, outside the Peliqan API: `GET /` (what
 //! this server is) and `/__emulator/*` (info, stats, faults, reset, the
-//! next `oauth_url`, deleting a sub-account as Peliqan's UI would,
-//! revoking access tokens, advancing a manual clock).
+//! next `oauth_url`, deleting a sub-account as Peliqan's UI would, the
+//! sub-accounts with one external id, revoking access tokens, advancing a
+//! manual clock).
 //!
 //! They need no token, on purpose: tests drive them directly. Those that
 //! change state refuse cross-site callers ([`crate::control_guard`]). They
@@ -12,6 +13,7 @@
 
 use crate::control_api::{
     AdvanceClock, ClockNow, Fault, Faults, Info, NextOauthUrl, Revoked, Stats,
+    SubaccountsWithExternalId,
 };
 use crate::error::ApiError;
 use crate::state::EmulatorState;
@@ -30,7 +32,28 @@ impl EmulatorState {
         Info {
             dialect: self.dialect.name().to_owned(),
             strict_slashes: self.strict_slashes,
+            accept_duplicate_external_ids: self.accept_duplicate_external_ids,
         }
+    }
+
+    /// Every sub-account with `external_id`, lowest id first; a blank one
+    /// is refused (400 naming the parameter).
+    pub(crate) fn subaccounts_with_external_id(
+        &self,
+        external_id: &str,
+    ) -> Result<SubaccountsWithExternalId, ApiError> {
+        if external_id.trim().is_empty() {
+            return Err(ApiError::field(
+                "external_id",
+                "This query parameter is required.",
+            ));
+        }
+        let ids = self.state.lock().subaccounts_with_external_id(external_id);
+        Ok(SubaccountsWithExternalId {
+            external_id: external_id.to_owned(),
+            count: ids.len(),
+            ids,
+        })
     }
 
     pub(crate) fn stats(&self) -> Stats {
@@ -132,6 +155,7 @@ pub(crate) async fn index(emu: web::Data<EmulatorState>) -> HttpResponse {
             "POST/GET/DELETE /__emulator/faults",
             "POST /__emulator/reset",
             "POST /__emulator/next-oauth-url",
+            "GET /__emulator/subaccounts?external_id={external_id}",
             "DELETE /__emulator/subaccounts/{id}",
             "POST /__emulator/access-tokens/revoke",
             "POST /__emulator/clock",
@@ -213,6 +237,23 @@ pub(crate) async fn delete_subaccount(
 ) -> Result<HttpResponse, ApiError> {
     emu.delete_subaccount(SubaccountId(id.into_inner()))?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// `GET /__emulator/subaccounts?external_id=X`: how many sub-accounts have
+/// that external id, and their ids (several only with
+/// `--accept-duplicate-external-ids`).
+pub(crate) async fn subaccounts_with_external_id(
+    emu: web::Data<EmulatorState>,
+    query: web::Query<ExternalIdQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let external_id = query.into_inner().external_id.unwrap_or_default();
+    Ok(HttpResponse::Ok().json(emu.subaccounts_with_external_id(&external_id)?))
+}
+
+/// The query of `GET /__emulator/subaccounts`.
+#[derive(serde::Deserialize)]
+pub(crate) struct ExternalIdQuery {
+    external_id: Option<String>,
 }
 
 /// `POST /__emulator/clock` `{"advance_secs": N}`: moves the clock of an

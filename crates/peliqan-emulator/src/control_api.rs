@@ -38,6 +38,9 @@ pub mod paths {
     pub const NEXT_OAUTH_URL: &str = "/__emulator/next-oauth-url";
     /// `DELETE`: a sub-account, as Peliqan's UI would.
     pub const SUBACCOUNT: &str = "/__emulator/subaccounts/{id}";
+    /// `GET ?external_id=X`: the sub-accounts with one external id
+    /// ([`super::SubaccountsWithExternalId`]).
+    pub const SUBACCOUNTS: &str = "/__emulator/subaccounts";
     /// `POST`: revoke every OAuth access token ([`super::Revoked`]).
     pub const REVOKE_ACCESS_TOKENS: &str = "/__emulator/access-tokens/revoke";
     /// `POST` an [`super::AdvanceClock`] (`--manual-clock` only).
@@ -171,6 +174,25 @@ pub struct Info {
     pub dialect: String,
     /// Whether the wrong trailing-slash form is answered as Django does.
     pub strict_slashes: bool,
+    /// Whether a second sub-account with an existing `external_id` is
+    /// created instead of refused (`--accept-duplicate-external-ids`).
+    /// Absent from older emulators' answers: read as `false`.
+    #[serde(default)]
+    pub accept_duplicate_external_ids: bool,
+}
+
+/// The answer of `GET /__emulator/subaccounts?external_id=X`: every
+/// sub-account with that external id. More than one only on an emulator
+/// that accepts duplicates (`--accept-duplicate-external-ids`), which is
+/// how a test proves a client provisioned a tenant exactly once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubaccountsWithExternalId {
+    /// The external id asked about.
+    pub external_id: String,
+    /// How many sub-accounts have it (`ids.len()`).
+    pub count: usize,
+    /// Their ids, lowest first; lookups by external id answer the first.
+    pub ids: Vec<SubaccountId>,
 }
 
 /// The answer of `POST /__emulator/access-tokens/revoke`.
@@ -354,6 +376,18 @@ impl Control {
         self.call("DELETE", path, None, nothing)
     }
 
+    /// `GET /__emulator/subaccounts?external_id=X`.
+    pub fn subaccounts_with_external_id(
+        &self,
+        external_id: &str,
+    ) -> ControlCall<SubaccountsWithExternalId> {
+        let query: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("external_id", external_id)
+            .finish();
+        let path = format!("{}?{query}", paths::SUBACCOUNTS);
+        self.call("GET", path, None, json)
+    }
+
     /// `POST /__emulator/next-oauth-url`.
     pub fn next_oauth_url(&self, oauth_url: impl Into<String>) -> ControlCall<()> {
         let body = Self::body(&NextOauthUrl {
@@ -393,5 +427,21 @@ mod tests {
         let clock = control.advance_clock(Duration::from_millis(1500));
         assert_eq!(clock.body.as_deref(), Some(r#"{"advance_secs":2}"#));
         assert!(control.stats().answer(200, "nope").is_err());
+        let dups = control.subaccounts_with_external_id("a b&c");
+        assert_eq!(
+            dups.url,
+            "http://e:1/__emulator/subaccounts?external_id=a+b%26c"
+        );
+        let answer = dups
+            .answer(200, r#"{"external_id":"a b&c","count":2,"ids":[1,4]}"#)
+            .unwrap();
+        assert_eq!(answer.ids, [SubaccountId(1), SubaccountId(4)]);
+    }
+
+    #[test]
+    fn info_from_an_emulator_without_the_duplicate_flag_reads_as_false() {
+        let info: Info =
+            serde_json::from_str(r#"{"dialect":"seed","strict_slashes":false}"#).unwrap();
+        assert!(!info.accept_duplicate_external_ids);
     }
 }

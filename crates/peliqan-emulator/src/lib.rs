@@ -51,6 +51,7 @@ mod validate;
 
 pub use control_api::{
     ClockNow, Control, ControlCall, ControlError, Fault, Faults, Info, Revoked, Stats,
+    SubaccountsWithExternalId,
 };
 
 use actix_web::ResponseError;
@@ -89,6 +90,14 @@ pub struct Config {
     /// by [`Emulator::advance_clock`], `POST /__emulator/clock`, or by the
     /// test holding it (share it with a client to move both at once).
     pub manual_clock: Option<Arc<ManualClock>>,
+    /// Create another sub-account when one with the same `external_id`
+    /// exists, instead of refusing it with 400
+    /// (`--accept-duplicate-external-ids`). Whether Peliqan refuses
+    /// duplicates is not documented: with this, a test proves a client's
+    /// own exactly-once provisioning (count them with
+    /// [`Emulator::subaccounts_with_external_id`]). Lookups by external id
+    /// answer the first (lowest id) of the duplicates.
+    pub accept_duplicate_external_ids: bool,
 }
 
 impl Default for Config {
@@ -102,6 +111,7 @@ impl Default for Config {
             strict_slashes: false,
             access_token_ttl: Duration::from_secs(3600),
             manual_clock: None,
+            accept_duplicate_external_ids: false,
         }
     }
 }
@@ -133,7 +143,7 @@ impl Emulator {
         let server = app::server(emu.clone(), listener)?;
         let handle = server.handle();
         let task = tokio::spawn(server);
-        tracing::info!(%url, dialect = %config.dialect, strict_slashes = config.strict_slashes, manual_clock = config.manual_clock.is_some(), "peliqan-emulator listening");
+        tracing::info!(%url, dialect = %config.dialect, strict_slashes = config.strict_slashes, manual_clock = config.manual_clock.is_some(), accept_duplicate_external_ids = config.accept_duplicate_external_ids, "peliqan-emulator listening");
         Ok(Emulator {
             url,
             addr,
@@ -224,6 +234,19 @@ impl Emulator {
         self.state
             .delete_subaccount(id)
             .map_err(refused("DELETE", control_api::paths::SUBACCOUNT))
+    }
+
+    /// `GET /__emulator/subaccounts?external_id=X`, in process: every
+    /// sub-account with this external id (several only with
+    /// [`Config::accept_duplicate_external_ids`]); a blank one is refused
+    /// as the endpoint would (400).
+    pub fn subaccounts_with_external_id(
+        &self,
+        external_id: &str,
+    ) -> Result<SubaccountsWithExternalId, ControlError> {
+        self.state
+            .subaccounts_with_external_id(external_id)
+            .map_err(refused("GET", control_api::paths::SUBACCOUNTS))
     }
 
     /// `POST /__emulator/next-oauth-url`, in process: the next OAuth

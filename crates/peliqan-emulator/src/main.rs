@@ -45,6 +45,12 @@ struct Args {
     /// another process can expire tokens without waiting. Never in production.
     #[arg(long)]
     manual_clock: bool,
+    /// Create another sub-account when one with the same `external_id`
+    /// exists, instead of answering 400; lookups by external id answer the
+    /// lowest id. For tests proving a client provisions exactly once
+    /// (`GET /__emulator/subaccounts?external_id=X` counts them).
+    #[arg(long)]
+    accept_duplicate_external_ids: bool,
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -67,6 +73,7 @@ async fn main() -> std::io::Result<()> {
         strict_slashes: args.strict_slashes,
         access_token_ttl: Duration::from_secs(args.access_token_ttl),
         manual_clock: args.manual_clock.then(ManualClock::new),
+        accept_duplicate_external_ids: args.accept_duplicate_external_ids,
     };
     let emulator = Emulator::start(config).await?;
     {

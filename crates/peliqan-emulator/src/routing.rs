@@ -17,6 +17,7 @@ pub(crate) const OAUTH_AUTHORIZE: &str = "/oauth/authorize";
 pub(crate) const OAUTH_DECISION: &str = "/oauth/decision";
 pub(crate) use crate::control_api::paths::{
     CLOCK, FAULTS, INFO, NEXT_OAUTH_URL, RESET, REVOKE_ACCESS_TOKENS as REVOKE, STATS, SUBACCOUNT,
+    SUBACCOUNTS,
 };
 const OWN: &[&str] = &[
     INDEX,
@@ -28,6 +29,7 @@ const OWN: &[&str] = &[
     INFO,
     REVOKE,
     CLOCK,
+    SUBACCOUNTS,
 ];
 
 /// Paths the `seed` dialect served before dialects existed and keeps

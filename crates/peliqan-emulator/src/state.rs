@@ -21,7 +21,7 @@ use peliqan_api::{
     Servertype, Subaccount, SubaccountId, Table, TableId,
 };
 use serde_json::{Map, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -42,6 +42,9 @@ pub(crate) struct EmulatorState {
     /// The dialect served, its routes, and its error shape.
     pub dialect: Dialect,
     pub strict_slashes: bool,
+    /// Whether creating (or renaming to) an `external_id` that exists makes
+    /// another account instead of a 400 ([`Config::accept_duplicate_external_ids`]).
+    pub accept_duplicate_external_ids: bool,
     pub routes: RouteTable,
     pub envelope: Envelope,
     /// The OAuth application of `POST /api/oauth2/token/`.
@@ -81,6 +84,7 @@ impl EmulatorState {
             servertypes: servertypes::catalog(),
             dialect: config.dialect,
             strict_slashes: config.strict_slashes,
+            accept_duplicate_external_ids: config.accept_duplicate_external_ids,
             routes: RouteTable::new(config.dialect, config.strict_slashes),
             envelope: match config.dialect {
                 Dialect::Partner => Envelope::Partner,
@@ -148,9 +152,11 @@ pub(crate) struct State {
     /// Written only through [`State::put_subaccount`] and
     /// [`State::remove_subaccount`], which keep `external_ids` in step.
     pub subaccounts: BTreeMap<SubaccountId, Subaccount>,
-    /// external_id -> account: lookups and the uniqueness check stay O(1)
-    /// when a benchmark provisions 100,000 tenants.
-    external_ids: HashMap<String, SubaccountId>,
+    /// external_id -> its accounts, lowest id first: lookups and the
+    /// uniqueness check stay O(1) when a benchmark provisions 100,000
+    /// tenants. More than one id only with
+    /// [`Config::accept_duplicate_external_ids`].
+    external_ids: HashMap<String, BTreeSet<SubaccountId>>,
     /// Kept in step with `subaccounts` by the same two methods.
     pub extras: HashMap<SubaccountId, AccountExtras>,
     pub connections: BTreeMap<ServerId, ConnectionRecord>,
@@ -215,18 +221,40 @@ impl State {
         };
     }
 
-    /// The account with this `external_id`, if any.
+    /// The account with this `external_id`, if any; the first one (lowest
+    /// id) when duplicates were accepted.
     pub(crate) fn subaccount_by_external_id(&self, external_id: &str) -> Option<&Subaccount> {
         self.external_ids
             .get(external_id)
+            .and_then(|ids| ids.first())
             .and_then(|id| self.subaccounts.get(id))
+    }
+
+    /// Every account with this `external_id`, lowest id first (more than
+    /// one only with [`Config::accept_duplicate_external_ids`]).
+    pub(crate) fn subaccounts_with_external_id(&self, external_id: &str) -> Vec<SubaccountId> {
+        self.external_ids
+            .get(external_id)
+            .map(|ids| ids.iter().copied().collect())
+            .unwrap_or_default()
+    }
+
+    /// Takes `id` out of the index under `external_id`.
+    fn unindex(&mut self, external_id: &str, id: SubaccountId) {
+        if let Some(ids) = self.external_ids.get_mut(external_id) {
+            ids.remove(&id);
+            if ids.is_empty() {
+                self.external_ids.remove(external_id);
+            }
+        }
     }
 
     /// Inserts or replaces an account (uniqueness is checked by the caller).
     /// A new account gets its own data warehouse and script group.
     pub(crate) fn put_subaccount(&mut self, account: Subaccount) {
         if let Some(old) = self.subaccounts.get(&account.id) {
-            self.external_ids.remove(old.external_id.as_str());
+            let old = old.external_id.0.clone();
+            self.unindex(&old, account.id);
         }
         if !self.extras.contains_key(&account.id) {
             let (dw_id, group_id) = (self.next(4), self.next(5));
@@ -238,14 +266,16 @@ impl State {
             self.extras.insert(account.id, extras);
         }
         self.external_ids
-            .insert(account.external_id.0.clone(), account.id);
+            .entry(account.external_id.0.clone())
+            .or_default()
+            .insert(account.id);
         self.subaccounts.insert(account.id, account);
     }
 
     /// Removes a sub-account and everything it owns.
     pub(crate) fn remove_subaccount(&mut self, id: SubaccountId) -> Option<Subaccount> {
         let removed = self.subaccounts.remove(&id)?;
-        self.external_ids.remove(removed.external_id.as_str());
+        self.unindex(removed.external_id.as_str(), id);
         self.extras.remove(&id);
         self.connections.retain(|_, c| c.owner != id);
         let live = &self.connections;
@@ -299,5 +329,32 @@ mod tests {
         state.reset();
         assert!(state.subaccount_by_external_id("c").is_none());
         assert!(state.next_subaccount() > next, "ids survive a reset");
+    }
+
+    #[test]
+    fn duplicate_external_ids_are_indexed_lowest_id_first() {
+        let mut state = State::default();
+        state.put_subaccount(account(7, "dup"));
+        state.put_subaccount(account(3, "dup"));
+        state.put_subaccount(account(5, "dup"));
+        let ids = |s: &State| s.subaccounts_with_external_id("dup");
+        assert_eq!(ids(&state), [3, 5, 7].map(SubaccountId));
+        assert_eq!(
+            state.subaccount_by_external_id("dup").unwrap().id,
+            SubaccountId(3)
+        );
+        state.remove_subaccount(SubaccountId(3));
+        assert_eq!(
+            state.subaccount_by_external_id("dup").unwrap().id,
+            SubaccountId(5)
+        );
+        state.put_subaccount(account(5, "other"));
+        assert_eq!(ids(&state), [SubaccountId(7)]);
+        state.remove_subaccount(SubaccountId(7));
+        assert!(ids(&state).is_empty());
+        assert!(
+            !state.external_ids.contains_key("dup"),
+            "no empty sets left"
+        );
     }
 }

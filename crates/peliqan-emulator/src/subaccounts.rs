@@ -2,7 +2,9 @@
 //! plus the connector catalogue, in every dialect.
 //!
 //! `external_id` is the partner's own tenant id: required, non-blank and
-//! unique per partner, as Peliqan enforces. Deleting an account removes
+//! unique per partner, as Peliqan enforces, unless the emulator runs with
+//! `--accept-duplicate-external-ids` (then a second create makes another
+//! account, and lookups by external id answer the lowest id). Deleting an account removes
 //! what it owns, and its tokens stop working. Which account a request names
 //! (path id, `?account_id=`, `?external_id=`) is read by [`Lookup`] from the
 //! dialect's route; the `partner` dialect's extra profile fields and
@@ -29,7 +31,7 @@ pub(crate) async fn create(
     let mut state = emu.state.lock();
     let mut body = Body::new(body.into_inner())?;
     let profile = partner.then(|| partner::read_profile(&mut body));
-    let mut account = read_input(&state, None, body)?;
+    let mut account = read_input(&emu, &state, None, body)?;
     account.id = state.next_subaccount();
     tracing::info!(subaccount = %account.id, external_id = %account.external_id, "sub-account created");
     state.put_subaccount(account.clone());
@@ -78,7 +80,7 @@ pub(crate) async fn update(
     if !state.subaccounts.contains_key(&id) {
         return Err(ApiError::not_found());
     }
-    let account = read_input(&state, Some(id), Body::new(body.into_inner())?)?;
+    let account = read_input(&emu, &state, Some(id), Body::new(body.into_inner())?)?;
     state.put_subaccount(account.clone());
     Ok(HttpResponse::Ok().json(shown(&emu, &state, &account)))
 }
@@ -156,7 +158,9 @@ fn expire_flag(query: &HashMap<String, String>) -> Result<bool, ApiError> {
 
 /// Reads a create/update body; `id` is the account being updated, so an
 /// update may keep its own `external_id` (the caller sets the id on create).
+/// A taken `external_id` is refused unless duplicates are accepted.
 fn read_input(
+    emu: &EmulatorState,
     state: &State,
     id: Option<SubaccountId>,
     mut body: Body,
@@ -170,7 +174,9 @@ fn read_input(
     if email.as_deref().is_some_and(|e| !e.contains('@')) {
         body.error("email", "Enter a valid email address.");
     }
-    if let Some(ext) = &external_id {
+    if let Some(ext) = &external_id
+        && !emu.accept_duplicate_external_ids
+    {
         let taken = state
             .subaccount_by_external_id(ext)
             .is_some_and(|a| Some(a.id) != id);

@@ -100,7 +100,8 @@ async fn the_dialect_slash_and_access_token_flags_take_effect() {
         info,
         Info {
             dialect: partner,
-            strict_slashes: true
+            strict_slashes: true,
+            accept_duplicate_external_ids: false,
         }
     );
     let answer: serde_json::Value = http
@@ -117,6 +118,31 @@ async fn the_dialect_slash_and_access_token_flags_take_effect() {
         .await
         .unwrap();
     assert_eq!(answer["expires_in"], 60);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_accept_duplicate_external_ids_a_second_create_makes_another_account() {
+    let (_child, first, _) = start(&["--accept-duplicate-external-ids"]).await;
+    let url = first["url"].as_str().unwrap();
+    let partner = first["partner_token"].as_str().unwrap();
+    let http = reqwest::Client::new();
+    for _ in 0..2 {
+        let res = http
+            .post(format!("{url}/api/subaccount"))
+            .header("Authorization", format!("JWT {partner}"))
+            .json(&serde_json::json!({"external_id": "acme"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+    }
+    let control = Control::new(url);
+    let info = send(&http, control.info()).await.unwrap();
+    assert!(info.accept_duplicate_external_ids);
+    let accounts = send(&http, control.subaccounts_with_external_id("acme"))
+        .await
+        .unwrap();
+    assert_eq!(accounts.count, 2, "{accounts:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

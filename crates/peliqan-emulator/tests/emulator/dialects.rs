@@ -315,6 +315,7 @@ async fn info_tells_the_dialect_and_slash_mode() {
         let expected = Info {
             dialect: dialect.name().to_owned(),
             strict_slashes: strict,
+            accept_duplicate_external_ids: false,
         };
         assert_eq!(info, expected);
         let res = app.request(Method::GET, "/").send().await.unwrap();

@@ -16,6 +16,7 @@ mod control_guard;
 mod cors;
 mod credentials;
 mod dialects;
+mod duplicates;
 mod oauth;
 mod partner;
 mod readme;
