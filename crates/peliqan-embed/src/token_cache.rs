@@ -15,20 +15,91 @@
 
 use crate::error::EmbedError;
 use crate::token::Token;
-use futures::FutureExt;
-use futures::future::{LocalBoxFuture, Shared};
+use futures::future::LocalBoxFuture;
 use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
 
-type Fetch = Rc<dyn Fn(Option<String>) -> LocalBoxFuture<'static, Result<Token, EmbedError>>>;
-type Inflight = Shared<LocalBoxFuture<'static, Result<Token, EmbedError>>>;
+type Outcome = Result<Token, EmbedError>;
+type Fetch = Rc<dyn Fn(Option<String>) -> LocalBoxFuture<'static, Outcome>>;
 
 #[derive(Default)]
 struct State {
     current: Option<Token>,
-    inflight: Option<Inflight>,
+    inflight: Option<Rc<Refresh>>,
     /// The token Peliqan rejected, for the next refresh to name.
     rejected: Option<String>,
+}
+
+/// One refresh in flight, awaited by every caller that needs a token
+/// meanwhile. A single-threaded stand-in for `futures`' `Shared` (whose
+/// `Arc`, mutex and waker slab cost the bundle about 1.3 KB gzipped): any
+/// waiter may drive the fetch; when it completes, every waiter is woken
+/// and gets a clone of the outcome.
+struct Refresh {
+    /// The fetch, until it completes.
+    fetch: RefCell<Option<LocalBoxFuture<'static, Outcome>>>,
+    outcome: RefCell<Option<Outcome>>,
+    /// The wakers of the callers waiting for `outcome`.
+    waiting: RefCell<Vec<Waker>>,
+}
+
+impl Refresh {
+    fn poll_outcome(&self, cx: &mut Context<'_>) -> Poll<Outcome> {
+        if let Some(done) = &*self.outcome.borrow() {
+            return Poll::Ready(done.clone());
+        }
+        // Busy only if polled from inside its own fetch: wait to be woken.
+        if let Ok(mut slot) = self.fetch.try_borrow_mut()
+            && let Some(fetch) = slot.as_mut()
+            && let Poll::Ready(done) = fetch.as_mut().poll(cx)
+        {
+            *slot = None;
+            *self.outcome.borrow_mut() = Some(done.clone());
+            for w in self.waiting.take() {
+                w.wake();
+            }
+            return Poll::Ready(done);
+        }
+        let mut waiting = self.waiting.borrow_mut();
+        if !waiting.iter().any(|w| w.will_wake(cx.waker())) {
+            waiting.push(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+}
+
+/// What [`TokenCache::get`] answers: a token at hand or a shared refresh.
+enum Waiter {
+    Ready(Option<Outcome>),
+    Waiting(Rc<Refresh>),
+}
+
+impl Future for Waiter {
+    type Output = Outcome;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Outcome> {
+        match self.get_mut() {
+            Self::Ready(token) => token.take().map_or(Poll::Pending, Poll::Ready),
+            Self::Waiting(refresh) => refresh.poll_outcome(cx),
+        }
+    }
+}
+
+impl Drop for Waiter {
+    fn drop(&mut self) {
+        // The fetch may have registered this caller's waker only: wake the
+        // others, so one of them drives it on.
+        if let Self::Waiting(refresh) = self
+            && refresh.outcome.borrow().is_none()
+        {
+            for w in refresh.waiting.borrow().iter() {
+                w.wake_by_ref();
+            }
+        }
+    }
 }
 
 /// Shared, clonable handle to the token cache of one `PeliqanEmbed`.
@@ -44,7 +115,7 @@ impl TokenCache {
     /// epoch) from `clock`. `fetch` gets the value of the token Peliqan
     /// rejected when that is why a new one is needed.
     pub fn new(
-        fetch: impl Fn(Option<String>) -> LocalBoxFuture<'static, Result<Token, EmbedError>> + 'static,
+        fetch: impl Fn(Option<String>) -> LocalBoxFuture<'static, Outcome> + 'static,
         clock: impl Fn() -> f64 + 'static,
     ) -> Self {
         Self {
@@ -55,24 +126,22 @@ impl TokenCache {
     }
 
     /// A token good to use now, fetching one if needed.
-    pub async fn get(&self) -> Result<Token, EmbedError> {
-        let shared = {
-            let mut st = self.state.borrow_mut();
-            if let Some(t) = &st.current
-                && !t.needs_refresh((self.clock)())
-            {
-                return Ok(t.clone());
-            }
-            match &st.inflight {
-                Some(f) => f.clone(),
-                None => {
-                    let f = self.start_refresh(st.rejected.take());
-                    st.inflight = Some(f.clone());
-                    f
-                }
+    pub fn get(&self) -> impl Future<Output = Outcome> + use<> {
+        let mut st = self.state.borrow_mut();
+        if let Some(t) = &st.current
+            && !t.needs_refresh((self.clock)())
+        {
+            return Waiter::Ready(Some(Ok(t.clone())));
+        }
+        let refresh = match &st.inflight {
+            Some(r) => Rc::clone(r),
+            None => {
+                let r = self.start_refresh(st.rejected.take());
+                st.inflight = Some(Rc::clone(&r));
+                r
             }
         };
-        shared.await
+        Waiter::Waiting(refresh)
     }
 
     /// Forgets `used` after Peliqan refused it, unless it was already replaced.
@@ -84,12 +153,12 @@ impl TokenCache {
         }
     }
 
-    /// The refresh future; it stores its own result so the state is updated
-    /// exactly once, whoever awaits it first.
-    fn start_refresh(&self, rejected: Option<String>) -> Inflight {
+    /// The refresh; its fetch stores its own result so the state is
+    /// updated exactly once, whoever drives it.
+    fn start_refresh(&self, rejected: Option<String>) -> Rc<Refresh> {
         let fut = (self.fetch)(rejected);
         let state = Rc::clone(&self.state);
-        async move {
+        let fetch: LocalBoxFuture<'static, Outcome> = Box::pin(async move {
             let result = fut.await;
             let mut st = state.borrow_mut();
             st.inflight = None;
@@ -97,9 +166,12 @@ impl TokenCache {
                 st.current = Some(t.clone());
             }
             result
-        }
-        .boxed_local()
-        .shared()
+        });
+        Rc::new(Refresh {
+            fetch: RefCell::new(Some(fetch)),
+            outcome: RefCell::default(),
+            waiting: RefCell::default(),
+        })
     }
 }
 
@@ -107,6 +179,7 @@ impl TokenCache {
 mod tests {
     use super::*;
     use crate::error::ErrorCode;
+    use futures::FutureExt;
     use futures::channel::oneshot;
     use futures::executor::block_on;
     use futures::future::join_all;
@@ -150,6 +223,59 @@ mod tests {
         let got = block_on(waiters);
         assert_eq!(calls.get(), 1);
         assert!(got.iter().all(|r| r.as_ref().unwrap().value == "shared"));
+    }
+
+    /// A waker that counts its wakes.
+    struct Count(std::sync::atomic::AtomicUsize);
+
+    impl futures::task::ArcWake for Count {
+        fn wake_by_ref(me: &std::sync::Arc<Self>) {
+            me.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn a_caller_dropped_while_driving_the_refresh_wakes_the_others() {
+        use std::sync::Arc;
+        use std::sync::atomic::Ordering::SeqCst;
+        use std::task::{Context, Poll};
+        let (tx, rx) = oneshot::channel::<()>();
+        let rx = Rc::new(RefCell::new(Some(rx)));
+        let cache = TokenCache::new(
+            move |_| {
+                let rx = rx.borrow_mut().take().expect("fetched twice");
+                async move {
+                    rx.await.ok();
+                    Ok(Token::new("late".into(), Some(1e12), 0.0))
+                }
+                .boxed_local()
+            },
+            || 0.0,
+        );
+        let (wa, wb) = (Arc::new(Count(0.into())), Arc::new(Count(0.into())));
+        let (a_waker, b_waker) = (
+            futures::task::waker(wa),
+            futures::task::waker(Arc::clone(&wb)),
+        );
+        let (mut a, mut b) = (Box::pin(cache.get()), Box::pin(cache.get()));
+        assert!(
+            b.as_mut()
+                .poll(&mut Context::from_waker(&b_waker))
+                .is_pending()
+        );
+        // `a` polls last: the fetch now holds only `a`'s waker.
+        assert!(
+            a.as_mut()
+                .poll(&mut Context::from_waker(&a_waker))
+                .is_pending()
+        );
+        drop(a);
+        assert!(wb.0.load(SeqCst) > 0, "b was not woken to drive the fetch");
+        tx.send(()).unwrap();
+        match b.as_mut().poll(&mut Context::from_waker(&b_waker)) {
+            Poll::Ready(Ok(t)) => assert_eq!(t.value, "late"),
+            _ => panic!("b did not get the token"),
+        }
     }
 
     #[test]
