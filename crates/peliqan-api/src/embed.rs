@@ -80,7 +80,7 @@ impl BrowserRouting {
         let mut routes = dialect.routes();
         for (name, text) in &self.routes {
             let op: Operation = name.parse()?;
-            routes.set_text(op, text).map_err(|e| e.to_string())?;
+            routes.set_text(op, text).map_err(|e| e.0)?;
         }
         Ok(routes)
     }

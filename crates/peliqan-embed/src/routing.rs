@@ -135,10 +135,7 @@ impl Endpoint {
     /// dialect lacks, or a value its route needs that is missing, is
     /// `invalid_config` naming the operation.
     pub fn url(&self, op: Operation, vars: &Vars<'_>) -> Result<(Method, String), EmbedError> {
-        let target = self
-            .routes
-            .target(op, vars)
-            .map_err(|e| invalid(&e.to_string()))?;
+        let target = self.routes.target(op, vars).map_err(|e| invalid(&e.0))?;
         let url = [self.base_url.as_str(), &target.path_and_query()].concat();
         Ok((target.method, url))
     }

@@ -71,15 +71,17 @@ impl FromStr for Dialect {
             .iter()
             .copied()
             .find(|d| d.name() == s.trim())
+            // Joined by hand, not `format!`: the browser SDK parses
+            // dialects too, and the formatting machinery costs its bundle.
             .ok_or_else(|| {
-                format!(
-                    "unknown API dialect `{s}`; use one of: {}",
-                    Dialect::ALL
-                        .iter()
-                        .map(|d| d.name())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
+                let names: Vec<&str> = Dialect::ALL.iter().map(|d| d.name()).collect();
+                [
+                    "unknown API dialect `",
+                    s,
+                    "`; use one of: ",
+                    &names.join(", "),
+                ]
+                .concat()
             })
     }
 }
@@ -132,11 +134,18 @@ impl Routes {
     /// would add one.
     pub fn route(&self, op: Operation) -> Result<&Route, RouteError> {
         self.get(op).ok_or_else(|| {
-            RouteError(format!(
-                "the `{}` API dialect has no route for `{op}`; set {} to add one",
-                self.dialect,
-                op.config_key()
-            ))
+            RouteError(
+                [
+                    "the `",
+                    self.dialect.name(),
+                    "` API dialect has no route for `",
+                    op.name(),
+                    "`; set ",
+                    &op.config_key(),
+                    " to add one",
+                ]
+                .concat(),
+            )
         })
     }
 

@@ -90,7 +90,7 @@ impl Operation {
     /// The configuration key that overrides this operation's route, e.g.
     /// `PELIQAN_API_ROUTE_TOKEN_BY_EXTERNAL_ID`.
     pub fn config_key(self) -> String {
-        format!("PELIQAN_API_ROUTE_{}", self.name().to_ascii_uppercase())
+        ["PELIQAN_API_ROUTE_", &self.name().to_ascii_uppercase()].concat()
     }
 }
 
@@ -108,6 +108,6 @@ impl FromStr for Operation {
             .iter()
             .copied()
             .find(|op| op.name() == s)
-            .ok_or_else(|| format!("unknown API operation `{s}`"))
+            .ok_or_else(|| ["unknown API operation `", s, "`"].concat())
     }
 }

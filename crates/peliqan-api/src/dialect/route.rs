@@ -76,15 +76,30 @@ pub struct Vars<'a> {
 
 impl Vars<'_> {
     fn get(&self, name: &str) -> Option<String> {
-        match name {
-            "id" => self.id.map(|v| v.to_string()),
-            "external_id" => self.external_id.map(str::to_owned),
-            "group_id" => self.group_id.map(|v| v.to_string()),
-            "page" => self.page.map(|v| v.to_string()),
-            "per_page" => self.per_page.map(|v| v.to_string()),
+        let number = match name {
+            "id" => self.id,
+            "external_id" => return self.external_id.map(str::to_owned),
+            "group_id" => self.group_id,
+            "page" => self.page,
+            "per_page" => self.per_page,
             _ => None,
+        };
+        number.map(decimal)
+    }
+}
+
+/// `n` in decimal digits. By hand rather than `to_string`, which would
+/// pull the formatting machinery into the browser SDK's bundle.
+fn decimal(mut n: u64) -> String {
+    let mut digits = Vec::with_capacity(20);
+    loop {
+        digits.push(b'0' + (n % 10) as u8);
+        n /= 10;
+        if n == 0 {
+            break;
         }
     }
+    digits.iter().rev().map(|&d| char::from(d)).collect()
 }
 
 /// A route that does not parse, or a value a route needs that was not given.
@@ -141,7 +156,8 @@ impl Target {
 impl Route {
     /// Parses `METHOD /path[/][?name=value&name={placeholder}]`.
     pub fn parse(text: &str) -> Result<Route, RouteError> {
-        let err = |m: &str| RouteError(format!("`{text}`: {m}"));
+        // Messages are joined by hand, not `format!`: see [`decimal`].
+        let err = |m: &str| RouteError(["`", text, "`: ", m].concat());
         let mut parts = text.split_whitespace();
         let (Some(method), Some(target), None) = (parts.next(), parts.next(), parts.next()) else {
             return Err(err(
@@ -169,7 +185,7 @@ impl Route {
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (k, v) = pair
                 .split_once('=')
-                .ok_or_else(|| err(&format!("query part `{pair}` has no `=`")))?;
+                .ok_or_else(|| err(&["query part `", pair, "` has no `=`"].concat()))?;
             if k.is_empty() {
                 return Err(err("a query parameter has no name"));
             }
@@ -188,7 +204,7 @@ impl Route {
     /// the trailing slash applied.
     pub fn path_template(&self) -> String {
         if self.trailing_slash {
-            format!("{}/", self.path)
+            [self.path.as_str(), "/"].concat()
         } else {
             self.path.clone()
         }
@@ -196,7 +212,7 @@ impl Route {
 
     /// Whether the route needs `name` (in its path or its query).
     pub fn uses(&self, name: &str) -> bool {
-        let needle = format!("{{{name}}}");
+        let needle = ["{", name, "}"].concat();
         self.path.contains(&needle) || self.query.iter().any(|(_, v)| v.contains(&needle))
     }
 
@@ -204,7 +220,7 @@ impl Route {
     pub fn target(&self, vars: &Vars<'_>) -> Result<Target, RouteError> {
         let path = fill(&self.path, vars, true)?;
         let path = if self.trailing_slash {
-            format!("{path}/")
+            path + "/"
         } else {
             path
         };
@@ -237,22 +253,25 @@ fn check_placeholders(s: &str) -> Result<(), String> {
         let after = &rest[start + 1..];
         let end = after
             .find('}')
-            .ok_or_else(|| format!("`{{` without `}}` in `{s}`"))?;
+            .ok_or_else(|| ["`{` without `}` in `", s, "`"].concat())?;
         let name = &after[..end];
         if !PLACEHOLDERS.contains(&name) {
-            return Err(format!(
-                "unknown placeholder `{{{name}}}`; known: {}",
-                PLACEHOLDERS
-                    .iter()
-                    .map(|p| format!("{{{p}}}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
+            let known: Vec<String> = PLACEHOLDERS
+                .iter()
+                .map(|p| ["{", p, "}"].concat())
+                .collect();
+            return Err([
+                "unknown placeholder `{",
+                name,
+                "}`; known: ",
+                &known.join(", "),
+            ]
+            .concat());
         }
         rest = &after[end + 1..];
     }
     if rest.contains('}') {
-        return Err(format!("`}}` without `{{` in `{s}`"));
+        return Err(["`}` without `{` in `", s, "`"].concat());
     }
     Ok(())
 }
@@ -266,9 +285,16 @@ fn fill(template: &str, vars: &Vars<'_>, encode_values: bool) -> Result<String, 
         let end = after.find('}').unwrap_or(after.len());
         let name = &after[..end];
         let value = vars.get(name).ok_or_else(|| {
-            RouteError(format!(
-                "the route `{template}` needs a value for `{{{name}}}`"
-            ))
+            RouteError(
+                [
+                    "the route `",
+                    template,
+                    "` needs a value for `{",
+                    name,
+                    "}`",
+                ]
+                .concat(),
+            )
         })?;
         if encode_values {
             out.push_str(&encode(&value));
@@ -288,7 +314,10 @@ pub fn encode(s: &str) -> String {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
             out.push(b as char);
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            const HEX: &[u8; 16] = b"0123456789ABCDEF";
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 15)]));
         }
     }
     out
@@ -336,6 +365,13 @@ mod tests {
             .path,
             "/api/servers/7/"
         );
+    }
+
+    #[test]
+    fn numbers_fill_in_decimal() {
+        for n in [0, 7, 10, 12345, u64::MAX] {
+            assert_eq!(decimal(n), n.to_string());
+        }
     }
 
     #[test]
