@@ -27,6 +27,13 @@ pub use web::PeliqanEmbed;
 
 pub use error::{EmbedError, ErrorCode};
 
+/// The allocator of the wasm build: talc (`talc::wasm`), a drop-in for the
+/// standard library's dlmalloc that is 2.6 KB gzipped smaller in the
+/// bundle (and faster). Single-threaded wasm only, as the SDK is.
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 /// The reason to show for a failed connection: Peliqan's `status_message`,
 /// else the newest error line of its logs.
 pub fn failure_reason(
