@@ -4,8 +4,10 @@
 //! (the ES-module glue) -> `wasm-opt -Oz` -> the project's own files from
 //! `crates/peliqan-embed/js` (`package.json` with the crate's version, the
 //! entry `index.js`, the hand-owned `index.d.ts`) and the crate README ->
-//! `target/npm/peliqan-embed`. Prints raw and gzipped sizes; `--pack` also
-//! runs `npm pack` and returns the tarball.
+//! `target/npm/peliqan-embed`. Prints raw and gzipped sizes against the
+//! budgets (core, UI entry; see [`report_sizes`]) and fails when an
+//! enforced one is exceeded; `--pack` also runs `npm pack` and returns the
+//! tarball.
 
 use crate::cmd::{root, run};
 use crate::wasm::{self, Toolchain};
@@ -22,6 +24,32 @@ const WASM_FEATURES: &[&str] = &[
     "--enable-reference-types",
     "--enable-multivalue",
 ];
+
+/// How wasm-opt shrinks the bundle (measured 2026-11-30, gzipped): `-Oz`,
+/// repeated until it stops paying (`--converge`, 0.1 KB); without the
+/// `producers` section (0.1 KB); and `--low-memory-unused` (0.3 KB), which
+/// lets it fold constant offsets into loads and stores: true of Rust's
+/// wasm32 layout, whose stack comes first and grows down from 1 MiB, so
+/// the lowest 1 KiB is only reached by a stack overflow. Not kept:
+/// `--gufa` and `-Os` (larger), `--traps-never-happen` (changes what a
+/// trap does for 0.1 KB).
+const WASM_OPT_FLAGS: &[&str] = &[
+    "-Oz",
+    "--converge",
+    "--strip-producers",
+    "--low-memory-unused",
+];
+
+/// Budgets, gzipped, checked on every build. Core: the wasm, its
+/// JavaScript glue, the entry `index.js` and wasm-bindgen's snippets (the
+/// error class), what every user of the SDK loads. UI: the `./ui` entry's
+/// JavaScript and CSS, loaded only by users of the drop-in UI.
+const CORE_BUDGET_KB: f64 = 50.0;
+const UI_BUDGET_KB: f64 = 20.0;
+/// Whether going over [`CORE_BUDGET_KB`] fails the build. Off while the
+/// core is over it (see the crate README's "Bundle size"): the gap is
+/// printed instead, so CI stays green until the bundle fits.
+const CORE_BUDGET_ENFORCED: bool = false;
 
 /// The package directory.
 pub fn package_dir() -> PathBuf {
@@ -48,7 +76,7 @@ pub fn build(pack: bool) -> anyhow::Result<Option<PathBuf>> {
         .arg(&built))?;
     let wasm_file = out.join("peliqan_embed_bg.wasm");
     run(Command::new(&wasm_opt)
-        .arg("-Oz")
+        .args(WASM_OPT_FLAGS)
         .args(WASM_FEATURES)
         .arg(&wasm_file)
         .arg("-o")
@@ -146,19 +174,29 @@ fn gzipped(path: &Path) -> anyhow::Result<u64> {
     Ok(o.stdout.len() as u64)
 }
 
-/// Prints the wasm and JavaScript sizes, raw and gzipped (the bundle-size
-/// benchmark; the target is under 80 KB gzipped for both together).
-fn report_sizes(out: &Path, error_js: &Path, route: &str) -> anyhow::Result<()> {
+/// The `.js` files under `dir`, recursively (wasm-bindgen's snippets).
+fn js_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    if dir.is_dir() {
+        for entry in std::fs::read_dir(dir)? {
+            let p = entry?.path();
+            if p.is_dir() {
+                found.extend(js_files(&p)?);
+            } else if p.extension().is_some_and(|e| e == "js") {
+                found.push(p);
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// Prints the raw and gzipped sizes of `files` and their total; returns
+/// the gzipped total in KB.
+fn print_sizes(out: &Path, label: &str, files: &[PathBuf]) -> anyhow::Result<f64> {
     let kb = |b: u64| b as f64 / 1024.0;
-    let files = [
-        out.join("peliqan_embed_bg.wasm"),
-        out.join("peliqan_embed.js"),
-        out.join("index.js"),
-        error_js.to_path_buf(),
-    ];
     let (mut raw_total, mut gz_total) = (0, 0);
-    println!("peliqan-embed bundle sizes ({route}):");
-    for f in &files {
+    for f in files {
         let (raw, gz) = (std::fs::metadata(f)?.len(), gzipped(f)?);
         raw_total += raw;
         gz_total += gz;
@@ -170,10 +208,83 @@ fn report_sizes(out: &Path, error_js: &Path, route: &str) -> anyhow::Result<()> 
         );
     }
     println!(
-        "  {:<52} {:>8.1} KB raw {:>7.1} KB gzipped (target < 80 KB)",
-        "total (wasm + JS)",
+        "  {label:<52} {:>8.1} KB raw {:>7.1} KB gzipped",
         kb(raw_total),
         kb(gz_total)
     );
+    Ok(kb(gz_total))
+}
+
+/// Prints the sizes of the core (wasm + JavaScript) and of the UI entry,
+/// raw and gzipped, against their budgets ([`CORE_BUDGET_KB`],
+/// [`UI_BUDGET_KB`]); fails when an enforced budget is exceeded.
+fn report_sizes(out: &Path, error_js: &Path, route: &str) -> anyhow::Result<()> {
+    let mut core = vec![
+        out.join("peliqan_embed_bg.wasm"),
+        out.join("peliqan_embed.js"),
+        out.join("index.js"),
+    ];
+    // Every snippet (the error class, any inline JS): all are loaded.
+    let snippets = js_files(&out.join("snippets"))?;
+    if !snippets.iter().any(|p| p == error_js) {
+        bail!("{} is not under snippets/", error_js.display());
+    }
+    core.extend(snippets);
+    println!("peliqan-embed bundle sizes ({route}):");
+    let core_kb = print_sizes(out, "core total (wasm + JS)", &core)?;
+
+    let ui_dir = out.join("ui");
+    let ui: Vec<PathBuf> = if ui_dir.is_dir() {
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(&ui_dir)? {
+            let p = entry?.path();
+            if p.extension().is_some_and(|e| e == "js" || e == "css") {
+                files.push(p);
+            }
+        }
+        files.sort();
+        files
+    } else {
+        Vec::new()
+    };
+    let ui_kb = if ui.is_empty() {
+        println!("  no UI entry");
+        None
+    } else {
+        Some(print_sizes(out, "UI entry total (ui/: JS + CSS)", &ui)?)
+    };
+
+    let mut over = Vec::new();
+    let core_verdict = if core_kb <= CORE_BUDGET_KB {
+        "within budget".to_owned()
+    } else if CORE_BUDGET_ENFORCED {
+        over.push(format!(
+            "the core is {core_kb:.1} KB gzipped, over its {CORE_BUDGET_KB} KB budget"
+        ));
+        "OVER BUDGET".to_owned()
+    } else {
+        format!(
+            "target, not yet enforced: {:.1} KB to go",
+            core_kb - CORE_BUDGET_KB
+        )
+    };
+    println!("budget: core {core_kb:.1} KB / {CORE_BUDGET_KB} KB gzipped ({core_verdict})");
+    match ui_kb {
+        None => println!("budget: UI entry {UI_BUDGET_KB} KB gzipped (no UI entry)"),
+        Some(ui_kb) => {
+            let verdict = if ui_kb <= UI_BUDGET_KB {
+                "within budget"
+            } else {
+                over.push(format!(
+                    "the UI entry is {ui_kb:.1} KB gzipped, over its {UI_BUDGET_KB} KB budget"
+                ));
+                "OVER BUDGET"
+            };
+            println!("budget: UI entry {ui_kb:.1} KB / {UI_BUDGET_KB} KB gzipped ({verdict})");
+        }
+    }
+    if !over.is_empty() {
+        bail!("bundle size: {}", over.join("; "));
+    }
     Ok(())
 }
