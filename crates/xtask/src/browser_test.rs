@@ -1,8 +1,10 @@
 //! The SDK's browser tests: run by `cargo xtask test` after the native
-//! ones, and alone by `cargo xtask browser-test [--dialect NAME]... [--no-npm]`.
+//! ones, and alone by `cargo xtask browser-test [--dialect NAME]...
+//! [--browser chromium|firefox] [--no-npm]`.
 //!
 //! 1. `wasm-bindgen-test` tests (`crates/peliqan-embed/tests/browser/`) in
-//!    headless Chromium through chromedriver, once per API dialect, each
+//!    headless Chromium through chromedriver, then in headless Firefox ESR
+//!    through geckodriver (see [`firefox`]), once per API dialect, each
 //!    time against fresh emulator processes speaking that dialect (strictly,
 //!    with Django's trailing-slash answers, for every dialect but the
 //!    default `seed`, which runs lenient as users get it): one allowing the
@@ -12,18 +14,38 @@
 //!    (`WASM_BINDGEN_TEST_ADDRESS`) so the emulator can allow it; the
 //!    emulator's URL and partner token reach the tests at compile time (so
 //!    each dialect rebuilds only the test crate), its dialect at run time
-//!    (`GET /__emulator/info`).
+//!    (`GET /__emulator/info`). Both browsers share a dialect's emulators
+//!    and test build (every test makes its own tenant), so Firefox costs
+//!    its run time only.
 //! 2. The packed npm tarball installed into a scratch folder and imported
 //!    from a page in headless Chromium (`crates/peliqan-embed/js-tests`).
 
 use crate::cmd::{cargo, root, run};
 use crate::procs::Proc;
-use crate::wasm;
+use crate::{firefox, wasm};
 use anyhow::Context;
 use peliqan_api::Dialect;
 use std::net::TcpListener;
 use std::process::Command;
 use std::time::{Duration, Instant};
+
+/// A browser the wasm-bindgen tests run in.
+#[derive(clap::ValueEnum, Clone, Copy, PartialEq, Eq)]
+pub enum Browser {
+    /// Debian's Chromium through chromedriver.
+    Chromium,
+    /// Debian's Firefox ESR through geckodriver.
+    Firefox,
+}
+
+impl Browser {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Chromium => "Chromium",
+            Self::Firefox => "Firefox",
+        }
+    }
+}
 
 /// Options of `cargo xtask browser-test`.
 #[derive(clap::Args, Default)]
@@ -32,6 +54,10 @@ pub struct Args {
     /// default: seed, sub-account and partner).
     #[arg(long = "dialect", value_name = "NAME")]
     dialects: Vec<Dialect>,
+    /// Run the wasm-bindgen tests only in this browser (default: Chromium,
+    /// then Firefox). The npm package test always uses Chromium.
+    #[arg(long, value_enum, value_name = "BROWSER")]
+    browser: Option<Browser>,
     /// Skip the npm package's type check and import test.
     #[arg(long)]
     no_npm: bool,
@@ -117,9 +143,19 @@ pub fn run_tests(args: Args) -> anyhow::Result<()> {
     } else {
         args.dialects
     };
+    let browsers = match args.browser {
+        Some(b) => vec![b],
+        None => vec![Browser::Chromium, Browser::Firefox],
+    };
     let tc = wasm::ensure()?;
     let bindgen_dir = wasm::ensure_bindgen()?;
+    // Chromium also runs the npm package test.
     wasm::ensure_browser()?;
+    let geckodriver = if browsers.contains(&Browser::Firefox) {
+        Some(firefox::ensure()?)
+    } else {
+        None
+    };
     let bins = [
         "-p",
         "peliqan-emulator",
@@ -129,13 +165,13 @@ pub fn run_tests(args: Args) -> anyhow::Result<()> {
     ];
     run(cargo().arg("build").args(bins))?;
     for dialect in dialects {
-        let t = Instant::now();
-        wasm_bindgen_tests(&tc, &bindgen_dir, dialect)
-            .with_context(|| format!("SDK browser tests failed in the `{dialect}` dialect"))?;
-        eprintln!(
-            "xtask: SDK browser tests passed in the `{dialect}` dialect ({:.0} s)",
-            t.elapsed().as_secs_f64()
-        );
+        wasm_bindgen_tests(
+            &tc,
+            &bindgen_dir,
+            dialect,
+            &browsers,
+            geckodriver.as_deref(),
+        )?;
     }
     if !args.no_npm {
         let t = Instant::now();
@@ -152,10 +188,14 @@ pub fn run_tests(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Runs the wasm-bindgen tests in `dialect`, in each of `browsers` in turn,
+/// against one set of emulators and one test build.
 fn wasm_bindgen_tests(
     tc: &wasm::Toolchain,
     bindgen_dir: &std::path::Path,
     dialect: Dialect,
+    browsers: &[Browser],
+    geckodriver: Option<&std::path::Path>,
 ) -> anyhow::Result<()> {
     eprintln!(
         "xtask: SDK browser tests, `{dialect}` dialect{}",
@@ -175,23 +215,51 @@ fn wasm_bindgen_tests(
     )?;
     let (_token_service, token_service_url, user_jwt) =
         start_token_service(&allowing, dialect, &page)?;
-    let mut test = tc.cargo("test");
-    test.args(["-p", "peliqan-embed", "--test", "browser"])
-        .env(
-            "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
-            bindgen_dir.join("wasm-bindgen-test-runner"),
-        )
-        .env("CHROMEDRIVER", "/usr/bin/chromedriver")
-        .env("WASM_BINDGEN_TEST_ADDRESS", format!("127.0.0.1:{port}"))
-        .env("WASM_BINDGEN_TEST_TIMEOUT", "180")
-        .env("PELIQAN_EMULATOR_URL", &allowing.url)
-        .env("PELIQAN_PARTNER_TOKEN", &allowing.partner_token)
-        .env("PELIQAN_NOCORS_URL", &refusing.url)
-        .env("PELIQAN_TOKEN_SERVICE_URL", &token_service_url)
-        .env("PELIQAN_USER_JWT", &user_jwt)
-        // webdriver.json (Chromium flags) is read from the crate directory.
-        .current_dir(root().join("crates/peliqan-embed"));
-    run(&mut test)
+    for &browser in browsers {
+        let t = Instant::now();
+        let mut test = tc.cargo("test");
+        test.args(["-p", "peliqan-embed", "--test", "browser"])
+            .env(
+                "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+                bindgen_dir.join("wasm-bindgen-test-runner"),
+            )
+            .env("WASM_BINDGEN_TEST_ADDRESS", format!("127.0.0.1:{port}"))
+            .env("WASM_BINDGEN_TEST_TIMEOUT", "180")
+            // The runner serves its page with COOP `same-origin` and COEP
+            // `require-corp` (for SharedArrayBuffer) unless told not to. A
+            // partner's page rarely has them, and under that COOP a real
+            // popup navigated to another origin is cut off from its opener
+            // (`closed` reads true, `close()` cannot reach it).
+            .env("WASM_BINDGEN_TEST_NO_ORIGIN_ISOLATION", "1")
+            .env("PELIQAN_EMULATOR_URL", &allowing.url)
+            .env("PELIQAN_PARTNER_TOKEN", &allowing.partner_token)
+            .env("PELIQAN_NOCORS_URL", &refusing.url)
+            .env("PELIQAN_TOKEN_SERVICE_URL", &token_service_url)
+            .env("PELIQAN_USER_JWT", &user_jwt)
+            // webdriver.json (both browsers' options) is read from the
+            // crate directory.
+            .current_dir(root().join("crates/peliqan-embed"));
+        match browser {
+            // The runner takes GECKODRIVER over CHROMEDRIVER.
+            Browser::Chromium => {
+                test.env_remove("GECKODRIVER")
+                    .env("CHROMEDRIVER", "/usr/bin/chromedriver");
+            }
+            Browser::Firefox => {
+                firefox::configure(&mut test, geckodriver.context("geckodriver not set up")?);
+            }
+        }
+        let name = browser.name();
+        eprintln!("xtask: SDK browser tests in {name}, `{dialect}` dialect");
+        run(&mut test).with_context(|| {
+            format!("SDK browser tests failed in {name} in the `{dialect}` dialect")
+        })?;
+        eprintln!(
+            "xtask: SDK browser tests passed in {name} in the `{dialect}` dialect ({:.0} s)",
+            t.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
 }
 
 fn npm_import_test() -> anyhow::Result<()> {

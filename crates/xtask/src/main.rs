@@ -12,6 +12,7 @@ mod demo_http;
 mod demo_login;
 mod demo_server;
 mod e2e;
+mod firefox;
 mod npm;
 mod procs;
 mod python_test;
