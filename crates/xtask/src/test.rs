@@ -4,9 +4,10 @@ use crate::cmd::{cargo, run};
 use peliqan_api::Dialect;
 use std::time::Instant;
 
-/// Checks formatting and clippy (warnings are errors), runs the native test
-/// suite of the whole workspace, the client's and the
-/// token service's integration suites again in every API dialect, then the
+/// Checks formatting and clippy (warnings are errors), installs Debian's
+/// `redis-server` (the token service's tests start their own on a free
+/// port), runs the native test suite of the whole workspace, the client's
+/// and the token service's integration suites again in every API dialect, then the
 /// browser SDK's tests in headless Chromium (wasm-bindgen-test and the npm
 /// package), then apps of real bundlers built on the packed package
 /// (`cargo xtask consumers`), then the demo's end-to-end browser tests.
@@ -23,6 +24,7 @@ pub fn all() -> anyhow::Result<()> {
         "-D",
         "warnings",
     ]))?;
+    ensure_redis_server()?;
     run(cargo().args(["test", "--workspace", "--all-targets"]))?;
     run(cargo().args(["test", "--workspace", "--doc"]))?;
     dialects()?;
@@ -57,6 +59,14 @@ fn dialects() -> anyhow::Result<()> {
             .env("PELIQAN_TEST_DIALECT", dialect.name()))?;
     }
     Ok(())
+}
+
+/// The token service's integration tests start a real `redis-server` of
+/// their own on a free loopback port (`tests/api/redis_server.rs`); this
+/// installs Debian's package once (idempotent, like Chromium). The path is
+/// the one the tests look for.
+fn ensure_redis_server() -> anyhow::Result<()> {
+    crate::wasm::ensure_apt("/usr/bin/redis-server", &["redis-server"])
 }
 
 /// rustfmt and clippy come with rustup's default profile; a minimal profile

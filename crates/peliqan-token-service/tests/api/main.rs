@@ -15,6 +15,7 @@ mod jwks;
 mod process;
 mod provisioning;
 mod rate_limit;
+mod redis_server;
 mod routing;
 mod secrets;
 mod shutdown;
