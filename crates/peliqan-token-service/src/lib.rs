@@ -19,6 +19,7 @@ pub mod rate_limit;
 pub mod readiness;
 pub mod routes;
 pub mod settings;
+pub mod shared;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -55,6 +55,8 @@ pub struct Metrics {
     upstream_calls: Family<UpstreamLabels, Counter>,
     upstream_errors: Family<UpstreamErrorLabels, Counter>,
     rate_limited: Counter,
+    shared_tier: Family<OutcomeLabels, Counter>,
+    shared_tier_degraded: Gauge,
     /// The hot path's series (`POST /v1/token` answered 200), resolved once
     /// rather than looked up by label hash on every request.
     token_ok: Counter,
@@ -82,6 +84,20 @@ impl Default for Metrics {
         let upstream_calls = Family::<UpstreamLabels, Counter>::default();
         let upstream_errors = Family::<UpstreamErrorLabels, Counter>::default();
         let rate_limited = Counter::default();
+        let shared_tier = Family::<OutcomeLabels, Counter>::default();
+        let shared_tier_degraded = Gauge::default();
+        registry.register(
+            "shared_tier_fetches",
+            "First-tier misses by how the shared tier (Redis) served them: hit (another \
+             replica's token), waited (for another replica's fetch), fetched (this replica \
+             called Peliqan under the lock), bypassed (tier degraded), unreadable",
+            shared_tier.clone(),
+        );
+        registry.register(
+            "shared_tier_degraded",
+            "1 while the shared tier (Redis) is unavailable and replicas work alone",
+            Gauge::clone(&shared_tier_degraded),
+        );
         registry.register(
             "http_requests",
             "HTTP requests by route, method and status",
@@ -163,6 +179,8 @@ impl Default for Metrics {
             upstream_calls,
             upstream_errors,
             rate_limited,
+            shared_tier,
+            shared_tier_degraded,
         }
     }
 }
@@ -206,6 +224,18 @@ impl Metrics {
         self.cache_refreshes
             .get_or_create(&OutcomeLabels { outcome })
             .inc();
+    }
+
+    /// How the shared tier served a first-tier miss (see the metric's help).
+    pub fn shared_tier(&self, outcome: &'static str) {
+        self.shared_tier
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
+    }
+
+    /// The shared tier became degraded (`true`) or answers again.
+    pub fn shared_tier_degraded(&self, degraded: bool) {
+        self.shared_tier_degraded.set(i64::from(degraded));
     }
 
     /// A forced refresh was asked for (`refetched`, `stale` or `throttled`).

@@ -7,6 +7,7 @@ use crate::metrics::Metrics;
 use crate::rate_limit::RateLimiter;
 use crate::readiness::PartnerHealth;
 use crate::settings::Settings;
+use crate::shared::SharedTier;
 use crate::tokens::TokenCache;
 use crate::tokens::entry::routing_fragment;
 use crate::upstream::{Credential, Upstream};
@@ -46,6 +47,20 @@ pub struct AppState {
     pub clock: SharedClock,
 }
 
+/// How long a replica may hold a tenant's fetch lock in the shared tier:
+/// a whole fetch with its retries (provisioning is up to three calls),
+/// with room to spare; a holder that dies delays the fleet this long.
+fn lock_ttl(settings: &Settings) -> Duration {
+    let up = &settings.upstream;
+    let attempts = up.max_retries.saturating_add(1);
+    let per_call = up
+        .timeout
+        .saturating_add(up.retry_base_delay.saturating_mul(4));
+    per_call
+        .saturating_mul(attempts.saturating_mul(3))
+        .clamp(Duration::from_secs(5), Duration::from_secs(120))
+}
+
 impl AppState {
     /// Builds clients, caches and the verifier, all reading time from `clock`.
     pub fn new(settings: &Settings, clock: SharedClock) -> anyhow::Result<Self> {
@@ -69,12 +84,20 @@ impl AppState {
         );
         let verifier = UserVerifier::new(&settings.auth, clock.clone())
             .context("Failed to set up JWT checks")?;
+        let shared = match &settings.shared {
+            Some(s) => {
+                tracing::info!("sharing tokens with the fleet through Redis (the shared tier)");
+                Some(SharedTier::new(s, lock_ttl(settings), metrics.clone())?)
+            }
+            None => None,
+        };
         let tokens = TokenCache::new(
             upstream.clone(),
             settings.cache.clone(),
             settings.auto_provision,
             metrics.clone(),
             clock.clone(),
+            shared,
         );
         Ok(Self {
             verifier,

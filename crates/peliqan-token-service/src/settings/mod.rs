@@ -14,6 +14,7 @@ mod parse;
 mod peliqan;
 #[cfg(test)]
 mod readme;
+mod shared;
 
 use peliqan_client::{PartnerCredentials, PeliqanClient, RetryPolicy, Routes, Secret};
 use std::net::SocketAddr;
@@ -21,6 +22,7 @@ use std::time::Duration;
 
 pub use issuer::IssuerAudience;
 pub use parse::{KEYS, is_key};
+pub use shared::SharedTierSettings;
 
 /// A configuration problem, naming the key at fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -66,6 +68,8 @@ pub struct Settings {
     pub cache: CacheSettings,
     /// `TOKEN_SERVICE_AUTO_PROVISION`: create missing sub-accounts.
     pub auto_provision: bool,
+    /// The fleet's shared tier on Redis (`TOKEN_SERVICE_REDIS_URL`), if any.
+    pub shared: Option<SharedTierSettings>,
     /// `TOKEN_SERVICE_METRICS_LISTEN`: serve `/metrics` on this separate
     /// address only (not on the public port) when set.
     pub metrics_listen: Option<SocketAddr>,

@@ -59,6 +59,11 @@ pub const KEYS: &[&str] = &[
     "TOKEN_SERVICE_UPSTREAM_RETRY_BASE_SECS",
     "TOKEN_SERVICE_UPSTREAM_MAX_RETRY_AFTER_SECS",
     "TOKEN_SERVICE_READINESS_CACHE_SECS",
+    "TOKEN_SERVICE_REDIS_URL",
+    "TOKEN_SERVICE_REDIS_URL_FILE",
+    "TOKEN_SERVICE_CACHE_KEY",
+    "TOKEN_SERVICE_CACHE_KEY_FILE",
+    "TOKEN_SERVICE_REDIS_TIMEOUT_SECS",
 ];
 
 /// Whether the service reads `key`: one of [`KEYS`] or a route override
@@ -190,6 +195,7 @@ impl Settings {
                     .secs("TOKEN_SERVICE_FORCED_REFRESH_INTERVAL_SECS", 5.0)?,
             },
             auto_provision: r.bool("TOKEN_SERVICE_AUTO_PROVISION")?,
+            shared: super::shared::shared_tier(r)?,
             metrics_listen: r
                 .get("TOKEN_SERVICE_METRICS_LISTEN")
                 .map(|_| r.parse("TOKEN_SERVICE_METRICS_LISTEN", ([127, 0, 0, 1], 0).into()))

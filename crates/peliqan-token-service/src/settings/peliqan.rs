@@ -137,7 +137,7 @@ fn credentials(r: &Reader<'_>) -> Result<PartnerCredentials, ConfigError> {
 }
 
 /// A secret given inline or as a file; both is an error, an empty file too.
-fn secret(
+pub(super) fn secret(
     r: &Reader<'_>,
     key: &'static str,
     file_key: &'static str,

@@ -133,6 +133,14 @@ impl CachedToken {
         self.token.eq_text(jwt)
     }
 
+    /// The token as text (off the hot path: refreshes compare it with the
+    /// shared tier's).
+    pub fn token_text(&self) -> String {
+        let mut json = Vec::with_capacity(self.token.text_len() + 2);
+        self.token.write_json(&mut json);
+        serde_json::from_slice(&json).unwrap_or_default()
+    }
+
     /// The `POST /v1/token` answer for `tenant` (the cache key):
     /// `{"token","expires_at","subaccount_id","external_id"` then `routing`
     /// (from [`routing_fragment`], the same for every answer) and `}`.

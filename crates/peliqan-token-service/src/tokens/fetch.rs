@@ -20,13 +20,31 @@ use peliqan_api::{ApiErrorBody, ExternalId, SubaccountToken};
 use peliqan_client::Error;
 
 impl Inner {
+    /// A fresh token for `tenant`, not `avoid` (the token being refreshed
+    /// or reported rejected): through the shared tier when there is one
+    /// ([`super::fleet`]), else straight from Peliqan.
     #[tracing::instrument(name = "fetch_token", skip_all, fields(tenant = %tenant))]
     pub(super) async fn fetch(
         &self,
         tenant: &ExternalId,
         profile: &Profile,
+        avoid: Option<&str>,
     ) -> Result<CachedToken, ServiceError> {
-        let answer = self.fetch_answer(tenant, profile).await?;
+        match &self.shared {
+            Some(shared) => self.fetch_shared(shared, tenant, profile, avoid).await,
+            None => {
+                let answer = self.fetch_answer(tenant, profile).await?;
+                self.checked(tenant, &answer)
+            }
+        }
+    }
+
+    /// A token answer, checked and timed.
+    pub(super) fn checked(
+        &self,
+        tenant: &ExternalId,
+        answer: &SubaccountToken,
+    ) -> Result<CachedToken, ServiceError> {
         // Defence in depth: never hand out a token Peliqan says is someone else's.
         if answer.external_id.as_ref().is_some_and(|id| id != tenant) {
             tracing::error!(tenant = %tenant, "Peliqan answered a token for another tenant");
@@ -35,10 +53,10 @@ impl Inner {
         if let Some(id) = answer.subaccount_id {
             self.ids.insert(tenant, id);
         }
-        CachedToken::new(&answer, tenant, &self.settings, &*self.clock)
+        CachedToken::new(answer, tenant, &self.settings, &*self.clock)
     }
 
-    async fn fetch_answer(
+    pub(super) async fn fetch_answer(
         &self,
         tenant: &ExternalId,
         profile: &Profile,

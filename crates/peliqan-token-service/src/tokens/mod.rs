@@ -40,6 +40,7 @@
 mod compact;
 pub mod entry;
 mod fetch;
+mod fleet;
 mod flight;
 mod ids;
 
@@ -47,12 +48,13 @@ use crate::auth::Profile;
 use crate::error::ServiceError;
 use crate::metrics::Metrics;
 use crate::settings::CacheSettings;
+use crate::shared::SharedTier;
 use crate::upstream::Upstream;
 pub use entry::CachedToken;
 use flight::{Flight, FlightResult, Flights};
 use moka::Expiry;
-use peliqan_api::ExternalId;
 use peliqan_api::clock::SharedClock;
+use peliqan_api::{ExternalId, SubaccountToken};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -81,6 +83,8 @@ struct Inner {
     metrics: Arc<Metrics>,
     /// Where every time here is read.
     clock: SharedClock,
+    /// The fleet's shared second tier, when configured ([`fleet`]).
+    shared: Option<Arc<SharedTier>>,
 }
 
 /// Drops each entry at its own `valid_until`: after as long as it has left
@@ -133,6 +137,7 @@ impl TokenCache {
         auto_provision: bool,
         metrics: Arc<Metrics>,
         clock: SharedClock,
+        shared: Option<Arc<SharedTier>>,
     ) -> Self {
         let tokens = moka::future::Cache::builder()
             .max_capacity(settings.capacity)
@@ -157,10 +162,22 @@ impl TokenCache {
             auto_provision,
             metrics,
             clock,
+            shared,
         };
-        Self {
-            inner: Arc::new(inner),
+        let inner = Arc::new(inner);
+        if let Some(shared) = &inner.shared {
+            // Another replica replaced a tenant's token (a forced refresh):
+            // a first-tier copy of the old one goes.
+            let weak = Arc::downgrade(&inner);
+            shared.listen(move |tenant, token| {
+                let weak = weak.clone();
+                async move {
+                    let Some(inner) = weak.upgrade() else { return };
+                    inner.replaced_elsewhere(tenant, token).await;
+                }
+            });
         }
+        Self { inner }
     }
 
     /// Number of cached tenants (approximate, for metrics).
@@ -275,9 +292,14 @@ impl Inner {
             // which stores its token before leaving the flight map: look again.
             Kind::Miss => match self.current(&tenant).await {
                 Some(t) => Ok(t),
-                None => self.fetch(&tenant, &profile).await.map(Arc::new),
+                None => self.fetch(&tenant, &profile, None).await.map(Arc::new),
             },
-            Kind::Refresh(_) => self.fetch(&tenant, &profile).await.map(Arc::new),
+            Kind::Refresh(old) => {
+                let avoid = old.token_text();
+                self.fetch(&tenant, &profile, Some(&avoid))
+                    .await
+                    .map(Arc::new)
+            }
             Kind::Forced(rejected) => match self.current(&tenant).await {
                 // Replaced since the browser's report was checked: that
                 // newer token is the answer.
@@ -287,7 +309,8 @@ impl Inner {
                     // flight instead of getting the rejected token.
                     self.tokens.invalidate(&tenant).await;
                     self.metrics.forced_refresh("refetched");
-                    let fetched = self.fetch(&tenant, &profile).await;
+                    let avoid = rejected.token_text();
+                    let fetched = self.fetch(&tenant, &profile, Some(&avoid)).await;
                     fetched.map(|t| Arc::new(t.into_forced()))
                 }
             },
@@ -326,6 +349,29 @@ impl Inner {
     async fn tenant_created(&self, tenant: &ExternalId) {
         if let Some(unknown) = &self.unknown {
             unknown.invalidate(tenant).await;
+        }
+        if let Some(shared) = &self.shared {
+            shared.forget_unknown(tenant).await;
+        }
+    }
+
+    /// Another replica announced `token` as `tenant`'s new one: a different
+    /// token in this replica's first tier is replaced (a tenant this
+    /// replica does not hold stays out: memory is for its own traffic).
+    async fn replaced_elsewhere(&self, tenant: ExternalId, token: SubaccountToken) {
+        let Some(held) = self.tokens.get(&tenant).await else {
+            return;
+        };
+        if held.is(&token.token) {
+            return;
+        }
+        match self.checked(&tenant, &token) {
+            Ok(new) => {
+                self.tokens
+                    .insert(tenant, Arc::new(new.into_forced()))
+                    .await
+            }
+            Err(_) => self.tokens.invalidate(&tenant).await,
         }
     }
 }

@@ -7,6 +7,7 @@ mod cors;
 mod credentials;
 mod dialects;
 mod doctor;
+mod fleet;
 mod forced;
 mod health;
 mod helpers;

@@ -1,0 +1,333 @@
+//! A fleet of three replicas sharing one real `redis-server` (the shared
+//! tier): one upstream call per cold burst, one sub-account per new tenant
+//! against an emulator that *accepts* duplicate `external_id`s (so only the
+//! service's lock can make it one), a vanished lock holder, Redis stopped
+//! and restarted under load, a forced refresh reaching every replica, and
+//! tokens unreadable in Redis without the cache key.
+
+use crate::helpers::*;
+use crate::redis_server::RedisServer;
+use peliqan_client::Operation;
+use peliqan_token_service::settings::Settings;
+use peliqan_token_service::shared::crypto::{Kind, name};
+use peliqan_token_service::startup::Application;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+const KEY: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
+const OTHER_KEY: &str = "1111111111111111111111111111111111111111111111111111111111111111";
+
+/// Replicas sharing `redis`, all in front of the first one's emulator.
+struct Fleet {
+    first: TestApp,
+    urls: Vec<String>,
+}
+
+fn shared_settings(map: &mut BTreeMap<String, String>, redis: &RedisServer, key: &str) {
+    map.insert("TOKEN_SERVICE_REDIS_URL".into(), redis.url());
+    map.insert("TOKEN_SERVICE_CACHE_KEY".into(), key.into());
+}
+
+async fn fleet(redis: &RedisServer, replicas: usize) -> Fleet {
+    let config = peliqan_emulator::Config {
+        accept_duplicate_external_ids: true,
+        ..emulator_config(Duration::from_secs(1800))
+    };
+    let first = spawn_app_on(config, |map, _| shared_settings(map, redis, KEY)).await;
+    let mut urls = vec![first.url.clone()];
+    for _ in 1..replicas {
+        urls.push(replica(&first, redis, KEY).await);
+    }
+    Fleet { first, urls }
+}
+
+/// One more replica in front of `first`'s emulator, sealing with `key`.
+async fn replica(first: &TestApp, redis: &RedisServer, key: &str) -> String {
+    let mut map = base_settings(&first.emulator);
+    map.insert(
+        "PELIQAN_API_DIALECT".into(),
+        first.routes.dialect().name().into(),
+    );
+    shared_settings(&mut map, redis, key);
+    let settings = Settings::from_map(&map).expect("valid settings");
+    let app = Application::build(settings).await.expect("replica builds");
+    let url = app.url();
+    tokio::spawn(app.run_until_stopped());
+    url
+}
+
+impl Fleet {
+    /// `POST /v1/token` on replica `i`.
+    async fn token_on(&self, i: usize, jwt: &str) -> reqwest::Response {
+        self.first
+            .http
+            .post(format!("{}/v1/token", self.urls[i % self.urls.len()]))
+            .bearer_auth(jwt)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `n` token requests for `jwt` spread over the replicas, all at once;
+    /// their statuses.
+    async fn burst(&self, jwt: &str, n: usize) -> Vec<u16> {
+        let requests = (0..n).map(|i| self.token_on(i, jwt));
+        futures::future::join_all(requests)
+            .await
+            .iter()
+            .map(|r| r.status().as_u16())
+            .collect()
+    }
+
+    async fn token_text_on(&self, i: usize, jwt: &str) -> String {
+        let res = self.token_on(i, jwt).await;
+        assert_eq!(res.status(), 200);
+        let body: serde_json::Value = res.json().await.unwrap();
+        body["token"].as_str().unwrap().to_owned()
+    }
+
+    /// Replica `i`'s `/metrics` text.
+    async fn metrics(&self, i: usize) -> String {
+        let url = format!("{}/metrics", self.urls[i]);
+        self.first
+            .http
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+}
+
+fn all_ok(statuses: &[u16]) -> bool {
+    statuses.iter().all(|s| *s == 200)
+}
+
+async fn redis_command(redis: &RedisServer, args: &[&str]) -> redis::Value {
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut c = client.get_multiplexed_async_connection().await.unwrap();
+    let mut cmd = redis::cmd(args[0]);
+    for a in &args[1..] {
+        cmd.arg(*a);
+    }
+    cmd.query_async(&mut c).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_cold_burst_of_1000_over_three_replicas_makes_one_upstream_call() {
+    let redis = RedisServer::new();
+    let fleet = fleet(&redis, 3).await;
+    fleet.first.provision("burst_tenant").await;
+    // A slow Peliqan keeps the burst's requests waiting together.
+    let slow = peliqan_emulator::Fault::delay(fleet.first.token_prefix(), 200);
+    fleet.first.fault(slow).await;
+    let statuses = fleet.burst(&jwt(&claims("burst_tenant")), 1000).await;
+    assert!(all_ok(&statuses), "{statuses:?}");
+    assert_eq!(fleet.first.upstream_token_calls().await, 1);
+}
+
+#[tokio::test]
+async fn a_new_tenant_hit_on_every_replica_at_once_is_provisioned_once() {
+    let redis = RedisServer::new();
+    let fleet = fleet(&redis, 3).await;
+    // Slow lookups, so every replica would be past its "not found" before
+    // any create landed: without the fleet's lock, one create per replica.
+    let slow = peliqan_emulator::Fault::delay(fleet.first.token_prefix(), 300);
+    fleet.first.fault(slow).await;
+    let statuses = fleet.burst(&jwt(&claims("fleet_new")), 60).await;
+    assert!(all_ok(&statuses), "{statuses:?}");
+    // The emulator would have created one per replica: only the lock made it one.
+    let found = fleet
+        .first
+        .emulator
+        .subaccounts_with_external_id("fleet_new")
+        .unwrap();
+    assert_eq!(found.count, 1, "{:?}", found.ids);
+    assert_eq!(
+        fleet
+            .first
+            .upstream_calls(&[Operation::CreateSubaccount])
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_lock_holder_that_vanished_delays_the_fleet_only_until_its_lock_expires() {
+    let redis = RedisServer::new();
+    let fleet = fleet(&redis, 3).await;
+    fleet.first.provision("orphaned").await;
+    // A replica took the lock and died before storing anything.
+    let lock = name(Kind::Lock, &"orphaned".into());
+    redis_command(&redis, &["SET", &lock, "a-dead-replica", "PX", "1500"]).await;
+    let started = Instant::now();
+    let statuses = fleet.burst(&jwt(&claims("orphaned")), 30).await;
+    let waited = started.elapsed();
+    assert!(all_ok(&statuses), "{statuses:?}");
+    assert_eq!(
+        fleet.first.upstream_token_calls().await,
+        1,
+        "one replica took over"
+    );
+    assert!(
+        waited >= Duration::from_millis(1400),
+        "nobody fetched under the dead lock: {waited:?}"
+    );
+    assert!(
+        waited < Duration::from_secs(5),
+        "taken over once it expired: {waited:?}"
+    );
+}
+
+#[tokio::test]
+async fn redis_stopped_under_load_costs_no_errors_and_the_fleet_shares_again_after() {
+    let mut redis = RedisServer::new();
+    let fleet = fleet(&redis, 3).await;
+    let tenants: Vec<String> = (0..10).map(|i| format!("warm_{i}")).collect();
+    for (i, t) in tenants.iter().enumerate() {
+        fleet.first.provision(t).await;
+        for r in 0..3 {
+            assert_eq!(fleet.token_on(r + i, &jwt(&claims(t))).await.status(), 200);
+        }
+    }
+    redis.stop();
+    // Cached tenants: every request answered, from each replica's first tier.
+    let mut statuses = Vec::new();
+    for t in &tenants {
+        statuses.extend(fleet.burst(&jwt(&claims(t)), 30).await);
+    }
+    assert!(all_ok(&statuses), "{statuses:?}");
+    // A tenant no replica holds still works: each replica fetches on its own.
+    fleet.first.provision("during_outage").await;
+    assert!(all_ok(
+        &fleet.burst(&jwt(&claims("during_outage")), 6).await
+    ));
+    assert!(
+        fleet
+            .metrics(0)
+            .await
+            .contains("token_service_shared_tier_degraded 1")
+    );
+
+    redis.start();
+    // Requests probe Redis (once a second); the fleet converges by itself.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut probe = 0;
+    loop {
+        probe += 1;
+        let t = format!("probe_{probe}");
+        fleet.first.provision(&t).await;
+        for r in 0..3 {
+            fleet.token_on(r, &jwt(&claims(&t))).await;
+        }
+        let mut healthy = true;
+        for r in 0..3 {
+            healthy &= fleet
+                .metrics(r)
+                .await
+                .contains("token_service_shared_tier_degraded 0");
+        }
+        if healthy {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the fleet never used Redis again"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    fleet.first.provision("after_outage").await;
+    let before = fleet.first.upstream_token_calls().await;
+    assert!(all_ok(
+        &fleet.burst(&jwt(&claims("after_outage")), 90).await
+    ));
+    assert_eq!(
+        fleet.first.upstream_token_calls().await - before,
+        1,
+        "shared again"
+    );
+}
+
+#[tokio::test]
+async fn a_forced_refresh_on_one_replica_reaches_the_others() {
+    let redis = RedisServer::new();
+    let fleet = fleet(&redis, 3).await;
+    fleet.first.provision("forced_fleet").await;
+    let user = jwt(&claims("forced_fleet"));
+    let old = fleet.token_text_on(0, &user).await;
+    for r in 1..3 {
+        assert_eq!(fleet.token_text_on(r, &user).await, old);
+    }
+    let res = fleet
+        .first
+        .http
+        .post(format!("{}/v1/token", fleet.urls[0]))
+        .bearer_auth(&user)
+        .json(&serde_json::json!({ "rejected_token": old }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let new: serde_json::Value = res.json().await.unwrap();
+    let new = new["token"].as_str().unwrap().to_owned();
+    assert_ne!(new, old);
+    // The other replicas drop the old token from their first tier within a second.
+    let deadline = Instant::now() + Duration::from_secs(1);
+    for r in 1..3 {
+        loop {
+            let seen = fleet.token_text_on(r, &user).await;
+            if seen == new {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "replica {r} still serves the rejected token"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+    assert_eq!(
+        fleet.first.upstream_token_calls().await,
+        2,
+        "one fetch, one forced fetch"
+    );
+}
+
+#[tokio::test]
+async fn tokens_in_redis_are_unreadable_without_the_cache_key() {
+    let redis = RedisServer::new();
+    let fleet = fleet(&redis, 1).await;
+    fleet.first.provision("sealed").await;
+    let user = jwt(&claims("sealed"));
+    let token = fleet.token_text_on(0, &user).await;
+    let stored = redis_command(&redis, &["GET", &name(Kind::Token, &"sealed".into())]).await;
+    let redis::Value::BulkString(bytes) = stored else {
+        panic!("no token in Redis: {stored:?}");
+    };
+    let payload = token.split('.').nth(1).unwrap();
+    assert!(
+        !bytes
+            .windows(payload.len())
+            .any(|w| w == payload.as_bytes()),
+        "the token is stored in the clear"
+    );
+    let dump = redis_command(&redis, &["KEYS", "*"]).await;
+    assert!(
+        !format!("{dump:?}").contains("sealed"),
+        "key names name the tenant: {dump:?}"
+    );
+    // A replica with another key cannot use it: it fetches its own.
+    let stranger = replica(&fleet.first, &redis, OTHER_KEY).await;
+    let res = fleet
+        .first
+        .http
+        .post(format!("{stranger}/v1/token"))
+        .bearer_auth(&user)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(fleet.first.upstream_token_calls().await, 2);
+}
