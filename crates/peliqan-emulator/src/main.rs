@@ -10,6 +10,7 @@ use peliqan_api::clock::ManualClock;
 use peliqan_emulator::{Config, Emulator};
 use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// A local server speaking the Peliqan Partner (Embed) API.
@@ -51,6 +52,11 @@ struct Args {
     /// (`GET /__emulator/subaccounts?external_id=X` counts them).
     #[arg(long)]
     accept_duplicate_external_ids: bool,
+    /// Also write the partner token to this file (mode 0600, replaced
+    /// atomically) once listening, so a token service in another container
+    /// can read it as `PELIQAN_PARTNER_TOKEN_FILE`.
+    #[arg(long, value_name = "PATH")]
+    partner_token_file: Option<PathBuf>,
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -76,6 +82,14 @@ async fn main() -> std::io::Result<()> {
         accept_duplicate_external_ids: args.accept_duplicate_external_ids,
     };
     let emulator = Emulator::start(config).await?;
+    if let Some(path) = &args.partner_token_file {
+        write_secret(path, emulator.partner_token()).map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("--partner-token-file {}: {e}", path.display()),
+            )
+        })?;
+    }
     {
         // Written by hand so `url` comes first, as documented.
         let text = serde_json::Value::from;
@@ -94,6 +108,23 @@ async fn main() -> std::io::Result<()> {
     tracing::info!("stopping");
     emulator.stop().await;
     Ok(())
+}
+
+/// Writes `secret` to `path` readable by its owner only, through a
+/// temporary file renamed over it, so a reader never sees half a token.
+fn write_secret(path: &Path, secret: &str) -> std::io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&tmp)?;
+    file.write_all(secret.as_bytes())?;
+    file.sync_all()?;
+    drop(file);
+    std::fs::rename(&tmp, path)
 }
 
 async fn shutdown_signal() {

@@ -146,6 +146,24 @@ async fn with_accept_duplicate_external_ids_a_second_create_makes_another_accoun
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn with_partner_token_file_the_partner_token_is_written_owner_only() {
+    let dir = std::env::temp_dir().join(format!("emulator-token-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("partner_token");
+    std::fs::write(&path, "an old token").unwrap();
+    let (_child, first, _) = start(&["--partner-token-file", path.to_str().unwrap()]).await;
+    let written = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(written, first["partner_token"].as_str().unwrap());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn with_manual_clock_tokens_expire_when_the_clock_is_advanced_and_not_before() {
     let (_child, first, _) = start(&["--manual-clock", "--token-ttl", "60"]).await;
     let url = first["url"].as_str().unwrap();
