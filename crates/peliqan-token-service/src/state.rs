@@ -8,6 +8,7 @@ use crate::rate_limit::RateLimiter;
 use crate::readiness::PartnerHealth;
 use crate::settings::Settings;
 use crate::shared::SharedTier;
+use crate::shared::rate::FleetLimit;
 use crate::tokens::TokenCache;
 use crate::tokens::entry::routing_fragment;
 use crate::upstream::{Credential, Upstream};
@@ -23,6 +24,8 @@ pub struct AppState {
     pub verifier: UserVerifier,
     /// Per-user rate limit, keyed on (tenant, `sub`).
     pub limiter: RateLimiter,
+    /// The same limit across the fleet, with a shared tier.
+    pub fleet_limit: Option<Arc<FleetLimit>>,
     /// Tenant tokens.
     pub tokens: TokenCache,
     /// The connector catalogue.
@@ -91,6 +94,12 @@ impl AppState {
             }
             None => None,
         };
+        let fleet_limit = shared
+            .as_ref()
+            .filter(|_| settings.rate_limit_per_minute > 0)
+            .map(|tier| {
+                FleetLimit::start(settings.rate_limit_per_minute, tier.clone(), clock.clone())
+            });
         let tokens = TokenCache::new(
             upstream.clone(),
             settings.cache.clone(),
@@ -102,6 +111,7 @@ impl AppState {
         Ok(Self {
             verifier,
             limiter: RateLimiter::new(settings.rate_limit_per_minute, clock.clone()),
+            fleet_limit,
             tokens,
             connectors: Connectors::new(upstream.clone(), settings.cache.connectors_ttl),
             upstream,
@@ -122,7 +132,15 @@ impl AppState {
         authorization: Option<&str>,
     ) -> Result<Arc<VerifiedUser>, ServiceError> {
         let user = self.verifier.verify(authorization).await?;
-        if let Err(wait) = self.limiter.check(user.tenant.as_str(), &user.subject) {
+        let (tenant, sub) = (user.tenant.as_str(), user.subject.as_str());
+        let checked = self
+            .limiter
+            .check(tenant, sub)
+            .and_then(|()| match &self.fleet_limit {
+                Some(fleet) => fleet.check(tenant, sub),
+                None => Ok(()),
+            });
+        if let Err(wait) = checked {
             self.metrics.rate_limited();
             return Err(ServiceError::RateLimited(wait));
         }

@@ -94,7 +94,8 @@ pub enum Kind {
 }
 
 impl Kind {
-    fn as_str(self) -> &'static str {
+    /// The kind's part of a key name.
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Token => "token",
             Self::Lock => "lock",

@@ -19,6 +19,7 @@
 //! scripts and TLS through rustls (`rediss://`).
 
 pub mod crypto;
+pub mod rate;
 
 use crate::metrics::Metrics;
 use crate::settings::SharedTierSettings;
@@ -289,6 +290,21 @@ impl SharedTier {
         let mut c = self.conn();
         let del = redis::cmd("DEL").arg(name(Kind::Unknown, tenant)).clone();
         self.run("DEL", del.query_async::<()>(&mut c)).await;
+    }
+
+    /// Adds each `(key, count)` to its counter (kept `ttl`); the new totals.
+    pub async fn add_counts(&self, counts: &[(String, u64)], ttl: Duration) -> Option<Vec<u64>> {
+        let mut pipe = redis::pipe();
+        for (key, n) in counts {
+            pipe.cmd("INCRBY").arg(key).arg(*n);
+            pipe.cmd("PEXPIRE")
+                .arg(key)
+                .arg(ttl.as_millis() as u64)
+                .ignore();
+        }
+        let mut c = self.conn();
+        self.run("INCRBY", pipe.query_async::<Vec<u64>>(&mut c))
+            .await
     }
 
     /// Tells every replica that `tenant`'s token was replaced by `token`.

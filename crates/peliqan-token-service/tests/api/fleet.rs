@@ -29,21 +29,44 @@ fn shared_settings(map: &mut BTreeMap<String, String>, redis: &RedisServer, key:
 }
 
 async fn fleet(redis: &RedisServer, replicas: usize) -> Fleet {
+    fleet_with(redis, replicas, |_| {}).await
+}
+
+/// [`fleet`], every replica's settings changed by `tweak`.
+async fn fleet_with(
+    redis: &RedisServer,
+    replicas: usize,
+    tweak: impl Fn(&mut BTreeMap<String, String>),
+) -> Fleet {
     let config = peliqan_emulator::Config {
         accept_duplicate_external_ids: true,
         ..emulator_config(Duration::from_secs(1800))
     };
-    let first = spawn_app_on(config, |map, _| shared_settings(map, redis, KEY)).await;
+    let first = spawn_app_on(config, |map, _| {
+        shared_settings(map, redis, KEY);
+        tweak(map);
+    })
+    .await;
     let mut urls = vec![first.url.clone()];
     for _ in 1..replicas {
-        urls.push(replica(&first, redis, KEY).await);
+        urls.push(replica_with(&first, redis, KEY, &tweak).await);
     }
     Fleet { first, urls }
 }
 
 /// One more replica in front of `first`'s emulator, sealing with `key`.
 async fn replica(first: &TestApp, redis: &RedisServer, key: &str) -> String {
+    replica_with(first, redis, key, &|_| {}).await
+}
+
+async fn replica_with(
+    first: &TestApp,
+    redis: &RedisServer,
+    key: &str,
+    tweak: &dyn Fn(&mut BTreeMap<String, String>),
+) -> String {
     let mut map = base_settings(&first.emulator);
+    tweak(&mut map);
     map.insert(
         "PELIQAN_API_DIALECT".into(),
         first.routes.dialect().name().into(),
@@ -330,4 +353,72 @@ async fn tokens_in_redis_are_unreadable_without_the_cache_key() {
         .unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(fleet.first.upstream_token_calls().await, 2);
+}
+
+/// The fleet's request count in Redis for the one limited user.
+async fn counted(redis: &RedisServer) -> u64 {
+    let redis::Value::Array(keys) = redis_command(redis, &["KEYS", "peliqan-embed:rate:*"]).await
+    else {
+        return 0;
+    };
+    let mut total = 0;
+    for k in keys {
+        let redis::Value::BulkString(k) = k else {
+            continue;
+        };
+        let key = String::from_utf8(k).unwrap();
+        if let redis::Value::BulkString(v) = redis_command(redis, &["GET", &key]).await {
+            total += String::from_utf8(v).unwrap().parse::<u64>().unwrap();
+        }
+    }
+    total
+}
+
+/// Waits until Redis has counted `n` requests (each replica flushes its
+/// counts every 200 ms).
+async fn until_counted(redis: &RedisServer, n: u64) {
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while counted(redis).await < n {
+        assert!(
+            Instant::now() < deadline,
+            "Redis never counted {n} requests"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_per_user_rate_limit_holds_across_the_fleet() {
+    let redis = RedisServer::new();
+    let fleet = fleet_with(&redis, 3, |map| {
+        map.insert("TOKEN_SERVICE_RATE_LIMIT_PER_MINUTE".into(), "5".into());
+    })
+    .await;
+    fleet.first.provision("limited").await;
+    let user = jwt(&claims("limited"));
+    // Three requests on each replica: within each replica's own limit of
+    // five, but nine for the fleet.
+    for i in 0..9 {
+        assert_eq!(fleet.token_on(i, &user).await.status(), 200, "request {i}");
+    }
+    until_counted(&redis, 9).await;
+    // A replica learns the fleet's count when it adds its own: at most
+    // one more request each, then every replica refuses the user, though
+    // none has served five.
+    let mut served = 0;
+    for r in 0..3 {
+        served += u64::from(fleet.token_on(r, &user).await.status() == 200);
+    }
+    until_counted(&redis, 9 + served).await;
+    if served > 0 {
+        // The replicas that admitted one have flushed it and seen the total.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for r in 0..3 {
+        assert_eq!(fleet.token_on(r, &user).await.status(), 429, "replica {r}");
+    }
+    // Another user of the same tenant is not affected.
+    let mut other = claims("limited");
+    other["sub"] = "someone-else".into();
+    assert_eq!(fleet.token_on(0, &jwt(&other)).await.status(), 200);
 }
