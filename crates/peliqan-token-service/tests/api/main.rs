@@ -5,6 +5,7 @@ mod auth;
 mod cache;
 mod cors;
 mod credentials;
+mod deploy;
 mod dialects;
 mod doctor;
 mod fleet;
