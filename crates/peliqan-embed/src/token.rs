@@ -101,12 +101,15 @@ pub fn jwt_exp_ms(jwt: &str) -> Option<f64> {
     // reads itself, and a parser would add kilobytes to the bundle.
     let after = &claims[claims.find("\"exp\"")? + 5..];
     let value = after.trim_start().strip_prefix(':')?.trim_start();
-    // Whole seconds (a fraction, if any, is ignored): parsing an integer
-    // instead of a float keeps float parsing out of the bundle.
-    let end = value
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(value.len());
-    value[..end].parse::<u64>().ok().map(|s| s as f64 * 1000.0)
+    // Whole seconds (a fraction, if any, is ignored), read digit by digit:
+    // neither float nor `str::parse` code in the bundle. Too many digits
+    // for a u64 count as unreadable.
+    let (mut secs, mut digits) = (0u64, 0);
+    for d in value.bytes().take_while(u8::is_ascii_digit) {
+        secs = secs.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+        digits += 1;
+    }
+    (digits > 0).then(|| secs as f64 * 1000.0)
 }
 
 /// Decodes unpadded base64url (RFC 4648 section 5), as used in JWTs.
@@ -154,6 +157,14 @@ mod tests {
             Some(12_000.0)
         );
         assert_eq!(jwt_exp_ms("x.eyJzdWIiOiIxIn0.s"), None);
+        // {"exp":1.5e3} reads 1 s (fraction ignored); {"exp":"x"} and a
+        // number past u64 are unreadable.
+        assert_eq!(jwt_exp_ms("x.eyJleHAiOjEuNWUzfQ.s"), Some(1_000.0));
+        assert_eq!(jwt_exp_ms("x.eyJleHAiOiJ4In0.s"), None);
+        assert_eq!(
+            jwt_exp_ms("x.eyJleHAiOjk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5fQ.s"),
+            None
+        );
     }
 
     #[test]
