@@ -109,7 +109,7 @@ pub fn jwt_exp_ms(jwt: &str) -> Option<f64> {
         secs = secs.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
         digits += 1;
     }
-    (digits > 0).then(|| secs as f64 * 1000.0)
+    (digits > 0).then_some(secs as f64 * 1000.0)
 }
 
 /// Decodes unpadded base64url (RFC 4648 section 5), as used in JWTs.
