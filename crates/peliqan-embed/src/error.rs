@@ -171,18 +171,26 @@ fn drf_body(body: &Value) -> (Option<String>, BTreeMap<String, String>) {
 }
 
 /// An object `detail` in one line: its `type`, `operation`, `message` and
-/// `description` joined, else the object as JSON.
+/// `description` joined, else its members as `{key: text, other_key}`
+/// (text members with their text, the others by name). Not serde_json's
+/// writer: with its number printing, 4.8 KB of the gzipped bundle.
 fn object_detail(o: &serde_json::Map<String, Value>) -> String {
     let parts: Vec<&str> = ["type", "operation", "message", "description"]
         .iter()
         .filter_map(|k| o.get(*k).and_then(Value::as_str))
         .filter(|s| !s.is_empty())
         .collect();
-    if parts.is_empty() {
-        Value::Object(o.clone()).to_string()
-    } else {
-        parts.join(": ")
+    if !parts.is_empty() {
+        return parts.join(": ");
     }
+    let members: Vec<String> = o
+        .iter()
+        .map(|(k, v)| match v {
+            Value::String(s) => [k.as_str(), ": ", s].concat(),
+            _ => k.clone(),
+        })
+        .collect();
+    ["{", &members.join(", "), "}"].concat()
 }
 
 /// Maps a non-2xx answer from Peliqan (DRF-style body) to an error.
@@ -241,6 +249,14 @@ pub fn from_token_service(status: u16, body: &Value) -> EmbedError {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn an_object_detail_without_known_members_names_its_members() {
+        let e = from_peliqan(500, &json!({"detail": {"reason": "quota", "limit": 5}}));
+        assert_eq!(e.message, "Peliqan answered 500: {limit, reason: quota}");
+        let e = from_peliqan(503, &json!({"detail": {"type": "Busy", "message": "retry"}}));
+        assert_eq!(e.message, "Peliqan answered 503: Busy: retry");
+    }
 
     #[test]
     fn peliqan_field_errors_become_per_field_validation() {
