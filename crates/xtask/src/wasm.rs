@@ -21,6 +21,8 @@ use std::time::{Duration, Instant};
 pub const TARGET: &str = "wasm32-unknown-unknown";
 const DEBIAN_PACKAGES: &[&str] = &["rustc-web", "cargo-web", "rust-web-src", "lld-22"];
 const BINARYEN: &str = "binaryen@132";
+/// Minifies the package's JavaScript (the wasm-bindgen glue and the entry).
+const ESBUILD: &str = "esbuild@0.28.2";
 
 /// Which compiler builds wasm32.
 pub enum Toolchain {
@@ -231,6 +233,21 @@ pub fn ensure_wasm_opt() -> anyhow::Result<PathBuf> {
             .args(["install", "--no-audit", "--no-fund", "--prefix"])
             .arg(&tools)
             .arg(BINARYEN))?;
+    }
+    Ok(bin)
+}
+
+/// `esbuild` from npm, in `target/tools`.
+pub fn ensure_esbuild() -> anyhow::Result<PathBuf> {
+    let tools = root().join("target/tools");
+    let bin = tools.join("node_modules/.bin/esbuild");
+    if !bin.exists() {
+        ensure_apt("npm", &["nodejs", "npm"])?;
+        std::fs::create_dir_all(&tools)?;
+        run(Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&tools)
+            .arg(ESBUILD))?;
     }
     Ok(bin)
 }
