@@ -1,10 +1,13 @@
-//! `cargo xtask bench token-service [--quick]`: the token service's speed
-//! and memory figures, from one run, against the release-built emulator.
+//! `cargo xtask bench token-service [--quick] [--users N --tenants M]
+//! [--cached-only]`: the token service's speed and memory figures, from one
+//! run, against the release-built emulator.
 //!
 //! Phases: (1) cached-path throughput and latency of `POST /v1/token`
 //! against a bare actix handler with a same-sized body, alternating runs so
 //! that background load hits both alike, once with the cores split between
-//! server and wrk and once shared ([`cores`]); (2) a burst of 1,000 connections
+//! server and wrk and once shared ([`cores`]), each with one JWT repeated
+//! and with the mix of `--users` distinct user JWTs over `--tenants` warm
+//! tenants, one picked at random per request ([`cached`]); (2) a burst of 1,000 connections
 //! for one cold tenant, upstream slowed by 200 ms so they all miss together,
 //! counting upstream token calls; (3) RSS with 100,000 cached tenants;
 //! (4) 60 s of steady load on 100 tenants whose tokens live 30 s, counting
@@ -22,7 +25,7 @@ use crate::cmd::{cargo, root, run};
 use cores::Layout;
 use peliqan_api::{Dialect, Operation};
 use peliqan_emulator::{Control, Fault};
-use setup::{emulator, mint, provision, rss_mb, service, write_tokens};
+use setup::{emulator, mint, mint_user, provision, rss_mb, service, write_tokens};
 use std::time::{Duration, Instant};
 
 /// What to benchmark.
@@ -33,12 +36,31 @@ pub enum Target {
         /// Shorter phases, for a dry run.
         #[arg(long)]
         quick: bool,
+        /// Distinct user JWTs of the cached path's mix (0: no mix).
+        #[arg(long, default_value_t = 10_000)]
+        users: usize,
+        /// Warm tenants those users belong to (user `i` to tenant `i % tenants`).
+        #[arg(long, default_value_t = 1_000)]
+        tenants: usize,
+        /// Only the cached path (phase 1), e.g. to compare two builds.
+        #[arg(long)]
+        cached_only: bool,
     },
 }
 
 /// Runs the chosen benchmark.
 pub fn run_target(target: Target) -> anyhow::Result<()> {
-    let Target::TokenService { quick } = target;
+    let Target::TokenService {
+        quick,
+        users,
+        tenants,
+        cached_only,
+    } = target;
+    anyhow::ensure!(
+        users == 0 || (1..=users).contains(&tenants),
+        "--tenants must be between 1 and --users"
+    );
+    let mix = (users > 0).then_some((users, tenants));
     let build = [
         "build",
         "--release",
@@ -57,11 +79,14 @@ pub fn run_target(target: Target) -> anyhow::Result<()> {
     ]))?;
     wrk::ensure()?;
     let mut report = vec![format!(
-        "== cargo xtask bench token-service{} ==",
-        if quick { " --quick" } else { "" }
+        "== cargo xtask bench token-service{} --users {users} --tenants {tenants}{} ==",
+        if quick { " --quick" } else { "" },
+        if cached_only { " --cached-only" } else { "" },
     )];
-    cached_burst_memory(quick, &mut report)?;
-    steady(quick, &mut report)?;
+    cached_burst_memory(quick, mix, cached_only, &mut report)?;
+    if !cached_only {
+        steady(quick, &mut report)?;
+    }
     println!("\n{}", report.join("\n"));
     Ok(())
 }
@@ -71,8 +96,15 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// Phases 1-3, on one service in front of a long-TTL emulator.
-fn cached_burst_memory(quick: bool, out: &mut Vec<String>) -> anyhow::Result<()> {
+/// Phases 1-3, on one service in front of a long-TTL emulator; `mix` is
+/// the (users, tenants) of the cached path's mix; `cached_only` stops after
+/// phase 1.
+fn cached_burst_memory(
+    quick: bool,
+    mix: Option<(usize, usize)>,
+    cached_only: bool,
+    out: &mut Vec<String>,
+) -> anyhow::Result<()> {
     let (secs, rounds, tenants) = if quick {
         (3, 1, 10_000)
     } else {
@@ -86,6 +118,17 @@ fn cached_burst_memory(quick: bool, out: &mut Vec<String>) -> anyhow::Result<()>
     let hot = mint("bench-hot");
     let single = dir.join("single.lua");
     std::fs::write(&single, "wrk.method = \"POST\"\n")?;
+    // The mix's JWTs, all signed now: user `i` of tenant `i % tenants`, so
+    // the first `tenants` lines name every tenant once (the warm-up).
+    let mix_file = dir.join("mix.txt");
+    std::fs::write(dir.join("mix.lua"), wrk::MIX_LUA)?;
+    let mix_jwts: Vec<String> = mix.map_or_else(Vec::new, |(users, tenants)| {
+        (0..users)
+            .map(|i| mint_user(&format!("user-{i}"), &format!("bench-mix-{}", i % tenants)))
+            .collect()
+    });
+    std::fs::write(&mix_file, mix_jwts.join("\n") + "\n")?;
+    let mix_lua = dir.join("mix.lua");
     let setup = cached::Setup {
         emulator: &emu,
         partner: &partner,
@@ -93,6 +136,13 @@ fn cached_burst_memory(quick: bool, out: &mut Vec<String>) -> anyhow::Result<()>
         lua: &single,
         secs,
         rounds,
+        mix: mix.map(|(users, tenants)| cached::Mix {
+            tokens: &mix_file,
+            warm: &mix_jwts[..tenants],
+            users,
+            tenants,
+            lua: &mix_lua,
+        }),
     };
     out.push(format!(
         "cached POST /v1/token, HS256 user JWT, 64 connections, {rounds} x {secs} s alternating with the bare handler:"
@@ -100,6 +150,9 @@ fn cached_burst_memory(quick: bool, out: &mut Vec<String>) -> anyhow::Result<()>
     // Which target each layout checks: see cores.rs.
     for layout in Layout::split().into_iter().chain([shared.clone()]) {
         out.extend(cached::measure(&setup, &layout)?);
+    }
+    if cached_only {
+        return Ok(());
     }
 
     let (_svc, svc, _) = service(&emu, &partner, &[], &shared)?;

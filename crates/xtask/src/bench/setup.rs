@@ -96,12 +96,17 @@ fn listening(line: &str) -> Option<String> {
 
 /// A user JWT for `tenant`, valid for three hours.
 pub fn mint(tenant: &str) -> String {
+    mint_user(&format!("user-{tenant}"), tenant)
+}
+
+/// A JWT of user `sub` of `tenant`, valid for three hours.
+pub fn mint_user(sub: &str, tenant: &str) -> String {
     let exp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs()
         + 3 * 3600;
-    let claims = json!({"sub": format!("user-{tenant}"), "external_id": tenant, "exp": exp});
+    let claims = json!({"sub": sub, "external_id": tenant, "exp": exp});
     let key = jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes());
     jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).expect("HS256 signs")
 }

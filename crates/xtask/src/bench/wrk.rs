@@ -42,6 +42,26 @@ function request()
 end
 "#;
 
+/// Lua for POSTs each carrying a user JWT picked at random from the ones
+/// in `$BENCH_TOKENS` (one per line): what real traffic looks like, one
+/// token request per user per page load, so that the service's memo of
+/// verified JWTs answers only by chance. The requests are formatted once per
+/// thread in `init`, before the timed run, so wrk's own cost per request is
+/// one table lookup and a random number (the bare handler is measured with
+/// this same script, so that cost weighs on both sides alike).
+pub const MIX_LUA: &str = r#"
+local requests = {}
+local next_id = 0
+function setup(thread) thread:set("id", next_id); next_id = next_id + 1 end
+function init(args)
+  math.randomseed(os.time() * 16 + id)
+  for line in io.lines(os.getenv("BENCH_TOKENS")) do
+    requests[#requests + 1] = wrk.format("POST", nil, {["Authorization"] = "Bearer " .. line}, nil)
+  end
+end
+function request() return requests[math.random(#requests)] end
+"#;
+
 /// Starts wrk in the background (output discarded) for runs that end on a
 /// condition rather than a duration; the caller kills it.
 pub fn spawn(
