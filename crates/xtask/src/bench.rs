@@ -1,6 +1,8 @@
 //! `cargo xtask bench token-service [--quick] [--users N --tenants M]
-//! [--cached-only]`: the token service's speed and memory figures, from one
-//! run, against the release-built emulator.
+//! [--cached-only] [--replicas N]`: the token service's speed and memory
+//! figures, from one run, against the release-built emulator. With
+//! `--replicas N`, instead: a fleet with and without the shared tier
+//! ([`fleet`]), then phase 1 with Redis configured.
 //!
 //! Phases: (1) cached-path throughput and latency of `POST /v1/token`
 //! against a bare actix handler with a same-sized body, alternating runs so
@@ -15,6 +17,7 @@
 //! every phase for a dry run.
 
 mod cached;
+mod fleet;
 // Shared with `cargo xtask soak`.
 pub(crate) mod cores;
 pub(crate) mod http;
@@ -45,6 +48,11 @@ pub enum Target {
         /// Only the cached path (phase 1), e.g. to compare two builds.
         #[arg(long)]
         cached_only: bool,
+        /// A fleet of N replicas with the shared tier on a real
+        /// redis-server, side by side with one replica and with N replicas
+        /// alone ([`fleet`]); then the cached path with Redis configured.
+        #[arg(long, value_name = "N")]
+        replicas: Option<usize>,
     },
 }
 
@@ -55,6 +63,7 @@ pub fn run_target(target: Target) -> anyhow::Result<()> {
         users,
         tenants,
         cached_only,
+        replicas,
     } = target;
     anyhow::ensure!(
         users == 0 || (1..=users).contains(&tenants),
@@ -79,11 +88,25 @@ pub fn run_target(target: Target) -> anyhow::Result<()> {
     ]))?;
     wrk::ensure()?;
     let mut report = vec![format!(
-        "== cargo xtask bench token-service{} --users {users} --tenants {tenants}{} ==",
+        "== cargo xtask bench token-service{} --users {users} --tenants {tenants}{}{} ==",
         if quick { " --quick" } else { "" },
         if cached_only { " --cached-only" } else { "" },
+        replicas.map_or(String::new(), |n| format!(" --replicas {n}")),
     )];
-    cached_burst_memory(quick, mix, cached_only, &mut report)?;
+    if let Some(n) = replicas {
+        anyhow::ensure!(n >= 2, "--replicas needs at least 2");
+        fleet::measure(n, quick, &mut report)?;
+        // The cached path with the shared tier configured (a first-tier
+        // hit never touches Redis): the target is unchanged.
+        let (_redis, url) = fleet::redis()?;
+        let env = fleet::shared_env(&url);
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        report.push("with TOKEN_SERVICE_REDIS_URL set:".into());
+        cached_burst_memory(quick, mix, true, &env, &mut report)?;
+        println!("\n{}", report.join("\n"));
+        return Ok(());
+    }
+    cached_burst_memory(quick, mix, cached_only, &[], &mut report)?;
     if !cached_only {
         steady(quick, &mut report)?;
     }
@@ -103,6 +126,7 @@ fn cached_burst_memory(
     quick: bool,
     mix: Option<(usize, usize)>,
     cached_only: bool,
+    env: &[(&str, &str)],
     out: &mut Vec<String>,
 ) -> anyhow::Result<()> {
     let (secs, rounds, tenants) = if quick {
@@ -143,6 +167,7 @@ fn cached_burst_memory(
             tenants,
             lua: &mix_lua,
         }),
+        env,
     };
     out.push(format!(
         "cached POST /v1/token, HS256 user JWT, 64 connections, {rounds} x {secs} s alternating with the bare handler:"

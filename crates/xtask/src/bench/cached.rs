@@ -27,6 +27,8 @@ pub struct Setup<'a> {
     pub rounds: usize,
     /// The mix of distinct users, if measured.
     pub mix: Option<Mix<'a>>,
+    /// Extra settings of the service (the shared tier's, with `--replicas`).
+    pub env: &'a [(&'a str, &'a str)],
 }
 
 /// Many users over many tenants.
@@ -46,7 +48,7 @@ pub struct Mix<'a> {
 /// Runs the rounds with fresh service and bare processes placed per
 /// `layout`, and returns the report lines.
 pub fn measure(setup: &Setup, layout: &Layout) -> anyhow::Result<Vec<String>> {
-    let (_svc, svc, _) = service(setup.emulator, setup.partner, &[], layout)?;
+    let (_svc, svc, _) = service(setup.emulator, setup.partner, setup.env, layout)?;
     let token_url = format!("{svc}/v1/token");
     let warm = |jwt: &str| -> anyhow::Result<String> {
         let auth = format!("Bearer {jwt}");
