@@ -254,7 +254,10 @@ mod tests {
     fn an_object_detail_without_known_members_names_its_members() {
         let e = from_peliqan(500, &json!({"detail": {"reason": "quota", "limit": 5}}));
         assert_eq!(e.message, "Peliqan answered 500: {limit, reason: quota}");
-        let e = from_peliqan(503, &json!({"detail": {"type": "Busy", "message": "retry"}}));
+        let e = from_peliqan(
+            503,
+            &json!({"detail": {"type": "Busy", "message": "retry"}}),
+        );
         assert_eq!(e.message, "Peliqan answered 503: Busy: retry");
     }
 
