@@ -139,7 +139,12 @@ fn minify(out: &Path, files: &[&str]) -> anyhow::Result<()> {
         let had_url = std::fs::read_to_string(out.join(f))?.contains("new URL(");
         run(Command::new(&esbuild)
             .arg(f)
-            .args(["--minify", "--format=esm", "--target=es2020", "--log-level=warning"])
+            .args([
+                "--minify",
+                "--format=esm",
+                "--target=es2020",
+                "--log-level=warning",
+            ])
             .args(["--allow-overwrite", &format!("--outfile={f}")])
             .current_dir(out))?;
         let text = std::fs::read_to_string(out.join(f))?;
