@@ -53,15 +53,28 @@ impl Profile {
     }
 }
 
+/// Where claims are read from: a JSON map, or the claims the service read
+/// from a verified JWT (`super::decode::Claims`).
+pub trait ClaimSource {
+    /// The claim `name`, if present.
+    fn claim(&self, name: &str) -> Option<&Value>;
+}
+
+impl ClaimSource for Map<String, Value> {
+    fn claim(&self, name: &str) -> Option<&Value> {
+        self.get(name)
+    }
+}
+
 impl VerifiedUser {
     /// Reads the user from verified claims; `tenant_claim` may be a dotted path
     /// (`app_metadata.tenant`) for IdPs that nest custom claims.
     pub fn from_claims(
-        claims: &Map<String, Value>,
+        claims: &impl ClaimSource,
         tenant_claim: &str,
     ) -> Result<Self, ServiceError> {
         let subject = claims
-            .get("sub")
+            .claim("sub")
             .and_then(Value::as_str)
             .filter(|s| !s.is_empty())
             .ok_or_else(|| ServiceError::InvalidToken("the JWT has no `sub` claim".into()))?;
@@ -77,7 +90,7 @@ impl VerifiedUser {
                 tracing::info!(claim = tenant_claim, value = %sent, "refused the tenant claim");
             }
         })?;
-        let text = |k: &str| claims.get(k).and_then(Value::as_str).map(String::from);
+        let text = |k: &str| claims.claim(k).and_then(Value::as_str).map(String::from);
         Ok(Self {
             subject: subject.to_owned(),
             tenant: ExternalId(tenant),
@@ -92,13 +105,13 @@ impl VerifiedUser {
     }
 }
 
-fn lookup<'a>(claims: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
+fn lookup<'a>(claims: &'a impl ClaimSource, path: &str) -> Option<&'a Value> {
     // An exact key wins, so a claim literally named `a.b` still works.
-    if let Some(v) = claims.get(path) {
+    if let Some(v) = claims.claim(path) {
         return Some(v);
     }
     let mut parts = path.split('.');
-    let mut cur = claims.get(parts.next()?)?;
+    let mut cur = claims.claim(parts.next()?)?;
     for p in parts {
         cur = cur.as_object()?.get(p)?;
     }

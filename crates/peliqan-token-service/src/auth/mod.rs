@@ -6,20 +6,23 @@
 //! signature and `iss`/`aud` are checked by `jsonwebtoken`, `exp`/`nbf` here
 //! against the service's clock ([`check_times`]: `jsonwebtoken`'s own check
 //! would read the system clock) -> the tenant is read from the verified
-//! claims only ([`claims`]), exactly as written or not at all ([`tenant`]). A JWT that passed is remembered by its
+//! claims only ([`claims`]), exactly as written or not at all ([`tenant`]).
+//! Each part of the JWT is read once ([`decode`], with `jsonwebtoken`'s
+//! checks). A JWT that passed is remembered by its
 //! exact text for a short while ([`verified`]). JWKS keys are refetched while
 //! in use and never used past their configured staleness ([`jwks`]).
 
 pub mod claims;
+mod decode;
 mod jwks;
 pub mod tenant;
 mod verified;
 
 use crate::error::ServiceError;
 use crate::settings::{AuthSettings, JwtKey};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use claims::ClaimSource;
 pub use claims::{Profile, VerifiedUser};
+use decode::{Check, Claims, Failure, Headers, Parts, Wanted, raw_header};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use jwks::JwksKeys;
@@ -32,6 +35,10 @@ pub struct UserVerifier {
     keys: Keys,
     settings: AuthSettings,
     verified: VerifiedJwts,
+    /// Header segments already read (a handful: see [`decode`]).
+    headers: Headers,
+    /// The claims read from a verified JWT.
+    wanted: Wanted,
     clock: SharedClock,
 }
 
@@ -44,14 +51,6 @@ enum Keys {
     },
     /// Keys from the partner's IdP, each with the algorithm the JWKS gives it.
     Jwks(JwksKeys),
-}
-
-/// The parts of a JWT header that matter before verification.
-#[derive(serde::Deserialize)]
-struct RawHeader {
-    alg: String,
-    #[serde(default)]
-    kid: Option<String>,
 }
 
 impl UserVerifier {
@@ -81,6 +80,8 @@ impl UserVerifier {
             keys,
             settings: settings.clone(),
             verified: VerifiedJwts::new(clock.clone()),
+            headers: Headers::default(),
+            wanted: Wanted::new(&settings.tenant_claim),
             clock,
         })
     }
@@ -94,7 +95,13 @@ impl UserVerifier {
         if let Some(user) = self.verified.get(jwt) {
             return Ok(user);
         }
-        let header = raw_header(jwt)?;
+        let parts = Parts::split(jwt)?;
+        let known = self.headers.get(parts.header);
+        let header = match &known {
+            Some(header) => header.clone(),
+            None => Arc::new(raw_header(&parts)?),
+        };
+        let remember = known.is_none().then(|| (&self.headers, header.clone()));
         let times = (self.clock.unix_secs(), self.settings.leeway_secs);
         let ((claims, exp), trust_until) = match &self.keys {
             Keys::Static {
@@ -103,15 +110,31 @@ impl UserVerifier {
                 validation,
             } => {
                 require_alg(&header.alg, *algorithm)?;
-                (decode(jwt, key, validation, times)?, None)
+                let check = Check {
+                    key,
+                    algorithm: *algorithm,
+                    validation,
+                    wanted: &self.wanted,
+                    headers: remember,
+                };
+                (checked(jwt, &parts, check, times)?, None)
             }
             Keys::Jwks(jwks) => {
                 let lookup = jwks.key(header.kid.as_deref()).await?;
                 let found = lookup.found;
                 require_alg(&header.alg, found.algorithm)?;
                 let validation = validation(&self.settings, found.algorithm);
-                let decoded = decode(jwt, &found.key, &validation, times)?;
-                (decoded, Some(lookup.trust_until))
+                let check = Check {
+                    key: &found.key,
+                    algorithm: found.algorithm,
+                    validation: &validation,
+                    wanted: &self.wanted,
+                    headers: remember,
+                };
+                (
+                    checked(jwt, &parts, check, times)?,
+                    Some(lookup.trust_until),
+                )
             }
         };
         let user = Arc::new(VerifiedUser::from_claims(
@@ -151,13 +174,9 @@ fn validation(settings: &AuthSettings, algorithm: Algorithm) -> Validation {
 /// on the system clock: expired when `exp < now - leeway`, not yet valid
 /// when `nbf > now + leeway`. Answers `exp`. A present but non-numeric
 /// claim is malformed; `decode` has already refused a JWT without `exp`.
-fn check_times(
-    claims: &serde_json::Map<String, serde_json::Value>,
-    now: u64,
-    leeway: u64,
-) -> Result<u64, ServiceError> {
+fn check_times(claims: &impl ClaimSource, now: u64, leeway: u64) -> Result<u64, ServiceError> {
     let malformed = || ServiceError::InvalidToken("the JWT is malformed".into());
-    let exp = match claims.get("exp") {
+    let exp = match claims.claim("exp") {
         None | Some(serde_json::Value::Null) => {
             return Err(ServiceError::InvalidToken(
                 "the JWT has no `exp` claim".into(),
@@ -168,7 +187,7 @@ fn check_times(
     if exp < now.saturating_sub(leeway) {
         return Err(ServiceError::TokenExpired);
     }
-    match claims.get("nbf") {
+    match claims.claim("nbf") {
         None | Some(serde_json::Value::Null) => {}
         Some(v) => {
             if numeric_date(v).ok_or_else(malformed)? > now.saturating_add(leeway) {
@@ -203,20 +222,6 @@ fn bearer(authorization: Option<&str>) -> Result<&str, ServiceError> {
     Ok(token)
 }
 
-/// Reads the header ourselves: `jsonwebtoken` cannot even parse `alg: none`,
-/// and that case deserves its own code rather than "malformed".
-fn raw_header(jwt: &str) -> Result<RawHeader, ServiceError> {
-    let malformed = || ServiceError::InvalidToken("the JWT is malformed".into());
-    let (head, rest) = jwt.split_once('.').ok_or_else(malformed)?;
-    if rest.split('.').count() != 2 {
-        return Err(malformed());
-    }
-    let bytes = URL_SAFE_NO_PAD
-        .decode(head.trim_end_matches('='))
-        .map_err(|_| malformed())?;
-    serde_json::from_slice(&bytes).map_err(|_| malformed())
-}
-
 fn require_alg(header_alg: &str, expected: Algorithm) -> Result<(), ServiceError> {
     if header_alg.parse::<Algorithm>().is_ok_and(|a| a == expected) {
         Ok(())
@@ -227,42 +232,28 @@ fn require_alg(header_alg: &str, expected: Algorithm) -> Result<(), ServiceError
     }
 }
 
-type Claims = serde_json::Map<String, serde_json::Value>;
-
 /// The verified claims and `exp` of `jwt`, its times checked by
 /// [`check_times`] at `(now, leeway)`.
-fn decode(
+fn checked<'w>(
     jwt: &str,
-    key: &DecodingKey,
-    validation: &Validation,
+    parts: &Parts<'_>,
+    check: Check<'_, 'w>,
     (now, leeway): (u64, u64),
-) -> Result<(Claims, u64), ServiceError> {
-    let e = match jsonwebtoken::decode::<Claims>(jwt, key, validation) {
-        Ok(data) => {
-            let exp = check_times(&data.claims, now, leeway)?;
-            return Ok((data.claims, exp));
+) -> Result<(Claims<'w>, u64), ServiceError> {
+    match decode::decode(jwt, parts, check) {
+        Ok(claims) => {
+            let exp = check_times(&claims, now, leeway)?;
+            Ok((claims, exp))
         }
-        Err(e) => e,
-    };
-    if matches!(
-        e.kind(),
-        ErrorKind::InvalidIssuer | ErrorKind::InvalidAudience
-    ) {
-        // The signature and the required claims passed. `jsonwebtoken`
-        // checked times before `iss`/`aud`: an expired JWT for another
-        // audience still answers `token_expired`, as it always did.
-        if let Some(claims) = payload(jwt) {
+        Err(Failure::IssuerOrAudience(e, claims)) => {
+            // The signature and the required claims passed. `jsonwebtoken`
+            // checks times before `iss`/`aud`: an expired JWT for another
+            // audience still answers `token_expired`, as it always did.
             check_times(&claims, now, leeway)?;
+            Err(e)
         }
+        Err(Failure::Other(e)) => Err(e),
     }
-    Err(decode_error(&e))
-}
-
-/// The payload of a JWT whose signature has been verified.
-fn payload(jwt: &str) -> Option<Claims> {
-    let part = jwt.split('.').nth(1)?;
-    let bytes = URL_SAFE_NO_PAD.decode(part.trim_end_matches('=')).ok()?;
-    serde_json::from_slice(&bytes).ok()
 }
 
 fn decode_error(e: &jsonwebtoken::errors::Error) -> ServiceError {
@@ -343,9 +334,12 @@ mod tests {
 
     #[test]
     fn alg_none_is_refused_before_any_decoding() {
-        let head = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
+        use base64::Engine;
+        let head = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(r#"{"alg":"none","typ":"JWT"}"#);
         let jwt = format!("{head}.e30.");
-        assert_eq!(raw_header(&jwt).unwrap().alg, "none");
+        let parts = Parts::split(&jwt).unwrap();
+        assert_eq!(raw_header(&parts).unwrap().alg, "none");
         let err = require_alg("none", Algorithm::HS256).unwrap_err();
         assert_eq!(err.code(), "unsupported_algorithm");
         assert!(require_alg("HS256", Algorithm::RS256).is_err());

@@ -1,0 +1,794 @@
+//! Decoding a user JWT with exactly the checks of `jsonwebtoken::decode`,
+//! each part read once.
+//!
+//! `jsonwebtoken::decode::<Map<String, Value>>` base64-decodes and parses
+//! the header twice (the service had already read it a third time for
+//! `alg`/`kid`), builds an owned JSON map of every claim, and parses the
+//! claims a second time for its own validation. Profiled under the bench's
+//! mix (10,000 distinct users, so the memo of verified JWTs rarely
+//! answers), that was about half the cost of checking a JWT. Here:
+//!
+//! - the header: a JWT's header segment is the same text for every user of
+//!   a login system (`{"alg":"HS256","typ":"JWT"}`, or one per `kid`), so
+//!   the outcome of reading it (ours and `jsonwebtoken::decode_header`'s,
+//!   both required to pass) is remembered per exact segment text, for at
+//!   most [`HEADERS`] segments. Reading a header is a pure function of its
+//!   text, so this cannot change what is accepted; it holds no per-user or
+//!   per-tenant state;
+//! - the signature: `jsonwebtoken::crypto::verify`, the very check
+//!   `jsonwebtoken::decode` runs, on the same message and key;
+//! - the claims: parsed once into slots for only the claims the service
+//!   reads ([`Wanted`], [`Claims`]: no map is built), every other value still
+//!   parsed in full (so a payload
+//!   `serde_json` would refuse as a map is refused here too), and once more,
+//!   borrowing, into [`ClaimsForValidation`], a copy of `jsonwebtoken`'s own
+//!   struct of that name (same fields, same serde attributes, so the same
+//!   payloads fail), checked by [`validate`], a copy of its checks of
+//!   required claims, `iss` and `aud`.
+//!
+//! `exp`/`nbf` are then checked on the service's clock by the caller, as
+//! before. The tests below decode generated JWTs both ways, with
+//! `jsonwebtoken::decode` as the reference, and require the same answer.
+
+use super::claims::ClaimSource;
+use super::decode_error;
+use crate::error::ServiceError;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use parking_lot::RwLock;
+use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde_json::Value;
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::Arc;
+
+/// Most header segments remembered. One login system signs with one or a
+/// few keys: a handful of distinct headers.
+pub const HEADERS: usize = 8;
+
+/// The parts of a JWT header that matter before verification.
+#[derive(Debug, Deserialize)]
+pub struct RawHeader {
+    pub alg: String,
+    #[serde(default)]
+    pub kid: Option<String>,
+}
+
+/// The three segments of a compact JWT.
+pub struct Parts<'a> {
+    pub header: &'a str,
+    payload: &'a str,
+    signature: &'a str,
+    /// `header.payload`, what the signature signs.
+    message: &'a str,
+}
+
+impl<'a> Parts<'a> {
+    /// Exactly three dot-separated segments, or malformed.
+    pub fn split(jwt: &'a str) -> Result<Self, ServiceError> {
+        let malformed = || ServiceError::InvalidToken("the JWT is malformed".into());
+        let (message, signature) = jwt.rsplit_once('.').ok_or_else(malformed)?;
+        let (header, payload) = message.split_once('.').ok_or_else(malformed)?;
+        if payload.contains('.') {
+            return Err(malformed());
+        }
+        Ok(Self {
+            header,
+            payload,
+            signature,
+            message,
+        })
+    }
+}
+
+/// Reads the header ourselves: `jsonwebtoken` cannot even parse `alg: none`,
+/// and that case deserves its own code rather than "malformed".
+pub fn raw_header(parts: &Parts<'_>) -> Result<RawHeader, ServiceError> {
+    let malformed = || ServiceError::InvalidToken("the JWT is malformed".into());
+    let bytes = URL_SAFE_NO_PAD
+        .decode(parts.header.trim_end_matches('='))
+        .map_err(|_| malformed())?;
+    serde_json::from_slice(&bytes).map_err(|_| malformed())
+}
+
+/// Header segments that passed both readings, with what they said (see
+/// the module docs).
+#[derive(Default)]
+pub struct Headers {
+    known: RwLock<Vec<(Box<str>, Arc<RawHeader>)>>,
+}
+
+impl Headers {
+    /// The remembered reading of exactly `segment`.
+    pub fn get(&self, segment: &str) -> Option<Arc<RawHeader>> {
+        let known = self.known.read();
+        known
+            .iter()
+            .find(|(s, _)| &**s == segment)
+            .map(|(_, h)| h.clone())
+    }
+
+    /// Remembers that `segment` reads as `header` for `jsonwebtoken` too;
+    /// when full, the oldest entry goes.
+    fn remember(&self, segment: &str, header: Arc<RawHeader>) {
+        let mut known = self.known.write();
+        if known.iter().any(|(s, _)| &**s == segment) {
+            return;
+        }
+        if known.len() >= HEADERS {
+            known.remove(0);
+        }
+        known.push((segment.into(), header));
+    }
+}
+
+/// The claims the service reads: the tenant claim (an exact key, or the
+/// first segment of a dotted path), `sub`, `exp`, `nbf` and the profile.
+pub struct Wanted {
+    names: Vec<Box<str>>,
+}
+
+impl Wanted {
+    /// The claims read with `tenant_claim` configured.
+    pub fn new(tenant_claim: &str) -> Self {
+        let mut names: Vec<Box<str>> = [
+            "sub",
+            "exp",
+            "nbf",
+            "email",
+            "given_name",
+            "family_name",
+            "locale",
+            "company_name",
+        ]
+        .into_iter()
+        .map(Box::from)
+        .collect();
+        for name in [tenant_claim, tenant_claim.split('.').next().unwrap_or("")] {
+            if !names.iter().any(|n| &**n == name) {
+                names.push(name.into());
+            }
+        }
+        Self { names }
+    }
+
+    fn index(&self, key: &str) -> Option<usize> {
+        self.names.iter().position(|n| &**n == key)
+    }
+}
+
+/// The [`Wanted`] claims of a JWT, by their place in it (no map to build).
+pub struct Claims<'w> {
+    wanted: &'w Wanted,
+    values: Vec<Option<Value>>,
+}
+
+impl ClaimSource for Claims<'_> {
+    fn claim(&self, name: &str) -> Option<&Value> {
+        self.values.get(self.wanted.index(name)?)?.as_ref()
+    }
+}
+
+/// How the JWT is to be checked.
+pub struct Check<'a, 'w> {
+    pub key: &'a DecodingKey,
+    pub algorithm: Algorithm,
+    pub validation: &'a Validation,
+    pub wanted: &'w Wanted,
+    /// Where to remember the header once `jsonwebtoken` has read it too;
+    /// `None` when it was remembered already.
+    pub headers: Option<(&'a Headers, Arc<RawHeader>)>,
+}
+
+/// Whether [`Validation`] failed with an issuer or audience mismatch (the
+/// signature and the required claims passed), or another way.
+pub enum Failure<'w> {
+    IssuerOrAudience(ServiceError, Claims<'w>),
+    Other(ServiceError),
+}
+
+impl From<ServiceError> for Failure<'_> {
+    fn from(e: ServiceError) -> Self {
+        Self::Other(e)
+    }
+}
+
+/// The verified claims the service reads ([`Wanted`]), checked as
+/// `jsonwebtoken::decode::<Claims>(jwt, check.key, check.validation)`
+/// checks them (see the module docs); `exp`/`nbf` are left to the caller.
+pub fn decode<'w>(
+    jwt: &str,
+    parts: &Parts<'_>,
+    check: Check<'_, 'w>,
+) -> Result<Claims<'w>, Failure<'w>> {
+    let error = |kind: ErrorKind| decode_error(&kind.into());
+    debug_assert!(!check.validation.validate_exp && !check.validation.validate_nbf);
+    debug_assert_eq!(check.validation.algorithms, [check.algorithm]);
+    if let Some((headers, header)) = check.headers {
+        jsonwebtoken::decode_header(jwt).map_err(|e| decode_error(&e))?;
+        headers.remember(parts.header, header);
+    }
+    match jsonwebtoken::crypto::verify(
+        parts.signature,
+        parts.message.as_bytes(),
+        check.key,
+        check.algorithm,
+    ) {
+        Ok(true) => {}
+        Ok(false) => return Err(error(ErrorKind::InvalidSignature).into()),
+        Err(e) => return Err(decode_error(&e).into()),
+    }
+    let payload = URL_SAFE_NO_PAD
+        .decode(parts.payload)
+        .map_err(|e| error(ErrorKind::Base64(e)))?;
+    let json = |e: serde_json::Error| error(ErrorKind::Json(Arc::new(e)));
+    let mut de = serde_json::Deserializer::from_slice(&payload);
+    let claims = ClaimsSeed(check.wanted)
+        .deserialize(&mut de)
+        .map_err(json)?;
+    // As `serde_json::from_slice`: nothing but whitespace may follow.
+    de.end().map_err(json)?;
+    let for_validation: ClaimsForValidation<'_> = serde_json::from_slice(&payload).map_err(json)?;
+    match validate(for_validation, check.validation) {
+        Ok(()) => Ok(claims),
+        Err(kind @ (ErrorKind::InvalidIssuer | ErrorKind::InvalidAudience)) => {
+            Err(Failure::IssuerOrAudience(error(kind), claims))
+        }
+        Err(kind) => Err(error(kind).into()),
+    }
+}
+
+/// Parses a JSON object into [`Claims`], the [`Wanted`] members (the last
+/// of duplicates, as `serde_json`'s map keeps), every other member checked
+/// as `serde_json::Value` would be and dropped.
+struct ClaimsSeed<'w>(&'w Wanted);
+
+impl<'de, 'w> DeserializeSeed<'de> for ClaimsSeed<'w> {
+    type Value = Claims<'w>;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Claims<'w>, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, 'w> Visitor<'de> for ClaimsSeed<'w> {
+    type Value = Claims<'w>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a map")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Claims<'w>, A::Error> {
+        let mut values = vec![None; self.0.names.len()];
+        while let Some(Key(key)) = map.next_key()? {
+            match self.0.index(&key) {
+                Some(i) => values[i] = Some(map.next_value::<Value>()?),
+                None => {
+                    map.next_value::<Checked>()?;
+                }
+            }
+        }
+        Ok(Claims {
+            wanted: self.0,
+            values,
+        })
+    }
+}
+
+/// A map key, borrowed when it has no escapes.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// Any JSON value, read exactly as `serde_json::Value` reads one (the same
+/// `deserialize_any` calls, so the same inputs fail), without keeping it.
+struct Checked;
+
+impl<'de> Deserialize<'de> for Checked {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(Checked)
+    }
+}
+
+impl<'de> Visitor<'de> for Checked {
+    type Value = Checked;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any valid JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_unit<E>(self) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_none<E>(self) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> Result<Checked, D::Error> {
+        Checked::deserialize(d)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Checked, A::Error> {
+        while seq.next_element::<Checked>()?.is_some() {}
+        Ok(Checked)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Checked, A::Error> {
+        while map.next_key::<Key<'de>>()?.is_some() {
+            map.next_value::<Checked>()?;
+        }
+        Ok(Checked)
+    }
+}
+
+// What follows is `jsonwebtoken` 10.3's `validation.rs` (MIT), copied
+// because it is private there: `ClaimsForValidation` with its helpers, and
+// `validate` without the `exp`/`nbf` part (this service checks those on its
+// own clock, with `validate_exp`/`validate_nbf` off) and without `sub`
+// (never configured).
+
+#[derive(Deserialize)]
+struct ClaimsForValidation<'a> {
+    #[serde(deserialize_with = "numeric_type", default)]
+    #[allow(dead_code)]
+    exp: TryParse<u64>,
+    #[serde(deserialize_with = "numeric_type", default)]
+    #[allow(dead_code)]
+    nbf: TryParse<u64>,
+    #[serde(borrow)]
+    sub: TryParse<Cow<'a, str>>,
+    #[serde(borrow)]
+    iss: TryParse<Issuer<'a>>,
+    #[serde(borrow)]
+    aud: TryParse<Audience<'a>>,
+}
+
+#[derive(Default, Debug)]
+enum TryParse<T> {
+    Parsed(T),
+    FailedToParse,
+    #[default]
+    NotPresent,
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for TryParse<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(match Option::<T>::deserialize(deserializer) {
+            Ok(Some(value)) => TryParse::Parsed(value),
+            Ok(None) => TryParse::NotPresent,
+            Err(_) => TryParse::FailedToParse,
+        })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Audience<'a> {
+    Single(#[serde(borrow)] Cow<'a, str>),
+    Multiple(#[serde(borrow)] HashSet<BorrowedCowIfPossible<'a>>),
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Issuer<'a> {
+    Single(#[serde(borrow)] Cow<'a, str>),
+    Multiple(#[serde(borrow)] HashSet<BorrowedCowIfPossible<'a>>),
+}
+
+#[derive(Deserialize, PartialEq, Eq, Hash)]
+struct BorrowedCowIfPossible<'a>(#[serde(borrow)] Cow<'a, str>);
+
+impl std::borrow::Borrow<str> for BorrowedCowIfPossible<'_> {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+fn is_subset(reference: &HashSet<String>, given: &HashSet<BorrowedCowIfPossible<'_>>) -> bool {
+    // Check that intersection is non-empty, favoring iterating on smallest
+    if reference.len() < given.len() {
+        reference.iter().any(|a| given.contains(&**a))
+    } else {
+        given.iter().any(|a| reference.contains(&*a.0))
+    }
+}
+
+// Kept as written there, so it can be compared line by line.
+#[allow(clippy::collapsible_match)]
+fn validate(claims: ClaimsForValidation<'_>, options: &Validation) -> Result<(), ErrorKind> {
+    for required_claim in &options.required_spec_claims {
+        let present = match required_claim.as_str() {
+            "exp" => matches!(claims.exp, TryParse::Parsed(_)),
+            "sub" => matches!(claims.sub, TryParse::Parsed(_)),
+            "iss" => matches!(claims.iss, TryParse::Parsed(_)),
+            "aud" => matches!(claims.aud, TryParse::Parsed(_)),
+            "nbf" => matches!(claims.nbf, TryParse::Parsed(_)),
+            _ => continue,
+        };
+
+        if !present {
+            return Err(ErrorKind::MissingRequiredClaim(required_claim.clone()));
+        }
+    }
+
+    match (claims.iss, options.iss.as_ref()) {
+        (TryParse::Parsed(Issuer::Single(iss)), Some(correct_iss)) => {
+            if !correct_iss.contains(&*iss) {
+                return Err(ErrorKind::InvalidIssuer);
+            }
+        }
+        (TryParse::Parsed(Issuer::Multiple(iss)), Some(correct_iss)) => {
+            if !is_subset(correct_iss, &iss) {
+                return Err(ErrorKind::InvalidIssuer);
+            }
+        }
+        _ => {}
+    }
+
+    if !options.validate_aud {
+        return Ok(());
+    }
+    match (claims.aud, options.aud.as_ref()) {
+        // Each principal intended to process the JWT MUST
+        // identify itself with a value in the audience claim. If the principal
+        // processing the claim does not identify itself with a value in the
+        // "aud" claim when this claim is present, then the JWT MUST be
+        //  rejected.
+        (TryParse::Parsed(Audience::Multiple(aud)), None) => {
+            if !aud.is_empty() {
+                return Err(ErrorKind::InvalidAudience);
+            }
+        }
+        (TryParse::Parsed(_), None) => {
+            return Err(ErrorKind::InvalidAudience);
+        }
+        (TryParse::Parsed(Audience::Single(aud)), Some(correct_aud)) => {
+            if !correct_aud.contains(&*aud) {
+                return Err(ErrorKind::InvalidAudience);
+            }
+        }
+        (TryParse::Parsed(Audience::Multiple(aud)), Some(correct_aud)) => {
+            if !is_subset(correct_aud, &aud) {
+                return Err(ErrorKind::InvalidAudience);
+            }
+        }
+        _ => {}
+    }
+
+    Ok(())
+}
+
+fn numeric_type<'de, D>(deserializer: D) -> Result<TryParse<u64>, D::Error>
+where
+    D: de::Deserializer<'de>,
+{
+    struct NumericType;
+
+    impl Visitor<'_> for NumericType {
+        type Value = TryParse<u64>;
+
+        fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+            formatter.write_str("A NumericType that can be reasonably coerced into a u64")
+        }
+
+        fn visit_u64<E>(self, value: u64) -> Result<Self::Value, E>
+        where
+            E: de::Error,
+        {
+            Ok(TryParse::Parsed(value))
+        }
+
+        fn visit_f64<E>(self, value: f64) -> Result<Self::Value, E>
+        where
+            E: de::Error,
+        {
+            if value.is_finite() && value >= 0.0 && value < (u64::MAX as f64) {
+                Ok(TryParse::Parsed(value.round() as u64))
+            } else {
+                Err(serde::de::Error::custom(
+                    "NumericType must be representable as a u64",
+                ))
+            }
+        }
+    }
+
+    match deserializer.deserialize_any(NumericType) {
+        Ok(ok) => Ok(ok),
+        Err(_) => Ok(TryParse::FailedToParse),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{check_times, checked, decode_error, require_alg};
+    use super::*;
+    use crate::auth::VerifiedUser;
+    use jsonwebtoken::EncodingKey;
+    use proptest::prelude::*;
+
+    const SECRET: &[u8] = b"a-test-secret-of-at-least-32-bytes!!";
+    const NOW: u64 = 1_700_000_000;
+    const LEEWAY: u64 = 30;
+
+    /// What a verification answers, comparable.
+    type Outcome = Result<(String, String, crate::auth::Profile, u64), ServiceError>;
+
+    fn outcome<C: ClaimSource>(r: Result<(C, u64), ServiceError>, tenant_claim: &str) -> Outcome {
+        let (claims, exp) = r?;
+        let user = VerifiedUser::from_claims(&claims, tenant_claim)?;
+        Ok((user.subject, user.tenant.0, user.profile, exp))
+    }
+
+    /// The service's checks before this module: its own header reading,
+    /// then `jsonwebtoken::decode` into a map of every claim.
+    fn reference(jwt: &str, validation: &Validation, tenant_claim: &str) -> Outcome {
+        let malformed = || ServiceError::InvalidToken("the JWT is malformed".into());
+        let old_raw_header = |jwt: &str| -> Result<RawHeader, ServiceError> {
+            let (head, rest) = jwt.split_once('.').ok_or_else(malformed)?;
+            if rest.split('.').count() != 2 {
+                return Err(malformed());
+            }
+            let bytes = URL_SAFE_NO_PAD
+                .decode(head.trim_end_matches('='))
+                .map_err(|_| malformed())?;
+            serde_json::from_slice(&bytes).map_err(|_| malformed())
+        };
+        let header = old_raw_header(jwt)?;
+        require_alg(&header.alg, Algorithm::HS256)?;
+        let key = DecodingKey::from_secret(SECRET);
+        type Map = serde_json::Map<String, Value>;
+        let r = match jsonwebtoken::decode::<Map>(jwt, &key, validation) {
+            Ok(data) => check_times(&data.claims, NOW, LEEWAY).map(|exp| (data.claims, exp)),
+            Err(e) => {
+                if matches!(
+                    e.kind(),
+                    ErrorKind::InvalidIssuer | ErrorKind::InvalidAudience
+                ) {
+                    let part = jwt.split('.').nth(1).unwrap();
+                    let bytes = URL_SAFE_NO_PAD.decode(part.trim_end_matches('=')).ok();
+                    if let Some(claims) = bytes.and_then(|b| serde_json::from_slice::<Map>(&b).ok())
+                    {
+                        check_times(&claims, NOW, LEEWAY)?;
+                    }
+                }
+                Err(decode_error(&e))
+            }
+        };
+        outcome(r, tenant_claim)
+    }
+
+    /// This module's checks, as [`super::super::UserVerifier::verify`]
+    /// runs them for a static key.
+    fn fast(jwt: &str, validation: &Validation, tenant_claim: &str, headers: &Headers) -> Outcome {
+        let parts = Parts::split(jwt)?;
+        let known = headers.get(parts.header);
+        let header = match &known {
+            Some(h) => h.clone(),
+            None => Arc::new(raw_header(&parts)?),
+        };
+        require_alg(&header.alg, Algorithm::HS256)?;
+        let key = DecodingKey::from_secret(SECRET);
+        let wanted = Wanted::new(tenant_claim);
+        let check = Check {
+            key: &key,
+            algorithm: Algorithm::HS256,
+            validation,
+            wanted: &wanted,
+            headers: known.is_none().then(|| (headers, header.clone())),
+        };
+        outcome(checked(jwt, &parts, check, (NOW, LEEWAY)), tenant_claim)
+    }
+
+    fn validation(iss: bool, aud: bool) -> Validation {
+        let mut v = Validation::new(Algorithm::HS256);
+        v.validate_exp = false;
+        v.validate_nbf = false;
+        let mut required = vec!["exp", "sub"];
+        if iss {
+            v.set_issuer(&["https://idp.example"]);
+            required.push("iss");
+        }
+        if aud {
+            v.set_audience(&["aud1", "aud2"]);
+            required.push("aud");
+        } else {
+            v.validate_aud = false;
+        }
+        v.set_required_spec_claims(&required);
+        v
+    }
+
+    fn jwt(header: &str, payload: &str, good_signature: bool) -> String {
+        let message = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header),
+            URL_SAFE_NO_PAD.encode(payload)
+        );
+        let key = EncodingKey::from_secret(if good_signature { SECRET } else { b"other" });
+        let signature =
+            jsonwebtoken::crypto::sign(message.as_bytes(), &key, Algorithm::HS256).unwrap();
+        format!("{message}.{signature}")
+    }
+
+    const HEADERS_TRIED: &[&str] = &[
+        r#"{"alg":"HS256","typ":"JWT"}"#,
+        r#"{"alg":"HS256"}"#,
+        r#"{"alg":"HS256","typ":5}"#,
+        r#"{"alg":"HS256","kid":"k1","typ":"JWT"}"#,
+        r#"{"alg":"RS256","typ":"JWT"}"#,
+        r#"{"alg":"none"}"#,
+        r#"{"typ":"JWT"}"#,
+        r#"{"alg":"HS256","alg":"HS256"}"#,
+        r#"[1]"#,
+    ];
+
+    const KEYS: &[&str] = &[
+        "sub",
+        "exp",
+        "nbf",
+        "iss",
+        "aud",
+        "external_id",
+        "app",
+        "app.tenant",
+        "email",
+        "locale",
+        "x",
+        "e\\u0078p",
+        "su\\u0062",
+    ];
+
+    const VALUES: &[&str] = &[
+        r#""u1""#,
+        r#""acme""#,
+        r#""""#,
+        r#"" acme""#,
+        r#""ac\u00e9me""#,
+        r#""\ud800""#,
+        r#""a\u002eb""#,
+        r#""https://idp.example""#,
+        r#""aud1""#,
+        r#"["aud2","x"]"#,
+        r#"["x"]"#,
+        "[]",
+        r#"["https://idp.example"]"#,
+        "1000",
+        "4102444800",
+        "4102444800.4",
+        "1700000020",
+        "1699999960",
+        "-5",
+        "1.5e3",
+        "1e400",
+        "42",
+        "null",
+        "true",
+        r#"{"tenant":"t1"}"#,
+        r#"{"tenant":42,"tenant":"t2"}"#,
+        r#"{"a":[1,{"b":null}]}"#,
+    ];
+
+    fn payload() -> impl Strategy<Value = String> {
+        let member = (0..KEYS.len(), 0..VALUES.len())
+            .prop_map(|(k, v)| format!("\"{}\":{}", KEYS[k], VALUES[v]));
+        let members = proptest::collection::vec(member, 0..4);
+        let random = members.clone().prop_map(|m| format!("{{{}}}", m.join(",")));
+        let pick = |options: &'static [&'static str]| proptest::sample::select(options);
+        // Mostly well-formed: the usual claims with varied values, then
+        // some random members (which may repeat one of them).
+        let usual = (
+            pick(&[r#""u1""#, r#""u1""#, r#""u\u0032""#, "5", "null", r#""""#]),
+            pick(&[r#""acme""#, r#""acme""#, r#""acme""#, r#"" acme""#, "42", "4.5", r#""ac\u200bme""#, r#"{"tenant":"t1"}"#]),
+            pick(&["4102444800", "4102444800", "1000", "1699999970", "1699999969", "4102444800.4", r#""soon""#]),
+            pick(&["", "", r#","nbf":1700000030"#, r#","nbf":1700000031"#, r#","nbf":"x""#]),
+            pick(&["", r#","iss":"https://idp.example""#, r#","iss":"https://other""#, r#","iss":["https://idp.example","x"]"#, r#","iss":5"#]),
+            pick(&["", r#","aud":"aud1""#, r#","aud":"other""#, r#","aud":["x","aud2"]"#, r#","aud":[]"#, r#","aud":["x"]"#]),
+            pick(&["", r#","email":"a@b.c","locale":"nl-BE""#, r#","app":{"tenant":"t2"}"#]),
+            prop_oneof![3 => Just(Vec::new()), 1 => members],
+        )
+            .prop_map(|(sub, tenant, exp, nbf, iss, aud, profile, extra)| {
+                let extra: String = extra.iter().map(|m| format!(",{m}")).collect();
+                format!(r#"{{"sub":{sub},"external_id":{tenant},"exp":{exp}{nbf}{iss}{aud}{profile}{extra}}}"#)
+            });
+        prop_oneof![
+            6 => usual,
+            2 => random,
+            1 => pick(&["[]", "null", "{\"sub\":", "{} x", "{} "]).prop_map(String::from),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 4000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn the_same_answer_as_jsonwebtoken_decode(
+            header in prop_oneof![6 => Just(0), 1 => 0..HEADERS_TRIED.len()],
+            payload in payload(),
+            good_signature in proptest::bool::weighted(0.9),
+            iss in any::<bool>(),
+            aud in any::<bool>(),
+            tenant_claim in prop_oneof![4 => Just("external_id"), 1 => Just("app.tenant")],
+        ) {
+            let jwt = jwt(HEADERS_TRIED[header], &payload, good_signature);
+            let validation = validation(iss, aud);
+            let expected = reference(&jwt, &validation, tenant_claim);
+            let headers = Headers::default();
+            // Twice: reading the header, then with it remembered.
+            for _ in 0..2 {
+                prop_assert_eq!(
+                    &fast(&jwt, &validation, tenant_claim, &headers),
+                    &expected,
+                    "{} {}", HEADERS_TRIED[header], payload
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_usual_jwt_passes_and_its_header_is_remembered_once() {
+        let headers = Headers::default();
+        let validation = validation(true, true);
+        let payload = r#"{"sub":"u1","external_id":"acme","exp":4102444800,"iss":"https://idp.example","aud":"aud1"}"#;
+        let token = jwt(HEADERS_TRIED[0], payload, true);
+        let (sub, tenant, _, exp) = fast(&token, &validation, "external_id", &headers).unwrap();
+        assert_eq!((&*sub, &*tenant, exp), ("u1", "acme", 4_102_444_800));
+        assert_eq!(headers.known.read().len(), 1);
+        fast(&token, &validation, "external_id", &headers).unwrap();
+        assert_eq!(headers.known.read().len(), 1);
+        // A header `jsonwebtoken` refuses is never remembered.
+        let odd = jwt(HEADERS_TRIED[2], payload, true);
+        assert!(fast(&odd, &validation, "external_id", &headers).is_err());
+        assert_eq!(headers.known.read().len(), 1);
+    }
+
+    #[test]
+    fn the_header_memory_is_bounded() {
+        let headers = Headers::default();
+        for i in 0..100 {
+            headers.remember(
+                &format!("h{i}"),
+                Arc::new(RawHeader {
+                    alg: "HS256".into(),
+                    kid: None,
+                }),
+            );
+        }
+        assert_eq!(headers.known.read().len(), HEADERS);
+        assert!(headers.get("h99").is_some() && headers.get("h0").is_none());
+    }
+}
