@@ -48,25 +48,37 @@ impl FieldMessages {
     }
 }
 
+/// An object `detail` in one line: its `type`, `operation`, `message` and
+/// `description` joined with `: `, else its members as `{key: text,
+/// other_key}` (text members with their text, the others by name). One
+/// rendering for the client and the browser SDK, which must not carry
+/// serde_json's writer (its number printing alone is kilobytes of wasm).
+pub fn object_detail(map: &serde_json::Map<String, serde_json::Value>) -> String {
+    let parts: Vec<&str> = ["type", "operation", "message", "description"]
+        .iter()
+        .filter_map(|k| map.get(*k).and_then(|v| v.as_str()))
+        .filter(|s| !s.is_empty())
+        .collect();
+    if !parts.is_empty() {
+        return parts.join(": ");
+    }
+    let members: Vec<String> = map
+        .iter()
+        .map(|(k, v)| match v {
+            serde_json::Value::String(s) => [k.as_str(), ": ", s].concat(),
+            _ => k.clone(),
+        })
+        .collect();
+    ["{", &members.join(", "), "}"].concat()
+}
+
 /// Reads `detail` as text whatever its shape.
 fn detail_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     let value = serde_json::Value::deserialize(d)?;
     Ok(match value {
         serde_json::Value::Null => None,
         serde_json::Value::String(s) => Some(s),
-        serde_json::Value::Object(map) => {
-            let parts: Vec<String> = ["type", "operation", "message", "description"]
-                .iter()
-                .filter_map(|k| map.get(*k).and_then(|v| v.as_str()))
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect();
-            Some(if parts.is_empty() {
-                serde_json::Value::Object(map).to_string()
-            } else {
-                parts.join(": ")
-            })
-        }
+        serde_json::Value::Object(map) => Some(object_detail(&map)),
         other => Some(other.to_string()),
     })
 }

@@ -149,7 +149,7 @@ fn drf_body(body: &Value) -> (Option<String>, BTreeMap<String, String>) {
                 parts.join("; ")
             }
             // The `partner` dialect's `detail: {type, operation, message, ..}`.
-            Value::Object(o) if k == "detail" => object_detail(o),
+            Value::Object(o) if k == "detail" => peliqan_api::error::object_detail(o),
             _ => continue,
         };
         match k.as_str() {
@@ -168,29 +168,6 @@ fn drf_body(body: &Value) -> (Option<String>, BTreeMap<String, String>) {
         (None, code) => code,
     };
     (detail, fields)
-}
-
-/// An object `detail` in one line: its `type`, `operation`, `message` and
-/// `description` joined, else its members as `{key: text, other_key}`
-/// (text members with their text, the others by name). Not serde_json's
-/// writer: with its number printing, 4.8 KB of the gzipped bundle.
-fn object_detail(o: &serde_json::Map<String, Value>) -> String {
-    let parts: Vec<&str> = ["type", "operation", "message", "description"]
-        .iter()
-        .filter_map(|k| o.get(*k).and_then(Value::as_str))
-        .filter(|s| !s.is_empty())
-        .collect();
-    if !parts.is_empty() {
-        return parts.join(": ");
-    }
-    let members: Vec<String> = o
-        .iter()
-        .map(|(k, v)| match v {
-            Value::String(s) => [k.as_str(), ": ", s].concat(),
-            _ => k.clone(),
-        })
-        .collect();
-    ["{", &members.join(", "), "}"].concat()
 }
 
 /// Maps a non-2xx answer from Peliqan (DRF-style body) to an error.
