@@ -47,6 +47,10 @@ pub fn tenant_id(name: &str, value: &Value) -> Result<String, ServiceError> {
 /// A control (Cc), format (Cf), line separator (Zl) or paragraph separator
 /// (Zp) character.
 pub fn forbidden(c: char) -> bool {
+    if c.is_ascii() {
+        // No ASCII character is Cf, Zl or Zp; its controls are Cc.
+        return c.is_ascii_control();
+    }
     c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') || is_format(c)
 }
 
@@ -172,6 +176,14 @@ mod tests {
             !detail.contains('\n') && !detail.contains('\u{a0}'),
             "{detail}"
         );
+    }
+
+    #[test]
+    fn the_ascii_shortcut_agrees_with_the_categories() {
+        for c in (0..=u32::from(char::MAX)).filter_map(char::from_u32) {
+            let slow = c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') || is_format(c);
+            assert_eq!(forbidden(c), slow, "U+{:04X}", u32::from(c));
+        }
     }
 
     proptest! {

@@ -9,7 +9,8 @@
 use super::{authorization, read_body};
 use crate::error::ServiceError;
 use crate::state::AppState;
-use actix_web::http::header;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use std::borrow::Cow;
 
@@ -34,12 +35,20 @@ pub async fn issue_token(
                 .await?
         }
     };
-    Ok(HttpResponse::Ok()
-        .content_type("application/json")
-        // A token must not sit in a browser or proxy cache.
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((header::PRAGMA, "no-cache"))
-        .body(token.body(&user.tenant, &state.token_routing)))
+    let mut res = HttpResponse::with_body(
+        StatusCode::OK,
+        token.body(&user.tenant, &state.token_routing),
+    );
+    // Static values: no header text is parsed or copied per answer.
+    let headers = res.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    // A token must not sit in a browser or proxy cache.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    Ok(res.map_into_boxed_body())
 }
 
 /// What the request body asks for: `None` for a plain request (no body,
