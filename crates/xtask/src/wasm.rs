@@ -224,32 +224,28 @@ pub fn ensure_bindgen() -> anyhow::Result<PathBuf> {
 
 /// `wasm-opt` from npm's binaryen, in `target/tools`.
 pub fn ensure_wasm_opt() -> anyhow::Result<PathBuf> {
-    let tools = root().join("target/tools");
-    let bin = tools.join("node_modules/.bin/wasm-opt");
-    if !bin.exists() {
-        ensure_apt("npm", &["nodejs", "npm"])?;
-        std::fs::create_dir_all(&tools)?;
-        run(Command::new("npm")
-            .args(["install", "--no-audit", "--no-fund", "--prefix"])
-            .arg(&tools)
-            .arg(BINARYEN))?;
-    }
-    Ok(bin)
+    ensure_npm_tool("wasm-opt", BINARYEN)
 }
 
 /// `esbuild` from npm, in `target/tools`.
 pub fn ensure_esbuild() -> anyhow::Result<PathBuf> {
+    ensure_npm_tool("esbuild", ESBUILD)
+}
+
+/// The command `bin` of npm package `package` (`name@version`), installed
+/// in `target/tools` unless already there.
+fn ensure_npm_tool(bin: &str, package: &str) -> anyhow::Result<PathBuf> {
     let tools = root().join("target/tools");
-    let bin = tools.join("node_modules/.bin/esbuild");
-    if !bin.exists() {
+    let path = tools.join("node_modules/.bin").join(bin);
+    if !path.exists() {
         ensure_apt("npm", &["nodejs", "npm"])?;
         std::fs::create_dir_all(&tools)?;
         run(Command::new("npm")
             .args(["install", "--no-audit", "--no-fund", "--prefix"])
             .arg(&tools)
-            .arg(ESBUILD))?;
+            .arg(package))?;
     }
-    Ok(bin)
+    Ok(path)
 }
 
 /// Chromium and chromedriver from Debian.

@@ -32,6 +32,12 @@ const POLL: Duration = Duration::from_millis(20);
 /// Turns a replica takes at the lock before fetching on its own anyway.
 const MAX_TURNS: usize = 3;
 
+/// `token` unless it is `avoid` (the token being refreshed or reported
+/// rejected).
+fn usable(token: Option<SubaccountToken>, avoid: Option<&str>) -> Option<SubaccountToken> {
+    token.filter(|t| avoid.is_none_or(|a| t.token != a))
+}
+
 impl Inner {
     pub(super) async fn fetch_shared(
         &self,
@@ -40,9 +46,8 @@ impl Inner {
         profile: &Profile,
         avoid: Option<&str>,
     ) -> Result<CachedToken, ServiceError> {
-        let usable = |t: &SubaccountToken| avoid.is_none_or(|a| t.token != a);
         for _ in 0..MAX_TURNS {
-            if let Some(t) = shared.token(tenant).await.filter(usable) {
+            if let Some(t) = usable(shared.token(tenant).await, avoid) {
                 self.metrics.shared_tier("hit");
                 return self.checked(tenant, &t);
             }
@@ -81,11 +86,7 @@ impl Inner {
         avoid: Option<&str>,
     ) -> Result<CachedToken, ServiceError> {
         // The previous holder may have stored its token just before we won.
-        if let Some(t) = shared
-            .token(tenant)
-            .await
-            .filter(|t| avoid.is_none_or(|a| t.token != a))
-        {
+        if let Some(t) = usable(shared.token(tenant).await, avoid) {
             shared.release(tenant).await;
             self.metrics.shared_tier("hit");
             return self.checked(tenant, &t);
@@ -132,7 +133,7 @@ impl Inner {
         while tokio::time::Instant::now() < deadline {
             tokio::time::sleep(POLL).await;
             let seen = shared.look(tenant).await?;
-            if let Some(t) = seen.token.filter(|t| avoid.is_none_or(|a| t.token != a)) {
+            if let Some(t) = usable(seen.token, avoid) {
                 return Some(Ok(t));
             }
             if seen.unknown && avoid.is_none() {

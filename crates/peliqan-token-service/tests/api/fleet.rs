@@ -111,16 +111,7 @@ impl Fleet {
 
     /// Replica `i`'s `/metrics` text.
     async fn metrics(&self, i: usize) -> String {
-        let url = format!("{}/metrics", self.urls[i]);
-        self.first
-            .http
-            .get(url)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
+        metrics_text_of(&self.first.http, &self.urls[i]).await
     }
 }
 

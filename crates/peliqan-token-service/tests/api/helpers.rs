@@ -306,6 +306,17 @@ pub fn payload(jwt: &str) -> Value {
     .unwrap()
 }
 
+/// The `/metrics` text of the service at `url`.
+pub async fn metrics_text_of(http: &reqwest::Client, url: &str) -> String {
+    http.get(format!("{url}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 impl TestApp {
     /// `POST /v1/token` with `Authorization: Bearer <jwt>`.
     pub async fn token(&self, jwt: &str) -> reqwest::Response {
@@ -370,14 +381,7 @@ impl TestApp {
 
     /// The service's `/metrics` text.
     pub async fn metrics_text(&self) -> String {
-        self.http
-            .get(format!("{}/metrics", self.url))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
+        metrics_text_of(&self.http, &self.url).await
     }
 
     /// The emulator's request count for `ops` (a route shared by several,

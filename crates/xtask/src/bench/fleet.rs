@@ -145,21 +145,7 @@ fn cold_burst(fleet: Fleet, redis: &str) -> anyhow::Result<String> {
     let jwt = mint(&tenant);
     let before = http::upstream_token_calls(&emu)?;
     let per = (1000 / urls.len()) as u32;
-    let reports = std::thread::scope(|s| {
-        let runs: Vec<_> = urls
-            .iter()
-            .map(|u| {
-                let (lua, jwt) = (&lua, &jwt);
-                s.spawn(move || {
-                    let url = format!("{u}/v1/token");
-                    wrk::wrk(&url, per, 2, Some(jwt), lua, &[], &Layout::shared())
-                })
-            })
-            .collect();
-        runs.into_iter()
-            .map(|r| r.join().expect("wrk thread"))
-            .collect::<anyhow::Result<Vec<_>>>()
-    })?;
+    let reports = wrk_each(&urls, per, 2, Some(&jwt), &lua, &[])?;
     let calls = http::upstream_token_calls(&emu)? - before;
     let errors: u64 = reports.iter().map(|r| r.errors).sum();
     let requests: u64 = reports.iter().map(|r| r.requests).sum();
@@ -197,22 +183,8 @@ fn steady(fleet: Fleet, redis: &str, quick: bool) -> anyhow::Result<String> {
     let cycle = dir.join("cycle.lua");
     std::fs::write(&cycle, wrk::CYCLE_LUA)?;
     let per = (64 / urls.len()).max(1) as u32;
-    let reports = std::thread::scope(|s| {
-        let runs: Vec<_> = urls
-            .iter()
-            .map(|u| {
-                let (cycle, file_env) = (&cycle, &file_env);
-                s.spawn(move || {
-                    let url = format!("{u}/v1/token");
-                    let env = [("BENCH_TOKENS", file_env.as_str())];
-                    wrk::wrk(&url, per, secs, None, cycle, &env, &Layout::shared())
-                })
-            })
-            .collect();
-        runs.into_iter()
-            .map(|r| r.join().expect("wrk thread"))
-            .collect::<anyhow::Result<Vec<_>>>()
-    })?;
+    let env = [("BENCH_TOKENS", file_env.as_str())];
+    let reports = wrk_each(&urls, per, secs, None, &cycle, &env)?;
     let calls = http::upstream_token_calls(&emu)? - before;
     let errors: u64 = reports.iter().map(|r| r.errors).sum();
     let period = f64::from(ttl) - margin - ahead * 1.25;
@@ -223,6 +195,31 @@ fn steady(fleet: Fleet, redis: &str, quick: bool) -> anyhow::Result<String> {
         calls as f64 / 100.0,
         calls as f64 / 100.0 / windows
     ))
+}
+
+/// wrk against `/v1/token` of every replica at once, `connections` each.
+fn wrk_each(
+    urls: &[String],
+    connections: u32,
+    secs: u32,
+    auth: Option<&str>,
+    lua: &std::path::Path,
+    env: &[(&str, &str)],
+) -> anyhow::Result<Vec<wrk::Report>> {
+    std::thread::scope(|s| {
+        let runs: Vec<_> = urls
+            .iter()
+            .map(|u| {
+                s.spawn(move || {
+                    let url = format!("{u}/v1/token");
+                    wrk::wrk(&url, connections, secs, auth, lua, env, &Layout::shared())
+                })
+            })
+            .collect();
+        runs.into_iter()
+            .map(|r| r.join().expect("wrk thread"))
+            .collect()
+    })
 }
 
 /// First requests of `n` pre-provisioned tenants, one after another;
