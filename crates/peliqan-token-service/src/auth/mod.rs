@@ -92,7 +92,9 @@ impl UserVerifier {
         authorization: Option<&str>,
     ) -> Result<Arc<VerifiedUser>, ServiceError> {
         let jwt = bearer(authorization)?;
-        if let Some(user) = self.verified.get(jwt) {
+        // One reading of the clock for the memo and the time checks.
+        let now = self.clock.unix_secs();
+        if let Some(user) = self.verified.get_at(jwt, now) {
             return Ok(user);
         }
         let parts = Parts::split(jwt)?;
@@ -102,7 +104,7 @@ impl UserVerifier {
             None => Arc::new(raw_header(&parts)?),
         };
         let remember = known.is_none().then(|| (&self.headers, header.clone()));
-        let times = (self.clock.unix_secs(), self.settings.leeway_secs);
+        let times = (now, self.settings.leeway_secs);
         let ((claims, exp), trust_until) = match &self.keys {
             Keys::Static {
                 algorithm,
@@ -142,7 +144,8 @@ impl UserVerifier {
             &self.settings.tenant_claim,
         )?);
         let until = exp.saturating_add(self.settings.leeway_secs);
-        self.verified.insert(jwt, user.clone(), until, trust_until);
+        self.verified
+            .insert_checked(jwt, user.clone(), until, trust_until, now);
         Ok(user)
     }
 }

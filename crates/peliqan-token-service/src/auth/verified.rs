@@ -58,6 +58,7 @@ impl VerifiedJwts {
     }
 
     /// The user of an earlier verification of exactly `jwt`, if it still holds.
+    #[cfg(test)]
     pub fn get(&self, jwt: &str) -> Option<Arc<VerifiedUser>> {
         self.get_at(jwt, self.clock.unix_secs())
     }
@@ -65,6 +66,7 @@ impl VerifiedJwts {
     /// Remembers that `jwt` verified as `user`; `accepted_until` is the last
     /// unix second its `exp` (plus leeway) allows, `trust_until` when the
     /// key that verified it is due for a check (a JWKS key), if ever.
+    #[cfg(test)]
     pub fn insert(
         &self,
         jwt: &str,
@@ -72,14 +74,33 @@ impl VerifiedJwts {
         accepted_until: u64,
         trust_until: Option<Instant>,
     ) {
+        self.insert_checked(
+            jwt,
+            user,
+            accepted_until,
+            trust_until,
+            self.clock.unix_secs(),
+        );
+    }
+
+    /// [`Self::insert`], `now` being the clock's unix second as the caller
+    /// read it (verifying reads it once for every check).
+    pub fn insert_checked(
+        &self,
+        jwt: &str,
+        user: Arc<VerifiedUser>,
+        accepted_until: u64,
+        trust_until: Option<Instant>,
+        now: u64,
+    ) {
         if trust_until.is_some_and(|t| t <= self.clock.instant()) {
             return;
         }
-        let now = self.clock.unix_secs();
         self.insert_at(jwt, user, accepted_until, now, trust_until);
     }
 
-    fn get_at(&self, jwt: &str, now: u64) -> Option<Arc<VerifiedUser>> {
+    /// [`Self::get`] at the clock's unix second `now`, as the caller read it.
+    pub fn get_at(&self, jwt: &str, now: u64) -> Option<Arc<VerifiedUser>> {
         let entry = self.cache.get(jwt)?;
         if now > entry.until || entry.trust_until.is_some_and(|t| t <= self.clock.instant()) {
             self.cache.remove(jwt);
