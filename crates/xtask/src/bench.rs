@@ -1,5 +1,5 @@
 //! `cargo xtask bench token-service [--quick] [--users N --tenants M]
-//! [--cached-only] [--replicas N]`: the token service's speed and memory
+//! [--rounds N] [--cached-only] [--replicas N]`: the token service's speed and memory
 //! figures, from one run, against the release-built emulator. With
 //! `--replicas N`, instead: a fleet with and without the shared tier
 //! ([`fleet`]), then phase 1 with Redis configured.
@@ -53,6 +53,10 @@ pub enum Target {
         /// alone ([`fleet`]); then the cached path with Redis configured.
         #[arg(long, value_name = "N")]
         replicas: Option<usize>,
+        /// Rounds of the cached path (its figures are medians of rounds):
+        /// more on a busy machine. Default 3 (1 with --quick).
+        #[arg(long, value_name = "N")]
+        rounds: Option<usize>,
     },
 }
 
@@ -64,7 +68,9 @@ pub fn run_target(target: Target) -> anyhow::Result<()> {
         tenants,
         cached_only,
         replicas,
+        rounds,
     } = target;
+    anyhow::ensure!(rounds != Some(0), "--rounds must be at least 1");
     anyhow::ensure!(
         users == 0 || (1..=users).contains(&tenants),
         "--tenants must be between 1 and --users"
@@ -88,10 +94,11 @@ pub fn run_target(target: Target) -> anyhow::Result<()> {
     ]))?;
     wrk::ensure()?;
     let mut report = vec![format!(
-        "== cargo xtask bench token-service{} --users {users} --tenants {tenants}{}{} ==",
+        "== cargo xtask bench token-service{} --users {users} --tenants {tenants}{}{}{} ==",
         if quick { " --quick" } else { "" },
         if cached_only { " --cached-only" } else { "" },
         replicas.map_or(String::new(), |n| format!(" --replicas {n}")),
+        rounds.map_or(String::new(), |n| format!(" --rounds {n}")),
     )];
     if let Some(n) = replicas {
         anyhow::ensure!(n >= 2, "--replicas needs at least 2");
@@ -102,11 +109,11 @@ pub fn run_target(target: Target) -> anyhow::Result<()> {
         let env = fleet::shared_env(&url);
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
         report.push("with TOKEN_SERVICE_REDIS_URL set:".into());
-        cached_burst_memory(quick, mix, true, &env, &mut report)?;
+        cached_burst_memory(quick, mix, rounds, true, &env, &mut report)?;
         println!("\n{}", report.join("\n"));
         return Ok(());
     }
-    cached_burst_memory(quick, mix, cached_only, &[], &mut report)?;
+    cached_burst_memory(quick, mix, rounds, cached_only, &[], &mut report)?;
     if !cached_only {
         steady(quick, &mut report)?;
     }
@@ -120,20 +127,22 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 /// Phases 1-3, on one service in front of a long-TTL emulator; `mix` is
-/// the (users, tenants) of the cached path's mix; `cached_only` stops after
-/// phase 1.
+/// the (users, tenants) of the cached path's mix, `rounds` its rounds when
+/// not the default; `cached_only` stops after phase 1.
 fn cached_burst_memory(
     quick: bool,
     mix: Option<(usize, usize)>,
+    rounds: Option<usize>,
     cached_only: bool,
     env: &[(&str, &str)],
     out: &mut Vec<String>,
 ) -> anyhow::Result<()> {
-    let (secs, rounds, tenants) = if quick {
+    let (secs, default_rounds, tenants) = if quick {
         (3, 1, 10_000)
     } else {
         (10, 3, 100_000)
     };
+    let rounds = rounds.unwrap_or(default_rounds);
     let dir = root().join("target/bench");
     std::fs::create_dir_all(&dir)?;
     std::fs::write(dir.join("cycle.lua"), wrk::CYCLE_LUA)?;

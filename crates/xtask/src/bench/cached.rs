@@ -7,8 +7,9 @@
 //! memo of verified JWTs answers every request), and the **mix**: many
 //! distinct user JWTs over many warm tenants, wrk picking one at random per
 //! request, as real traffic does (one token request per user per page
-//! load). Each is compared with the bare handler driven by the very same wrk
-//! script, so wrk's own cost per request weighs on both sides alike.
+//! load). Each is compared with a bare handler answering as many bytes,
+//! driven by the very same wrk script, so wrk's own cost per request weighs
+//! on both sides alike.
 
 use super::cores::Layout;
 use super::setup::{bare, service};
@@ -65,6 +66,15 @@ pub fn measure(setup: &Setup, layout: &Layout) -> anyhow::Result<Vec<String>> {
     }
     let (_bare, bare_url) = bare(body.len(), layout)?;
     let bare_url = format!("{bare_url}/v1/token");
+    // The mix's answers name other tenants: its bare handler answers as
+    // many bytes as they do.
+    let mix_bare = match setup.mix {
+        Some(_) => Some(bare(mix_body, layout)?),
+        None => None,
+    };
+    let mix_bare_url = mix_bare
+        .as_ref()
+        .map_or_else(String::new, |(_, url)| format!("{url}/v1/token"));
     let (mut s, mut b) = (Rounds::default(), Rounds::default());
     let (mut ms, mut mb) = (Rounds::default(), Rounds::default());
     for _ in 0..setup.rounds {
@@ -79,7 +89,7 @@ pub fn measure(setup: &Setup, layout: &Layout) -> anyhow::Result<Vec<String>> {
                 wrk::wrk(url, 64, setup.secs, None, mix.lua, &env, layout)
             };
             ms.measured(&svc, || run(&token_url))?;
-            mb.push(&run(&bare_url)?);
+            mb.push(&run(&mix_bare_url)?);
         }
     }
     // Each target is checked where it measures the server (see cores.rs):
@@ -104,7 +114,7 @@ pub fn measure(setup: &Setup, layout: &Layout) -> anyhow::Result<Vec<String>> {
     if let Some(mix) = &setup.mix {
         out.push(format!(
             "   mix: {} user JWTs over {} warm tenants, a random one per request (body {mix_body} bytes), \
-            the bare handler driven by the same script:",
+            against a bare handler answering {mix_body} bytes, driven by the same script:",
             mix.users, mix.tenants
         ));
         out.extend(lines(&ms, &mb, ratio_note, p99_note));
