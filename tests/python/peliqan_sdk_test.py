@@ -193,7 +193,8 @@ STEPS = [
 
 def main():
     info = requests.get(URL + "/__emulator/info", timeout=10).json()
-    if info != {"dialect": "partner", "strict_slashes": True}:
+    # Only what this test relies on: the emulator reports more about itself.
+    if (info.get("dialect"), info.get("strict_slashes")) != ("partner", True):
         print("FAIL the emulator must run --dialect partner --strict-slashes; it says %s" % info)
         print("python: 0 passed, 1 failed")
         return 1
