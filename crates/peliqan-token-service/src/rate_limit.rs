@@ -13,8 +13,8 @@
 //!
 //! Hand-written on purpose, where a well-kept crate exists (`governor`'s
 //! keyed limiter): the service's measured memory target is the reason. The
-//! README's benchmark measures **99.0 MB** resident with 100,000 cached
-//! tenants against a target of **< 100 MB**, a headroom of 1 MB. A keyed
+//! README's benchmark measures **99.1 MB** resident with 100,000 cached
+//! tenants against a target of **< 100 MB**, a headroom of 0.9 MB. A keyed
 //! limiter that stores each key (a tenant and a `sub`, two strings: about
 //! 100 bytes with their allocations) would cost about 10 MB more at 100,000
 //! users (an estimate, not measured), where this one stores 32 bytes; and a
