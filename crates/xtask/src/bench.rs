@@ -50,7 +50,8 @@ pub enum Target {
         cached_only: bool,
         /// A fleet of N replicas with the shared tier on a real
         /// redis-server, side by side with one replica and with N replicas
-        /// alone ([`fleet`]); then the cached path with Redis configured.
+        /// alone ([`fleet`]); then the cached path with Redis configured
+        /// (only that with `--cached-only`).
         #[arg(long, value_name = "N")]
         replicas: Option<usize>,
         /// Rounds of the cached path (its figures are medians of rounds):
@@ -102,7 +103,10 @@ pub fn run_target(target: Target) -> anyhow::Result<()> {
     )];
     if let Some(n) = replicas {
         anyhow::ensure!(n >= 2, "--replicas needs at least 2");
-        fleet::measure(n, quick, &mut report)?;
+        // With --cached-only: only the cached path with Redis configured.
+        if !cached_only {
+            fleet::measure(n, quick, &mut report)?;
+        }
         // The cached path with the shared tier configured (a first-tier
         // hit never touches Redis): the target is unchanged.
         let (_redis, url) = fleet::redis()?;
