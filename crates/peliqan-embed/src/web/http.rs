@@ -5,9 +5,9 @@
 //! useful code, a failed request is followed by one `mode: "no-cors"` probe
 //! of the same URL: if that opaque request gets through, the server is up
 //! and refused this origin (`cors`); if it fails too, it is `network`, with
-//! a CORS hint in the message, because Chromium's Opaque Response Blocking
-//! (<https://github.com/annevk/orb>) also fails the probe when the server
-//! answers JSON or HTML.
+//! a CORS hint in the message, because on a cross-origin-isolated page
+//! (served with COOP/COEP) the probe fails too: its opaque answer carries no
+//! `Cross-Origin-Resource-Policy` header, so the browser blocks it.
 //!
 //! The Fetch API is bound directly (`Request`, `Headers`, the global
 //! `fetch`), not through gloo-net's request builder: its URL rewriting,
