@@ -12,8 +12,11 @@
 import init, { PeliqanEmbed } from '../index.js';
 import { CSS } from './styles.js';
 import { STRINGS } from './strings.js';
+import { FOCUSABLE, card, deepActive, field, h, titleOf } from './dom.js';
+import { flowViews, viewHelpers } from './views.js';
 
 export { STRINGS };
+export { openConnect } from './dialog.js';
 
 // One shared load of the WebAssembly module for every element on the page.
 let loading;
@@ -26,33 +29,9 @@ const ready = () => {
 };
 
 const NO_POPUP = ['api_key', 'basic', 'database'];
-const INPUT_TYPES = { password: 'password', integer: 'number', url: 'url', email: 'email' };
 const STATES = ['creating', 'authorizing', 'checking', 'confirming', 'connected', 'failed', 'cancelled', 'timeout'];
 const EVENTS = ['connected', 'connection-failed', 'connection-created'];
-const FOCUSABLE = 'button,input,select,textarea,a[href],[tabindex]:not([tabindex="-1"])';
 
-/** Creates an element: h('p', {class: 'x'}, 'text', child...). Text never goes through innerHTML. */
-function h(tag, attrs, ...kids) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs ?? {})) {
-    if (v == null || v === false) continue;
-    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
-    else if (k === 'value' || k === 'checked') el[k] = v;
-    else el.setAttribute(k, v === true ? '' : v);
-  }
-  if (tag === 'button' && !el.hasAttribute('part')) el.setAttribute('part', 'button');
-  el.append(...kids.flat(9).filter((c) => c != null && c !== false));
-  return el;
-}
-
-/** The element that has focus, looking into shadow roots. */
-function deepActive() {
-  let a = document.activeElement;
-  while (a?.shadowRoot?.activeElement) a = a.shadowRoot.activeElement;
-  return a;
-}
-
-const titleOf = (c) => c?.title || c?.name || '';
 
 export class PeliqanConnectElement extends HTMLElement {
   static observedAttributes = ['token-url', 'connectors-url', 'lang', 'theme'];
@@ -550,11 +529,13 @@ export class PeliqanConnectElement extends HTMLElement {
   #views() {
     const t = (k, v) => this.#t(k, v);
     const ctx = this.#ctx;
-    const title = (text) => h('h3', { id: 'view-title', tabindex: '-1' }, text);
-    const failed = (err, retry) => h('div', { role: 'alert' },
-      h('p', { class: 'err', part: 'error' }, t('loadFailed', { reason: err?.message ?? String(err) })),
-      h('button', { type: 'button', onclick: retry }, t('retry')));
-    const back = (label = t('back'), to = 'catalogue') => h('button', { type: 'button', onclick: () => this.#go(to) }, label);
+    const kit = {
+      ...viewHelpers(t, (to) => this.#go(to)), t, ctx, modal: this.#modal,
+      go: (view, c) => this.#go(view, c), form: (c, o) => this.#form(c, o), connect: () => this.#connect(),
+      cancel: () => this.#cancel(), close: () => this.close(), reason: (e) => this.#reason(e), logs: (c) => this.#logs(c),
+      connections: this.#connections, connectors: this.#connectors, loadError: this.#loadError,
+    };
+    const { title, failed, back } = kit;
     return {
       catalogue: () => {
         if (this.#loadError) return [title(t('tabCatalogue')), failed(this.#loadError, () => this.#go('catalogue'))];
@@ -566,7 +547,7 @@ export class PeliqanConnectElement extends HTMLElement {
           const q = this.#query.trim().toLowerCase();
           const shown = list.filter((c) => (!this.#category || c.category === this.#category)
             && (!q || `${c.title ?? ''} ${c.name}`.toLowerCase().includes(q)));
-          grid.replaceChildren(...shown.map((c) => h('li', {}, this.#card(c))));
+          grid.replaceChildren(...shown.map((c) => h('li', {}, card(c, () => this.#form(c, {})))));
           if (!shown.length) grid.append(h('li', { class: 'muted' }, t('noMatch')));
           if (announce) this.#say(shown.length ? t('found', { count: shown.length }) : t('noMatch'));
         };
@@ -592,8 +573,8 @@ export class PeliqanConnectElement extends HTMLElement {
           onsubmit: (e) => { e.preventDefault(); this.#submit(form); },
           oninput: () => this.#read(form),
         },
-        this.#field({ name: 'peliqan-name', label: t('connectionName'), default: titleOf(c) }, values, errors, 'name'),
-        fields.map((f, i) => this.#field(f, values, errors, i)),
+        field({ name: 'peliqan-name', label: t('connectionName'), default: titleOf(c) }, values, errors, 'name'),
+        fields.map((f, i) => field(f, values, errors, i)),
         errors[''] ? h('p', { class: 'err', part: 'error', role: 'alert' }, errors['']) : null,
         h('div', { class: 'actions' },
           h('button', { type: 'submit', class: 'primary', part: 'button primary' },
@@ -601,128 +582,8 @@ export class PeliqanConnectElement extends HTMLElement {
           back()));
         return [title(t('connectTo', { name: titleOf(c) })), form];
       },
-      consent: () => {
-        const c = ctx.connector;
-        return [title(t('connectTo', { name: titleOf(c) })),
-          h('div', { class: 'consent', part: 'consent' },
-            h('p', { class: 'brand' }, t('poweredBy')),
-            h('p', {}, t('consentText', { name: titleOf(c) })),
-            h('p', { class: 'muted' }, t('consentPopup'))),
-          h('div', { class: 'actions' },
-            // The popup opens in this click: connect() runs synchronously here.
-            h('button', { type: 'button', class: 'primary', part: 'button primary', 'data-autofocus': true,
-              onclick: () => this.#connect() }, t('continue')),
-            h('button', { type: 'button', onclick: () => this.#go('form', ctx) }, t('back')))];
-      },
-      progress: () => {
-        const states = ctx.states ?? [];
-        const now = states[states.length - 1];
-        return [title(t('connecting', { name: titleOf(ctx.connector) })),
-          now ? null : h('p', { part: 'status' }, t('loading')),
-          h('ol', { class: 'steps', part: 'progress' }, states.map((s) => h('li', {
-            'data-state': s, 'aria-current': s === now ? 'step' : null,
-          }, t(`state_${s}`)))),
-          h('div', { class: 'actions' }, h('button', { type: 'button', 'data-key': 'cancel', onclick: () => this.#cancel() }, t('cancel')))];
-      },
-      success: () => {
-        const name = ctx.connection?.name || titleOf(ctx.connector);
-        return [title(t('successTitle', { name })),
-          h('p', { class: 'ok', part: 'result' }, t('successText')),
-          h('div', { class: 'actions' },
-            this.#modal ? h('button', { type: 'button', class: 'primary', part: 'button primary', onclick: () => this.close() }, t('done')) : null,
-            h('button', { type: 'button', onclick: () => this.#go('connections') }, t('viewConnections')),
-            back(t('connectAnother')))];
-      },
-      failure: () => [title(t('failedTitle', { name: titleOf(ctx.connector) })),
-        h('p', { class: 'err', part: 'result error', 'data-code': ctx.error?.code ?? '' }, this.#reason(ctx.error)),
-        h('div', { class: 'actions' },
-          h('button', { type: 'button', class: 'primary', part: 'button primary',
-            onclick: () => this.#form(ctx.connector, { values: ctx.values }) }, t('tryAgain')),
-          back())],
-      connections: () => {
-        const list = this.#connections;
-        const head = h('div', { class: 'bar' }, title(t('tabConnections')),
-          h('button', { type: 'button', 'data-key': 'refresh', onclick: () => this.#go('connections') }, t('refresh')));
-        if (this.#loadError) return [head, failed(this.#loadError, () => this.#go('connections'))];
-        if (!list) return [head, h('p', { 'aria-busy': 'true' }, t('loading'))];
-        if (!list.length) return [head, h('p', { class: 'muted' }, t('noConnections'))];
-        return [head, h('ul', { class: 'rows', part: 'connections', 'aria-labelledby': 'view-title' },
-          list.map((s) => this.#row(s)))];
-      },
-      logs: () => {
-        const lines = ctx.lines;
-        const name = ctx.connection.name || `#${ctx.connection.id}`;
-        let body;
-        if (!lines) body = h('p', { 'aria-busy': 'true' }, t('loading'));
-        else if (lines instanceof Error || !Array.isArray(lines)) body = failed(lines, () => this.#logs(ctx.connection));
-        else if (!lines.length) body = h('p', { class: 'muted' }, t('noLogs'));
-        else {
-          body = h('ul', { class: 'logs', part: 'logs', 'aria-labelledby': 'view-title' }, lines.map((l) => h('li', { 'data-level': l.level },
-            `${l.timestamp} · ${String(l.level).toUpperCase()} · ${l.message}`)));
-        }
-        return [title(t('logsOf', { name })), body, h('div', { class: 'actions' }, back(t('back'), 'connections'))];
-      },
+      ...flowViews(kit),
     };
-  }
-
-  #card(c) {
-    const letter = h('span', { class: 'logo', part: 'logo', 'aria-hidden': 'true' }, titleOf(c).charAt(0).toUpperCase());
-    let logo = letter;
-    if (/^https?:\/\//i.test(c.logo_url ?? '')) {
-      logo = h('img', { class: 'logo', part: 'logo', src: c.logo_url, alt: '', loading: 'lazy',
-        onerror: () => logo.replaceWith(letter) });
-    }
-    return h('button', { type: 'button', class: 'card', part: 'connector', 'data-connector': c.name,
-      onclick: () => this.#form(c, {}) },
-    logo, h('span', { class: 'txt' }, titleOf(c), c.category ? h('small', {}, c.category) : null));
-  }
-
-  #field(f, values, errors, key) {
-    const id = `f-${key}`;
-    const help = f.help ? `${id}-help` : null;
-    const error = errors[f.name];
-    const errId = error ? `${id}-error` : null;
-    const value = f.name in values ? values[f.name] : f.default;
-    const common = {
-      id, name: f.name, part: 'input',
-      'aria-describedby': [errId, help].filter(Boolean).join(' ') || null,
-      'aria-invalid': error ? 'true' : null,
-      'aria-required': f.required ? 'true' : null,
-      'data-autofocus': error ? true : key === 'name' && !Object.keys(errors).length ? true : null,
-    };
-    const label = h('label', { for: id, part: 'label' }, f.label || f.name, f.required ? h('span', { 'aria-hidden': 'true', style: 'display:inline' }, ' *') : null);
-    let input;
-    if (f.type === 'boolean') {
-      input = h('input', { ...common, type: 'checkbox', checked: value === true || value === 'true' });
-      return h('div', { class: 'field', part: 'field', 'data-field': f.name },
-        h('div', { class: 'check' }, input, label),
-        help ? h('p', { id: help, class: 'muted', part: 'help' }, f.help) : null,
-        error ? h('p', { id: errId, class: 'err', part: 'error' }, error) : null);
-    }
-    if (f.type === 'select') {
-      input = h('select', common, f.required ? null : h('option', { value: '' }, '—'),
-        (f.choices ?? []).map((c) => h('option', { value: c, selected: String(value) === c }, c)));
-    } else {
-      input = h('input', { ...common, type: INPUT_TYPES[f.type] ?? 'text', placeholder: f.placeholder || null,
-        autocomplete: f.type === 'password' ? 'new-password' : 'off', value: value == null ? '' : String(value) });
-    }
-    return h('div', { class: 'field', part: 'field', 'data-field': f.name, 'data-invalid': Boolean(error) },
-      label, input,
-      help ? h('p', { id: help, class: 'muted', part: 'help' }, f.help) : null,
-      error ? h('p', { id: errId, class: 'err', part: 'error' }, error) : null);
-  }
-
-  #row(s) {
-    const t = (k, v) => this.#t(k, v);
-    const connector = this.#connectors?.find((c) => c.id === s.servertype_id);
-    const name = s.name || `#${s.id}`;
-    return h('li', { part: 'connection', 'data-id': s.id, 'data-status': s.status },
-      h('span', { class: 'name' }, name, connector ? h('small', { class: 'muted' }, ` · ${titleOf(connector)}`) : null),
-      h('span', { class: 'badge', part: 'badge', 'data-status': s.status }, this.#t(`status_${s.status}`).replace(/^status_/, '')),
-      h('button', { type: 'button', 'data-action': 'logs', 'data-key': `logs-${s.id}`, 'aria-label': `${t('logs')}: ${name}`, onclick: () => this.#logs(s) }, t('logs')),
-      s.status === 'failed' && connector ? h('button', { type: 'button', 'data-action': 'retry', 'aria-label': `${t('tryAgain')}: ${name}`,
-        onclick: () => this.#form(connector, { values: { 'peliqan-name': s.name ?? '' } }) }, t('tryAgain')) : null,
-      s.status_message ? h('p', { class: 'muted' }, s.status_message) : null);
   }
 
   #logs(connection) {
@@ -732,36 +593,3 @@ export class PeliqanConnectElement extends HTMLElement {
 }
 
 if (!customElements.get('peliqan-connect')) customElements.define('peliqan-connect', PeliqanConnectElement);
-
-/**
- * Opens the connect UI as a modal dialog. `embed` may be null when
- * `options.tokenUrl` (and `options.embedOptions`) say how to build one.
- * Resolves, once the dialog closes, with the connection created in it
- * (the last one) or null; the promise also has `close()` and `element`.
- */
-export function openConnect(embed, options = {}) {
-  const el = document.createElement('peliqan-connect');
-  const opener = options.opener ?? deepActive();
-  if (options.lang) el.setAttribute('lang', options.lang);
-  el.setAttribute('theme', options.theme ?? 'light');
-  if (options.strings) el.strings = options.strings;
-  el.options = { ...options.embedOptions, ...(options.poweredByNotice === false && { poweredByNotice: false }) };
-  if (embed) el.embed = embed;
-  else {
-    if (options.tokenUrl) el.setAttribute('token-url', options.tokenUrl);
-    if (options.connectorsUrl) el.setAttribute('connectors-url', options.connectorsUrl);
-  }
-  let done;
-  const result = new Promise((resolve) => { done = resolve; });
-  el.addEventListener('peliqan-close', (e) => {
-    done(e.detail.connection ?? null);
-    el.remove();
-  }, { once: true });
-  (options.container ?? document.body).append(el);
-  el.showModal(opener);
-  if (options.view === 'connections') el.showConnections();
-  else if (options.connector != null) el.openConnector(options.connector);
-  result.close = () => el.close();
-  result.element = el;
-  return result;
-}
