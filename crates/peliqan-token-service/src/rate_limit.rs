@@ -24,10 +24,11 @@
 use parking_lot::Mutex;
 use peliqan_api::clock::SharedClock;
 use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::time::{Duration, Instant};
 
-const SHARDS: usize = 16;
+/// Shards of the limiter's map (and of the fleet's, [`crate::shared::rate`]).
+pub const SHARDS: usize = 16;
 
 /// The limiter. `per_minute == 0` disables it.
 pub struct RateLimiter {
@@ -38,9 +39,39 @@ pub struct RateLimiter {
     clock: SharedClock,
 }
 
+/// The shard of a user's key: bits the shard's map does not use (hashbrown
+/// places a key by its low bits and tags it with its top seven).
+pub fn shard_of(key: u64) -> usize {
+    (key >> 32) as usize % SHARDS
+}
+
+/// For maps whose keys are already keyed 64-bit hashes (the users of this
+/// limiter and of the fleet's, [`crate::shared::rate`]): hashing them again
+/// would only cost time on every request.
+pub type PreHashed = BuildHasherDefault<PassThrough>;
+
+/// The [`Hasher`] of [`PreHashed`]: a `u64` key is its own hash.
+#[derive(Default)]
+pub struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Not reached for `u64` keys (they call `write_u64`); correct anyway.
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
 #[derive(Default)]
 struct Shard {
-    tats: HashMap<u64, Instant>,
+    tats: HashMap<u64, Instant, PreHashed>,
     /// Size at which the next purge happens (doubles when a purge frees little).
     purge_at: usize,
 }
@@ -62,7 +93,7 @@ impl RateLimiter {
         let interval = Duration::from_secs(60) / per_minute;
         let shards = Box::new(std::array::from_fn(|_| {
             Mutex::new(Shard {
-                tats: HashMap::new(),
+                tats: HashMap::default(),
                 purge_at: 1024,
             })
         }));
@@ -84,7 +115,7 @@ impl RateLimiter {
         // `str` hashes with a terminator, so ("a", "bc") and ("ab", "c") differ.
         let key = self.hasher.hash_one((tenant, user));
         let now = self.clock.instant();
-        let mut shard = shards[(key as usize) % SHARDS].lock();
+        let mut shard = shards[shard_of(key)].lock();
         if shard.tats.len() >= shard.purge_at {
             shard.tats.retain(|_, tat| *tat > now);
             shard.purge_at = (shard.tats.len() * 2).max(1024);

@@ -8,8 +8,9 @@
 //! would read the system clock) -> the tenant is read from the verified
 //! claims only ([`claims`]), exactly as written or not at all ([`tenant`]).
 //! Each part of the JWT is read once ([`decode`], with `jsonwebtoken`'s
-//! checks). A JWT that passed is remembered by its
-//! exact text for a short while ([`verified`]). JWKS keys are refetched while
+//! checks). A JWT that passed a public-key check (PEM or JWKS) is
+//! remembered by its exact text for a short while ([`verified`]); an HS256
+//! check is cheaper than the memo's bookkeeping, so it is simply run again. JWKS keys are refetched while
 //! in use and never used past their configured staleness ([`jwks`]).
 
 pub mod claims;
@@ -22,7 +23,7 @@ use crate::error::ServiceError;
 use crate::settings::{AuthSettings, JwtKey};
 use claims::ClaimSource;
 pub use claims::{Profile, VerifiedUser};
-use decode::{Check, Claims, Failure, Headers, Parts, Wanted, raw_header};
+use decode::{Check, Claims, Failure, Headers, Hs256, Parts, Wanted, hs256_key, raw_header};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use jwks::JwksKeys;
@@ -35,6 +36,8 @@ pub struct UserVerifier {
     keys: Keys,
     settings: AuthSettings,
     verified: VerifiedJwts,
+    /// Whether [`Self::verified`] is consulted (see [`UserVerifier::new`]).
+    memo: bool,
     /// Header segments already read (a handful: see [`decode`]).
     headers: Headers,
     /// The claims read from a verified JWT.
@@ -48,6 +51,8 @@ enum Keys {
         algorithm: Algorithm,
         key: DecodingKey,
         validation: Validation,
+        /// The HMAC keyed once, for an HS256 secret.
+        hs256: Option<Hs256>,
     },
     /// Keys from the partner's IdP, each with the algorithm the JWKS gives it.
     Jwks(JwksKeys),
@@ -62,6 +67,7 @@ impl UserVerifier {
                 algorithm: Algorithm::HS256,
                 key: DecodingKey::from_secret(secret.expose().as_bytes()),
                 validation: validation(settings, Algorithm::HS256),
+                hs256: Some(hs256_key(secret.expose().as_bytes())),
             },
             JwtKey::PublicKey { algorithm, pem } => {
                 let key = match algorithm {
@@ -72,6 +78,7 @@ impl UserVerifier {
                     algorithm: *algorithm,
                     key,
                     validation: validation(settings, *algorithm),
+                    hs256: None,
                 }
             }
             JwtKey::Jwks(url) => Keys::Jwks(JwksKeys::new(url.clone(), settings, clock.clone())?),
@@ -80,6 +87,12 @@ impl UserVerifier {
             keys,
             settings: settings.clone(),
             verified: VerifiedJwts::new(clock.clone()),
+            // An HS256 check (one HMAC over a few hundred bytes, with the
+            // key prepared once) costs about what a lookup that misses and
+            // an insert that evicts cost the memo; with distinct users (one
+            // request per user per page load) it mostly misses. Public-key
+            // checks cost tens of microseconds: there it pays.
+            memo: !matches!(settings.key, JwtKey::Hs256(_)),
             headers: Headers::default(),
             wanted: Wanted::new(&settings.tenant_claim),
             clock,
@@ -94,7 +107,9 @@ impl UserVerifier {
         let jwt = bearer(authorization)?;
         // One reading of the clock for the memo and the time checks.
         let now = self.clock.unix_secs();
-        if let Some(user) = self.verified.get_at(jwt, now) {
+        if self.memo
+            && let Some(user) = self.verified.get_at(jwt, now)
+        {
             return Ok(user);
         }
         let parts = Parts::split(jwt)?;
@@ -110,6 +125,7 @@ impl UserVerifier {
                 algorithm,
                 key,
                 validation,
+                hs256,
             } => {
                 require_alg(&header.alg, *algorithm)?;
                 let check = Check {
@@ -118,6 +134,7 @@ impl UserVerifier {
                     validation,
                     wanted: &self.wanted,
                     headers: remember,
+                    hs256: hs256.as_ref(),
                 };
                 (checked(jwt, &parts, check, times)?, None)
             }
@@ -132,6 +149,7 @@ impl UserVerifier {
                     validation: &validation,
                     wanted: &self.wanted,
                     headers: remember,
+                    hs256: None,
                 };
                 (
                     checked(jwt, &parts, check, times)?,
@@ -143,9 +161,11 @@ impl UserVerifier {
             &claims,
             &self.settings.tenant_claim,
         )?);
-        let until = exp.saturating_add(self.settings.leeway_secs);
-        self.verified
-            .insert_checked(jwt, user.clone(), until, trust_until, now);
+        if self.memo {
+            let until = exp.saturating_add(self.settings.leeway_secs);
+            self.verified
+                .insert_checked(jwt, user.clone(), until, trust_until, now);
+        }
         Ok(user)
     }
 }

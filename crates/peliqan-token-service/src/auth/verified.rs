@@ -2,8 +2,10 @@
 //! their exact text.
 //!
 //! A browser presents the same JWT again and again (each page load, each SDK
-//! refresh), and verifying it (base64, JSON, the HMAC or public-key
-//! signature, the claims) is most of the cached path's own CPU. An entry
+//! refresh), and verifying a public-key signature (RSA or ECDSA, tens of
+//! microseconds) would be most of the cached path's own CPU. HS256 JWTs are
+//! not remembered: their check costs about what this cache's lookup and
+//! insert cost (see [`super::UserVerifier`]). An entry
 //! matches only the identical string that was verified, so the cache cannot
 //! widen what is accepted. Expiry is still enforced on every use, with the
 //! same leeway, and an entry is dropped after [`MAX_AGE_SECS`] at the

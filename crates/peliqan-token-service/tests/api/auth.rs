@@ -52,7 +52,8 @@ async fn an_expired_jwt_gets_token_expired() {
 
 #[tokio::test]
 async fn a_jwt_accepted_before_is_refused_once_it_expires() {
-    // Accepted JWTs are remembered by their text; expiry must still hold,
+    // However a JWT was accepted before (remembered, with a public key),
+    // expiry must still hold,
     // on the service's clock.
     let app = spawn_app_with_clock(Duration::from_secs(1800), |s| {
         s.insert("TOKEN_SERVICE_JWT_LEEWAY_SECS".into(), "0".into());

@@ -413,3 +413,51 @@ async fn the_per_user_rate_limit_holds_across_the_fleet() {
     other["sub"] = "someone-else".into();
     assert_eq!(fleet.token_on(0, &jwt(&other)).await.status(), 200);
 }
+
+#[tokio::test]
+async fn users_far_from_the_limit_stay_off_redis_and_the_fleet_still_stops_a_busy_one() {
+    let redis = RedisServer::new();
+    // 32 a minute: each replica holds back a user's first 32 / 16 = 2.
+    let fleet = fleet_with(&redis, 3, |map| {
+        map.insert("TOKEN_SERVICE_RATE_LIMIT_PER_MINUTE".into(), "32".into());
+    })
+    .await;
+    fleet.first.provision("busy").await;
+    let user = jwt(&claims("busy"));
+    let mut local = [0u64; 3];
+    let reported = |local: &[u64; 3]| local.iter().filter(|n| **n > 2).sum::<u64>();
+    for i in 0..6 {
+        assert_eq!(fleet.token_on(i, &user).await.status(), 200, "request {i}");
+        local[i % 3] += 1;
+    }
+    // The third request on one replica reports it with the two held back,
+    // while the other replicas still hold theirs.
+    assert_eq!(fleet.token_on(0, &user).await.status(), 200);
+    local[0] += 1;
+    until_counted(&redis, 3).await;
+    assert_eq!(counted(&redis).await, 3, "only the busy replica's count");
+    // Round robin, each request waiting for its count to reach Redis, until
+    // every replica refuses: far fewer than the 3 x 32 the replicas' own
+    // limits would let through.
+    let mut refused = [false; 3];
+    for i in 0..200 {
+        let r = i % 3;
+        match fleet.token_on(r, &user).await.status().as_u16() {
+            200 => {
+                local[r] += 1;
+                until_counted(&redis, reported(&local)).await;
+            }
+            429 => refused[r] = true,
+            other => panic!("answered {other}"),
+        }
+        if refused.iter().all(|r| *r) {
+            break;
+        }
+    }
+    assert!(refused.iter().all(|r| *r), "the fleet never stopped the user");
+    let served: u64 = local.iter().sum();
+    assert!(
+        (32..=32 + 3 * 2 + 3).contains(&served),
+        "served {served} in a minute against a limit of 32"
+    );
+}

@@ -16,7 +16,10 @@
 //!   text, so this cannot change what is accepted; it holds no per-user or
 //!   per-tenant state;
 //! - the signature: `jsonwebtoken::crypto::verify`, the very check
-//!   `jsonwebtoken::decode` runs, on the same message and key;
+//!   `jsonwebtoken::decode` runs, on the same message and key; for HS256
+//!   the same HMAC comparison with the key prepared once at startup
+//!   ([`hs256_key`]), for every signature of the one length an HS256
+//!   signature has (any other goes to `jsonwebtoken`, which refuses it);
 //! - the claims: parsed once into slots for only the claims the service
 //!   reads ([`Wanted`], [`Claims`]: no map is built), every other value still
 //!   parsed in full (so a payload
@@ -36,11 +39,13 @@ use crate::error::ServiceError;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::errors::ErrorKind;
+use hmac::{Hmac, Mac};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use parking_lot::RwLock;
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
+use sha2::Sha256;
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
@@ -182,6 +187,35 @@ pub struct Check<'a, 'w> {
     /// Where to remember the header once `jsonwebtoken` has read it too;
     /// `None` when it was remembered already.
     pub headers: Option<(&'a Headers, Arc<RawHeader>)>,
+    /// For HS256: the HMAC keyed once at startup ([`hs256_key`]).
+    pub hs256: Option<&'a Hs256>,
+}
+
+/// HMAC-SHA256 with the secret already absorbed.
+pub type Hs256 = Hmac<Sha256>;
+
+/// The HS256 key of `secret`, prepared once: `jsonwebtoken::crypto::verify`
+/// boxes a verifier and keys the HMAC (two SHA-256 blocks) on every call.
+pub fn hs256_key(secret: &[u8]) -> Hs256 {
+    // HMAC takes a key of any length.
+    Hs256::new_from_slice(secret).expect("HMAC accepts any key length")
+}
+
+/// The HS256 check `jsonwebtoken::crypto::verify` makes (the HMAC of the
+/// message compared, in constant time, with the base64url-decoded
+/// signature), with the key prepared once. `None` when the signature is not
+/// 43 characters of canonical base64url (32 bytes): such a JWT goes to
+/// `jsonwebtoken`'s own path, which decides it exactly as before.
+fn hs256_signature(mac: &Hs256, parts: &Parts<'_>) -> Option<bool> {
+    let mut signature = [0u8; 32];
+    if parts.signature.len() != 43
+        || URL_SAFE_NO_PAD.decode_slice(parts.signature, &mut signature) != Ok(32)
+    {
+        return None;
+    }
+    let mut mac = mac.clone();
+    mac.update(parts.message.as_bytes());
+    Some(mac.verify_slice(&signature).is_ok())
 }
 
 /// Whether [`Validation`] failed with an issuer or audience mismatch (the
@@ -212,12 +246,17 @@ pub fn decode<'w>(
         jsonwebtoken::decode_header(jwt).map_err(|e| decode_error(&e))?;
         headers.remember(parts.header, header);
     }
-    match jsonwebtoken::crypto::verify(
-        parts.signature,
-        parts.message.as_bytes(),
-        check.key,
-        check.algorithm,
-    ) {
+    let fast = check.hs256.and_then(|mac| hs256_signature(mac, parts));
+    let signed = match fast {
+        Some(signed) => Ok(signed),
+        None => jsonwebtoken::crypto::verify(
+            parts.signature,
+            parts.message.as_bytes(),
+            check.key,
+            check.algorithm,
+        ),
+    };
+    match signed {
         Ok(true) => {}
         Ok(false) => return Err(error(ErrorKind::InvalidSignature).into()),
         Err(e) => return Err(decode_error(&e).into()),
