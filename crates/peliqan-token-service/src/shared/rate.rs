@@ -27,10 +27,10 @@
 
 use super::SharedTier;
 use super::crypto::Kind;
+use crate::rate_limit::{PreHashed, SHARDS, shard_of};
 use parking_lot::Mutex;
 use peliqan_api::clock::SharedClock;
 use std::collections::HashMap;
-use crate::rate_limit::{PreHashed, SHARDS, shard_of};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
@@ -235,7 +235,11 @@ mod tests {
         }
         assert_eq!(reported(&limit), 0, "both at the threshold");
         limit.check("t", "busy").unwrap();
-        assert_eq!(reported(&limit), 101, "crossing reports the held-back ones too");
+        assert_eq!(
+            reported(&limit),
+            101,
+            "crossing reports the held-back ones too"
+        );
         limit.check("t", "busy").unwrap();
         limit.check("t", "busy").unwrap();
         assert_eq!(reported(&limit), 2);
@@ -252,7 +256,11 @@ mod tests {
         let batch = limit.take_unreported();
         assert_eq!(batch.iter().map(|(_, n)| n).sum::<u32>(), 3);
         let (minute, keys, counts) = limit.named(batch);
-        assert!(counts.iter().all(|(name, _)| name.ends_with(&format!(":{minute}"))));
+        assert!(
+            counts
+                .iter()
+                .all(|(name, _)| name.ends_with(&format!(":{minute}")))
+        );
         // The fleet's totals: alice over the limit, bob not.
         let totals: Vec<u64> = keys
             .iter()

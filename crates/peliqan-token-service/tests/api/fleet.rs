@@ -454,7 +454,10 @@ async fn users_far_from_the_limit_stay_off_redis_and_the_fleet_still_stops_a_bus
             break;
         }
     }
-    assert!(refused.iter().all(|r| *r), "the fleet never stopped the user");
+    assert!(
+        refused.iter().all(|r| *r),
+        "the fleet never stopped the user"
+    );
     let served: u64 = local.iter().sum();
     assert!(
         (32..=32 + 3 * 2 + 3).contains(&served),
