@@ -52,7 +52,7 @@ enum Keys {
         key: DecodingKey,
         validation: Validation,
         /// The HMAC keyed once, for an HS256 secret.
-        hs256: Option<Hs256>,
+        hs256: Option<Box<Hs256>>,
     },
     /// Keys from the partner's IdP, each with the algorithm the JWKS gives it.
     Jwks(JwksKeys),
@@ -67,7 +67,7 @@ impl UserVerifier {
                 algorithm: Algorithm::HS256,
                 key: DecodingKey::from_secret(secret.expose().as_bytes()),
                 validation: validation(settings, Algorithm::HS256),
-                hs256: Some(hs256_key(secret.expose().as_bytes())),
+                hs256: Some(Box::new(hs256_key(secret.expose().as_bytes()))),
             },
             JwtKey::PublicKey { algorithm, pem } => {
                 let key = match algorithm {
@@ -134,7 +134,7 @@ impl UserVerifier {
                     validation,
                     wanted: &self.wanted,
                     headers: remember,
-                    hs256: hs256.as_ref(),
+                    hs256: hs256.as_deref(),
                 };
                 (checked(jwt, &parts, check, times)?, None)
             }
