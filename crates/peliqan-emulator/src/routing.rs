@@ -16,7 +16,7 @@ pub(crate) const INDEX: &str = "/";
 pub(crate) const OAUTH_AUTHORIZE: &str = "/oauth/authorize";
 pub(crate) const OAUTH_DECISION: &str = "/oauth/decision";
 pub(crate) use crate::control_api::paths::{
-    CLOCK, FAULTS, INFO, NEXT_OAUTH_URL, RESET, REVOKE_ACCESS_TOKENS as REVOKE, STATS, SUBACCOUNT,
+    ASSETS, CLOCK, FAULTS, INFO, NEXT_OAUTH_URL, RESET, REVOKE_ACCESS_TOKENS as REVOKE, STATS, SUBACCOUNT,
     SUBACCOUNTS,
 };
 const OWN: &[&str] = &[
@@ -30,6 +30,7 @@ const OWN: &[&str] = &[
     REVOKE,
     CLOCK,
     SUBACCOUNTS,
+    ASSETS,
 ];
 
 /// Paths the `seed` dialect served before dialects existed and keeps

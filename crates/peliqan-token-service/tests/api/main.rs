@@ -11,6 +11,7 @@ mod doctor;
 mod fleet;
 mod forced;
 mod health;
+mod hydrate;
 mod helpers;
 mod implausible;
 mod jwks;

@@ -1,0 +1,180 @@
+//! Hydration of provisioned tenants (`TOKEN_SERVICE_BLUEPRINT_FILE`):
+//! exactly once under a burst of first requests, and never withholding the
+//! token when Peliqan fails (the background retry finishes it).
+
+use crate::helpers::{TestApp, jwt, metric, spawn_app_with, until_metric};
+use peliqan_api::Operation;
+use peliqan_emulator::Fault;
+use peliqan_token_service::Application;
+use peliqan_token_service::settings::Settings;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+/// A fresh directory for one test's blueprint and ledger, removed on drop.
+pub struct Workdir(pub PathBuf);
+
+impl Workdir {
+    pub fn new(name: &str) -> Self {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "ts-hydrate-{name}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.0.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for Workdir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// One table (named after the tenant) and one script read from a file.
+pub const BLUEPRINT: &str = r#"version = 1
+
+[[tables]]
+name = "orders_{{external_id}}"
+query = "SELECT * FROM orders WHERE customer = '{{external_id}}'"
+
+[[scripts]]
+name = "Nightly sync for {{company_name}}"
+file = "sync.py"
+schedule = 86400
+"#;
+
+/// Writes [`BLUEPRINT`] and its script into `dir`; the blueprint's path.
+pub fn blueprint_in(dir: &Workdir) -> PathBuf {
+    dir.write("sync.py", "print('syncing {{external_id}}')\n");
+    dir.write("blueprint.toml", BLUEPRINT)
+}
+
+/// The service with the blueprint of `dir` and its ledger there.
+async fn hydrating_app(dir: &Workdir) -> TestApp {
+    let blueprint = blueprint_in(dir);
+    let ledger = dir.path("ledger.sqlite3");
+    spawn_app_with(Duration::from_secs(1800), |map| {
+        map.insert(
+            "TOKEN_SERVICE_BLUEPRINT_FILE".into(),
+            blueprint.display().to_string(),
+        );
+        map.insert(
+            "TOKEN_SERVICE_HYDRATION_LEDGER_FILE".into(),
+            ledger.display().to_string(),
+        );
+    })
+    .await
+}
+
+const HYDRATED: &str = r#"token_service_tenant_hydrations_total{outcome="hydrated"}"#;
+const FAILED: &str = r#"token_service_tenant_hydrations_total{outcome="failed"}"#;
+
+fn assert_hydrated_once(app: &TestApp, tenant: &str) {
+    let assets = app.emulator.assets(Some(tenant));
+    let account = assets.of(tenant).expect("the tenant was provisioned");
+    let tables: Vec<_> = account.tables.iter().map(|t| t.name.clone().unwrap()).collect();
+    let scripts: Vec<_> = account.scripts.iter().map(|s| s.name.clone().unwrap()).collect();
+    assert_eq!(tables, [format!("orders_{tenant}")]);
+    assert_eq!(scripts, [format!("Nightly sync for {tenant} Ltd")]);
+    assert_eq!(
+        account.tables[0].query.as_deref(),
+        Some(format!("SELECT * FROM orders WHERE customer = '{tenant}'").as_str())
+    );
+    assert_eq!(account.scripts[0].schedule, Some(86400));
+}
+
+#[tokio::test]
+async fn a_tenant_provisioned_by_200_concurrent_first_requests_is_hydrated_exactly_once() {
+    let dir = Workdir::new("burst");
+    let app = hydrating_app(&dir).await;
+    let token = jwt(&app.claims("burst_co"));
+    let answers = futures::future::join_all((0..200).map(|_| app.token(&token))).await;
+    for res in answers {
+        assert_eq!(res.status(), 200);
+    }
+    assert_hydrated_once(&app, "burst_co");
+    assert_eq!(metric(&app, HYDRATED).await, 1.0);
+    let created = app
+        .emulator
+        .subaccounts_with_external_id("burst_co")
+        .unwrap();
+    assert_eq!(created.count, 1);
+    // Later requests (cached or not) never hydrate again.
+    assert_eq!(app.token(&token).await.status(), 200);
+    assert_eq!(metric(&app, HYDRATED).await, 1.0);
+    let logs = crate::helpers::logs();
+    let lines = logs
+        .lines()
+        .filter(|l| l.contains("tenant hydrated") && l.contains("burst_co"))
+        .count();
+    assert_eq!(lines, 1, "one log line per hydrated tenant");
+}
+
+#[tokio::test]
+async fn hydration_failing_still_answers_the_token_and_completes_in_the_background() {
+    let dir = Workdir::new("retry");
+    let app = hydrating_app(&dir).await;
+    app.fault(Fault::status(app.path_prefix(&[Operation::CreateTable]), 503))
+        .await;
+    let res = app.token(&jwt(&app.claims("flaky_co"))).await;
+    assert_eq!(res.status(), 200, "the token is answered whatever hydration does");
+    let account = app.emulator.assets(Some("flaky_co"));
+    assert!(account.of("flaky_co").unwrap().tables.is_empty());
+    assert!(metric(&app, FAILED).await >= 1.0);
+    app.clear_faults().await;
+    // The background retry (about a second later) finishes it.
+    until_metric(&app, HYDRATED, 1.0).await;
+    assert_hydrated_once(&app, "flaky_co");
+    let logs = crate::helpers::logs();
+    assert!(
+        logs.lines().any(|l| l.contains("flaky_co")
+            && l.contains("tenant hydration failed")
+            && l.contains("503")),
+        "the failure is logged with its cause"
+    );
+}
+
+#[tokio::test]
+async fn a_blueprint_with_a_mistake_stops_startup_naming_file_line_and_field() {
+    let dir = Workdir::new("bad");
+    let file = dir.write(
+        "blueprint.toml",
+        "version = 1\n\n[[scripts]]\nname = \"sync\"\ncode = \"print(1)\"\nschedule = \"daily\"\n",
+    );
+    let emulator = peliqan_emulator::Emulator::start(crate::helpers::emulator_config(
+        Duration::from_secs(60),
+    ))
+    .await
+    .unwrap();
+    let mut map = crate::helpers::base_settings(&emulator);
+    map.insert(
+        "TOKEN_SERVICE_BLUEPRINT_FILE".into(),
+        file.display().to_string(),
+    );
+    map.insert(
+        "TOKEN_SERVICE_HYDRATION_LEDGER_FILE".into(),
+        dir.path("l.sqlite3").display().to_string(),
+    );
+    let settings = Settings::from_map(&map).unwrap();
+    let err = match Application::build(settings).await {
+        Ok(_) => panic!("a bad blueprint must stop startup"),
+        Err(e) => format!("{e:#}"),
+    };
+    let expected = format!("{}:6: scripts[0].schedule:", file.display());
+    assert!(err.contains("TOKEN_SERVICE_BLUEPRINT_FILE"), "{err}");
+    assert!(err.contains(&expected), "{err}");
+    assert!(err.contains("invalid type"), "{err}");
+}
