@@ -291,6 +291,8 @@ impl Blueprint {
             for prefix in ["missing field `", "unknown field `"] {
                 if let Some(rest) = message.strip_prefix(prefix)
                     && let Some(name) = rest.split('`').next()
+                    && field != name
+                    && !field.ends_with(&format!(".{name}"))
                 {
                     field = if field == "." {
                         name.to_owned()

@@ -2,6 +2,7 @@
 //! in-process Peliqan emulator. One file per area.
 
 mod auth;
+mod cli;
 mod cache;
 mod cors;
 mod credentials;
