@@ -3,6 +3,7 @@
 
 mod auth;
 mod cli;
+mod cli_resume;
 mod cache;
 mod cors;
 mod credentials;
