@@ -14,6 +14,7 @@ mod fleet;
 mod forced;
 mod health;
 mod hydrate;
+mod hydrate_fleet;
 mod helpers;
 mod implausible;
 mod jwks;
