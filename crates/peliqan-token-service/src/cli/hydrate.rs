@@ -1,16 +1,19 @@
 //! `hydrate --blueprint FILE (--tenant ID | --all) [--dry-run]
-//! [--concurrency N] [--retry-uncertain]`: applies a blueprint to existing
-//! tenants, exactly once per step (see [`crate::hydrate::apply`]).
+//! [--concurrency N] [--uncertain exists|missing]`: applies a blueprint to
+//! existing tenants, exactly once per step (see [`crate::hydrate::apply`]).
 //!
 //! Resumable: the ledger records each step as it goes, so a run stopped
-//! anywhere (crash, kill, Ctrl-C) is finished by running it again; steps
-//! already done are skipped without a Peliqan call. `--all` shows a
+//! anywhere (crash, kill) is finished by running it again; steps already
+//! done are skipped without a Peliqan call. Ctrl-C (SIGINT) stops cleanly:
+//! no new tenant is started, those in progress finish (so none is left
+//! uncertain), the summary says how many were not started, and the exit
+//! code is 130; a second Ctrl-C stops at once. `--all` shows a
 //! progress bar on a terminal and ends with a summary table; the exit code
 //! is 1 when any tenant failed or is uncertain.
 
 use super::output::{CliError, Out, table};
 use super::tenants::Partner;
-use crate::hydrate::{Blueprint, Options, Outcome, Report, Target};
+use crate::hydrate::{Blueprint, Options, Outcome, Report, Resolve, Target};
 use crate::settings::Settings;
 use clap::Args;
 use futures::StreamExt;
@@ -20,6 +23,25 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// First Ctrl-C: start no new tenant (those in progress finish). Second:
+/// stop at once, as a crash would (the ledger still lets a rerun resume).
+async fn stop_on_ctrl_c(stop: Arc<AtomicBool>, bar: ProgressBar) {
+    if tokio::signal::ctrl_c().await.is_err() {
+        return;
+    }
+    stop.store(true, Ordering::SeqCst);
+    bar.suspend(|| {
+        eprintln!(
+            "peliqan-token-service: stopping: finishing the tenants in progress (Ctrl-C again \
+             to stop at once)"
+        );
+    });
+    if tokio::signal::ctrl_c().await.is_ok() {
+        std::process::exit(130);
+    }
+}
 
 /// Most tenants hydrated at once.
 const MAX_CONCURRENCY: usize = 64;
@@ -42,10 +64,11 @@ pub struct HydrateArgs {
     /// Tenants hydrated at once (1 to 64).
     #[arg(long, default_value_t = 4, value_name = "N")]
     concurrency: usize,
-    /// Create steps an earlier run left uncertain (only after checking in
-    /// Peliqan that they do not exist).
-    #[arg(long)]
-    retry_uncertain: bool,
+    /// For steps an earlier run left uncertain (a create without an
+    /// answer), what you found in the tenant's Peliqan account: `exists`
+    /// records them as done, `missing` creates them.
+    #[arg(long, value_name = "FOUND", requires = "tenant")]
+    uncertain: Option<Resolve>,
 }
 
 pub(super) async fn run(
@@ -79,7 +102,7 @@ pub(super) async fn run(
     let ledger = hydrator.ledger.describe();
     let options = Options {
         dry_run: args.dry_run,
-        retry_uncertain: args.retry_uncertain,
+        uncertain: args.uncertain,
     };
     let bar = if args.all && !out.json {
         // Hidden by itself when stderr is not a terminal.
@@ -96,8 +119,12 @@ pub(super) async fn run(
     } else {
         ProgressBar::hidden()
     };
+    let stop = Arc::new(AtomicBool::new(false));
+    let watcher = tokio::spawn(stop_on_ctrl_c(stop.clone(), bar.clone()));
     let hydrator = &hydrator;
+    let stopping = &stop;
     let mut reports: Vec<Report> = futures::stream::iter(targets.iter())
+        .take_while(|_| std::future::ready(!stopping.load(Ordering::SeqCst)))
         .map(|t| async move { hydrator.apply(t, None, options).await })
         .buffer_unordered(args.concurrency)
         .inspect(|r| {
@@ -109,6 +136,8 @@ pub(super) async fn run(
         .collect()
         .await;
     bar.finish_and_clear();
+    watcher.abort();
+    let not_started = targets.len() - reports.len();
     reports.sort_by(|a, b| a.subaccount_id.cmp(&b.subaccount_id));
     let mut counts: BTreeMap<&str, usize> = [
         Outcome::Hydrated,
@@ -152,8 +181,9 @@ pub(super) async fn run(
                 Outcome::Failed => r.error.clone().unwrap_or_default(),
                 Outcome::Uncertain => format!(
                     "may exist, not created again: {} (check the account, then \
-                     --retry-uncertain)",
-                    r.uncertain.join(", ")
+                     --tenant {} --uncertain exists|missing)",
+                    r.uncertain.join(", "),
+                    r.external_id
                 ),
             };
             vec![
@@ -168,6 +198,12 @@ pub(super) async fn run(
         human.push('\n');
         human.push_str(&table(&["TENANT", "SUB-ACCOUNT", "OUTCOME", "DETAIL"], &detail));
     }
+    if not_started > 0 {
+        human.push_str(&format!(
+            "\ninterrupted: {not_started} tenant(s) not started; run the same command again to \
+             go on\n"
+        ));
+    }
     if bad > 0 {
         human.push_str(&format!(
             "\n{bad} tenant(s) not hydrated; run the same command again to retry the failed ones\n"
@@ -179,10 +215,13 @@ pub(super) async fn run(
         "dry_run": args.dry_run,
         "ledger": ledger,
         "summary": counts,
+        "not_started": not_started,
         "tenants": reports,
     });
     out.emit(&human, &body);
-    Ok(if bad > 0 {
+    Ok(if not_started > 0 {
+        ExitCode::from(130)
+    } else if bad > 0 {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS

@@ -10,7 +10,8 @@
 //!    The previous attempt stopped after sending the create and before
 //!    recording its answer; creating again could duplicate it, so it is
 //!    left alone and reported, until an operator checks the account and
-//!    runs `hydrate --retry-uncertain`;
+//!    answers with `hydrate --uncertain exists` (recorded as done) or
+//!    `--uncertain missing` (created);
 //! 4. else it is created: marked `started`, created, marked `done`. A
 //!    create Peliqan answers with an error created nothing: the mark is
 //!    forgotten and the attempt fails (the rest waits for the next one).
@@ -41,9 +42,18 @@ pub struct Target {
 pub struct Options {
     /// Only say what would be created.
     pub dry_run: bool,
-    /// Create steps left uncertain by an earlier attempt (after an operator
-    /// checked they are not in the account).
-    pub retry_uncertain: bool,
+    /// What an operator found for steps an earlier attempt left uncertain;
+    /// `None` leaves them uncertain.
+    pub uncertain: Option<Resolve>,
+}
+
+/// An operator's answer for uncertain steps, after looking in the account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Resolve {
+    /// They are in the account: record them as done.
+    Exists,
+    /// They are not: create them.
+    Missing,
 }
 
 /// How an attempt ended for one tenant.
@@ -259,11 +269,25 @@ impl Hydrator {
                     continue;
                 }
                 Some(StepState::Started)
-                    if !options.retry_uncertain
-                        && !(step.kind == Kind::Script && self.lists_scripts) =>
+                    if !(step.kind == Kind::Script && self.lists_scripts) =>
                 {
-                    report.uncertain.push(label);
-                    continue;
+                    match options.uncertain {
+                        None => {
+                            report.uncertain.push(label);
+                            continue;
+                        }
+                        Some(Resolve::Exists) => {
+                            if !options.dry_run {
+                                let (ledger, kind) = (&self.ledger, step.kind);
+                                ledger
+                                    .mark(account, kind, &step.name, StepState::Done, version, None)
+                                    .await?;
+                            }
+                            report.present.push(label);
+                            continue;
+                        }
+                        Some(Resolve::Missing) => {}
+                    }
                 }
                 _ => {}
             }

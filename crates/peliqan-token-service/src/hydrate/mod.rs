@@ -18,7 +18,7 @@ pub mod blueprint;
 pub mod ledger;
 pub mod service;
 
-pub use apply::{Hydrator, Options, Outcome, Report, Target};
+pub use apply::{Hydrator, Options, Outcome, Report, Resolve, Target};
 pub use blueprint::{Blueprint, BlueprintError};
 pub use ledger::Ledger;
 pub use service::Hydration;

@@ -120,7 +120,7 @@ impl Hydration {
                     uncertain = ?report.uncertain,
                     error = report.error.as_deref().unwrap_or_default(),
                     "tenant hydration UNCERTAIN: a create got no answer, so it may exist; check \
-                     the account, then run `hydrate --tenant ... --retry-uncertain`"
+                     the account, then run `hydrate --tenant ... --uncertain exists|missing`"
                 );
                 false
             }
