@@ -12,8 +12,8 @@
 //! answers are the types of [`crate::control_api`].
 
 use crate::control_api::{
-    AccountAssets, Assets, RecordedScript, RecordedTable, AdvanceClock, ClockNow, Fault, Faults, Info, NextOauthUrl, Revoked, Stats,
-    SubaccountsWithExternalId,
+    AccountAssets, AdvanceClock, Assets, ClockNow, Fault, Faults, Info, NextOauthUrl,
+    RecordedScript, RecordedTable, Revoked, Stats, SubaccountsWithExternalId,
 };
 use crate::error::ApiError;
 use crate::state::EmulatorState;

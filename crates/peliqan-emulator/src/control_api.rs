@@ -285,10 +285,14 @@ impl Assets {
         for a in &self.accounts {
             let mut seen = BTreeMap::<String, usize>::new();
             for t in &a.tables {
-                *seen.entry(format!("table {}", t.name.as_deref().unwrap_or(""))).or_default() += 1;
+                *seen
+                    .entry(format!("table {}", t.name.as_deref().unwrap_or("")))
+                    .or_default() += 1;
             }
             for s in &a.scripts {
-                *seen.entry(format!("script {}", s.name.as_deref().unwrap_or(""))).or_default() += 1;
+                *seen
+                    .entry(format!("script {}", s.name.as_deref().unwrap_or("")))
+                    .or_default() += 1;
             }
             out.extend(
                 seen.into_iter()

@@ -51,8 +51,7 @@ mod validate;
 
 pub use control_api::{
     AccountAssets, Assets, ClockNow, Control, ControlCall, ControlError, Fault, Faults, Info,
-    RecordedScript, RecordedTable, Revoked, Stats,
-    SubaccountsWithExternalId,
+    RecordedScript, RecordedTable, Revoked, Stats, SubaccountsWithExternalId,
 };
 
 use actix_web::ResponseError;

@@ -53,7 +53,12 @@ pub struct HydrateArgs {
     #[arg(long, value_name = "FILE")]
     blueprint: PathBuf,
     /// One tenant, by external id.
-    #[arg(long, value_name = "ID", required_unless_present = "all", conflicts_with = "all")]
+    #[arg(
+        long,
+        value_name = "ID",
+        required_unless_present = "all",
+        conflicts_with = "all"
+    )]
     tenant: Option<String>,
     /// Every sub-account of the partner.
     #[arg(long)]
@@ -106,10 +111,8 @@ pub(super) async fn run(
     };
     let bar = if args.all && !out.json {
         // Hidden by itself when stderr is not a terminal.
-        let bar = ProgressBar::with_draw_target(
-            Some(targets.len() as u64),
-            ProgressDrawTarget::stderr(),
-        );
+        let bar =
+            ProgressBar::with_draw_target(Some(targets.len() as u64), ProgressDrawTarget::stderr());
         if let Ok(style) =
             ProgressStyle::with_template("{bar:40} {pos}/{len} tenants {elapsed} {msg}")
         {
@@ -138,7 +141,7 @@ pub(super) async fn run(
     bar.finish_and_clear();
     watcher.abort();
     let not_started = targets.len() - reports.len();
-    reports.sort_by(|a, b| a.subaccount_id.cmp(&b.subaccount_id));
+    reports.sort_by_key(|a| a.subaccount_id);
     let mut counts: BTreeMap<&str, usize> = [
         Outcome::Hydrated,
         Outcome::Unchanged,
@@ -196,7 +199,10 @@ pub(super) async fn run(
         .collect();
     if !detail.is_empty() {
         human.push('\n');
-        human.push_str(&table(&["TENANT", "SUB-ACCOUNT", "OUTCOME", "DETAIL"], &detail));
+        human.push_str(&table(
+            &["TENANT", "SUB-ACCOUNT", "OUTCOME", "DETAIL"],
+            &detail,
+        ));
     }
     if not_started > 0 {
         human.push_str(&format!(

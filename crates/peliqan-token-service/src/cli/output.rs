@@ -137,7 +137,10 @@ mod tests {
     fn tables_align_their_columns() {
         let t = super::table(
             &["ID", "NAME"],
-            &[vec!["1".into(), "a".into()], vec!["100".into(), "bb".into()]],
+            &[
+                vec!["1".into(), "a".into()],
+                vec!["100".into(), "bb".into()],
+            ],
         );
         assert_eq!(t, "ID   NAME\n1    a\n100  bb\n");
     }

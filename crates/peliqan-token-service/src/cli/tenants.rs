@@ -6,9 +6,7 @@ use crate::hydrate::Ledger;
 use crate::settings::Settings;
 use crate::upstream::Credential;
 use clap::{Args, Subcommand};
-use peliqan_client::{
-    Expiry, ExternalId, Operation, PartnerApi, Subaccount, SubaccountInput,
-};
+use peliqan_client::{Expiry, ExternalId, Operation, PartnerApi, Subaccount, SubaccountInput};
 use serde_json::{Value, json};
 use std::process::ExitCode;
 

@@ -21,7 +21,7 @@
 use super::blueprint::{Blueprint, Kind, Vars, render};
 use super::ledger::{Ledger, StepState};
 use peliqan_api::{NewInterface, NewTable, Operation};
-use peliqan_client::{Expiry, PartnerApi, PeliqanClient, Secret, SubaccountId, SubaccountApi};
+use peliqan_client::{Expiry, PartnerApi, PeliqanClient, Secret, SubaccountApi, SubaccountId};
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -268,9 +268,7 @@ impl Hydrator {
                     report.present.push(label);
                     continue;
                 }
-                Some(StepState::Started)
-                    if !(step.kind == Kind::Script && self.lists_scripts) =>
-                {
+                Some(StepState::Started) if !(step.kind == Kind::Script && self.lists_scripts) => {
                     match options.uncertain {
                         None => {
                             report.uncertain.push(label);
@@ -295,15 +293,31 @@ impl Hydrator {
                 report.planned.push(label);
                 continue;
             }
-            let api = api.as_ref().expect("a token is fetched when a step is created");
+            let api = api
+                .as_ref()
+                .expect("a token is fetched when a step is created");
             self.ledger
-                .mark(account, step.kind, &step.name, StepState::Started, version, None)
+                .mark(
+                    account,
+                    step.kind,
+                    &step.name,
+                    StepState::Started,
+                    version,
+                    None,
+                )
                 .await?;
             let created = self.create(api, step, target).await;
             match created {
                 Ok(id) => {
                     self.ledger
-                        .mark(account, step.kind, &step.name, StepState::Done, version, Some(id))
+                        .mark(
+                            account,
+                            step.kind,
+                            &step.name,
+                            StepState::Done,
+                            version,
+                            Some(id),
+                        )
                         .await?;
                     report.created.push(label);
                 }
@@ -349,7 +363,11 @@ impl Hydrator {
         api.create_interface(&body).await.map(|i| i.id.0)
     }
 
-    async fn account_api(&self, target: &Target, token: Option<&str>) -> anyhow::Result<SubaccountApi> {
+    async fn account_api(
+        &self,
+        target: &Target,
+        token: Option<&str>,
+    ) -> anyhow::Result<SubaccountApi> {
         let token = match token {
             Some(t) => t.to_owned(),
             None => {

@@ -332,9 +332,18 @@ impl Blueprint {
             c.placeholders(at("query"), t.query.span().start, query)?;
             let database = match &t.database {
                 None => None,
-                Some(d) => Some(u64::try_from(*d.get_ref()).ok().filter(|&d| d > 0).ok_or_else(
-                    || c.error(d.span().start, at("database"), "must be a positive database id"),
-                )?),
+                Some(d) => Some(
+                    u64::try_from(*d.get_ref())
+                        .ok()
+                        .filter(|&d| d > 0)
+                        .ok_or_else(|| {
+                            c.error(
+                                d.span().start,
+                                at("database"),
+                                "must be a positive database id",
+                            )
+                        })?,
+                ),
             };
             tables.push(TableSpec {
                 name,
@@ -434,7 +443,12 @@ mod tests {
     #[test]
     fn mistakes_name_line_and_field() {
         let cases = [
-            ("version = 1\n[[tables]]\nname = \"a\"\n", 2, "tables[0].query", "missing field"),
+            (
+                "version = 1\n[[tables]]\nname = \"a\"\n",
+                2,
+                "tables[0].query",
+                "missing field",
+            ),
             (
                 "version = 1\n[[scripts]]\nname = \"a\"\ncode = \"x\"\nschedule = -5\n",
                 5,
@@ -460,13 +474,22 @@ mod tests {
                 "another table",
             ),
             ("version = \"one\"\n", 1, "version", "invalid type"),
-            ("version = 0\n[[tables]]\nname=\"a\"\nquery=\"q\"\n", 1, "version", "from 1"),
+            (
+                "version = 0\n[[tables]]\nname=\"a\"\nquery=\"q\"\n",
+                1,
+                "version",
+                "from 1",
+            ),
         ];
         for (text, line, field, message) in cases {
             let e = parse(text).unwrap_err();
             assert_eq!((e.line, e.field.as_str()), (line, field), "{e}");
             assert!(e.message.contains(message), "{e}");
-            assert!(e.to_string().starts_with(&format!("bp.toml:{line}: {field}: ")), "{e}");
+            assert!(
+                e.to_string()
+                    .starts_with(&format!("bp.toml:{line}: {field}: ")),
+                "{e}"
+            );
         }
     }
 
@@ -476,7 +499,10 @@ mod tests {
             external_id: "acme",
             company_name: None,
         };
-        assert_eq!(render("a {{ external_id }} {{company_name}} }}", &vars), "a acme acme }}");
+        assert_eq!(
+            render("a {{ external_id }} {{company_name}} }}", &vars),
+            "a acme acme }}"
+        );
         let vars = Vars {
             company_name: Some("Acme Ltd"),
             ..vars

@@ -49,7 +49,11 @@ impl StepState {
     }
 
     fn parse(s: &str) -> Self {
-        if s == "done" { Self::Done } else { Self::Started }
+        if s == "done" {
+            Self::Done
+        } else {
+            Self::Started
+        }
     }
 }
 
@@ -207,7 +211,14 @@ impl Ledger {
                     let rows = stmt.query_map(params![account as i64], |r| {
                         let kind: String = r.get(0)?;
                         let state: String = r.get(2)?;
-                        Ok((kind, r.get(1)?, state, r.get(3)?, r.get::<_, Option<i64>>(4)?, r.get(5)?))
+                        Ok((
+                            kind,
+                            r.get(1)?,
+                            state,
+                            r.get(3)?,
+                            r.get::<_, Option<i64>>(4)?,
+                            r.get(5)?,
+                        ))
                     })?;
                     let mut out = Vec::new();
                     for row in rows {
@@ -229,11 +240,9 @@ impl Ledger {
             }
             Self::Redis(conn) => {
                 let mut conn = conn.clone();
-                let all: Vec<(String, String)> = Self::redis_do(
-                    "HGETALL",
-                    conn.hgetall(format!("{REDIS_PREFIX}{account}")),
-                )
-                .await?;
+                let all: Vec<(String, String)> =
+                    Self::redis_do("HGETALL", conn.hgetall(format!("{REDIS_PREFIX}{account}")))
+                        .await?;
                 Ok(all
                     .into_iter()
                     .filter(|(k, _)| k.starts_with("step:"))
@@ -298,9 +307,11 @@ impl Ledger {
             Self::Sqlite(conn) => {
                 let name = name.to_owned();
                 Self::sql(conn, move |c| {
-                    c.prepare_cached("DELETE FROM steps WHERE account = ?1 AND kind = ?2 AND name = ?3")?
-                        .execute(params![account as i64, kind.as_str(), name])
-                        .map(drop)
+                    c.prepare_cached(
+                        "DELETE FROM steps WHERE account = ?1 AND kind = ?2 AND name = ?3",
+                    )?
+                    .execute(params![account as i64, kind.as_str(), name])
+                    .map(drop)
                 })
                 .await
             }
@@ -389,8 +400,7 @@ impl Ledger {
             Self::Redis(conn) => {
                 let mut conn = conn.clone();
                 let key = format!("{REDIS_PREFIX}{account}");
-                let json: Option<String> =
-                    Self::redis_do("HGET", conn.hget(key, "tenant")).await?;
+                let json: Option<String> = Self::redis_do("HGET", conn.hget(key, "tenant")).await?;
                 Ok(json.and_then(|j| serde_json::from_str(&j).ok()))
             }
         }

@@ -51,5 +51,10 @@ pub fn hydrator(
     client: peliqan_client::PeliqanClient,
 ) -> anyhow::Result<Hydrator> {
     let partner = client.partner_with(settings.upstream.credentials.clone());
-    Ok(Hydrator::new(blueprint, ledger_of(settings)?, client, partner))
+    Ok(Hydrator::new(
+        blueprint,
+        ledger_of(settings)?,
+        client,
+        partner,
+    ))
 }

@@ -55,7 +55,10 @@ impl Hydration {
     /// account's `token` when there is one), and on failure keep trying in
     /// the background. Returns once the first attempt ended.
     pub async fn provisioned(self: &Arc<Self>, target: Target, token: Option<&str>) {
-        let report = self.hydrator.apply(&target, token, Options::default()).await;
+        let report = self
+            .hydrator
+            .apply(&target, token, Options::default())
+            .await;
         if self.observe(&report, 1) {
             let this = self.clone();
             tokio::spawn(async move { this.retry(target).await });

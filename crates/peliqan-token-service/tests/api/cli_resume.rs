@@ -43,7 +43,14 @@ async fn hydrate_all_over_500_tenants_resumes_after_a_crash_without_duplicates()
         .await;
 
     let concurrency = CONCURRENCY.to_string();
-    let args = ["hydrate", "--blueprint", &bp, "--all", "--concurrency", &concurrency];
+    let args = [
+        "hydrate",
+        "--blueprint",
+        &bp,
+        "--all",
+        "--concurrency",
+        &concurrency,
+    ];
     let mut child = std::process::Command::new(BIN)
         .env_clear()
         .envs(&env)
@@ -65,27 +72,57 @@ async fn hydrate_all_over_500_tenants_resumes_after_a_crash_without_duplicates()
         if done >= TENANTS / 2 {
             break;
         }
-        assert!(Instant::now() < deadline, "only {done} tenants hydrated in 60 s");
-        assert!(child.try_wait().unwrap().is_none(), "the run ended before the crash");
+        assert!(
+            Instant::now() < deadline,
+            "only {done} tenants hydrated in 60 s"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before the crash"
+        );
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     child.kill().unwrap();
     child.wait().unwrap();
     let assets = app.emulator.assets(None);
-    let before = assets.accounts.iter().filter(|a| !a.scripts.is_empty()).count();
+    let before = assets
+        .accounts
+        .iter()
+        .filter(|a| !a.scripts.is_empty())
+        .count();
     assert!(before < TENANTS, "the crash came after the end: {before}");
     app.clear_faults().await;
 
     let started = Instant::now();
-    let r = run(&env, &["hydrate", "--blueprint", &bp, "--all", "--concurrency", &concurrency, "--json"]).await;
+    let r = run(
+        &env,
+        &[
+            "hydrate",
+            "--blueprint",
+            &bp,
+            "--all",
+            "--concurrency",
+            &concurrency,
+            "--json",
+        ],
+    )
+    .await;
     let resumed_in = started.elapsed();
     let report = r.json();
     let summary = &report["summary"];
     let n = |k: &str| summary[k].as_u64().unwrap() as usize;
     let assets = app.emulator.assets(None);
-    assert!(assets.duplicates().is_empty(), "duplicates: {:?}", assets.duplicates());
+    assert!(
+        assets.duplicates().is_empty(),
+        "duplicates: {:?}",
+        assets.duplicates()
+    );
     assert_eq!(n("failed"), 0, "{summary}");
-    assert_eq!(n("hydrated") + n("unchanged") + n("uncertain"), TENANTS, "{summary}");
+    assert_eq!(
+        n("hydrated") + n("unchanged") + n("uncertain"),
+        TENANTS,
+        "{summary}"
+    );
     // Only calls in flight at the kill can be uncertain: at most one per
     // worker. They are reported, never created twice.
     assert!(n("uncertain") <= CONCURRENCY, "{summary}");
@@ -120,14 +157,34 @@ async fn hydrate_all_over_500_tenants_resumes_after_a_crash_without_duplicates()
             }
         });
         let found = if exists { "exists" } else { "missing" };
-        let r = run(&env, &["hydrate", "--blueprint", &bp, "--tenant", id, "--uncertain", found]).await;
+        let r = run(
+            &env,
+            &[
+                "hydrate",
+                "--blueprint",
+                &bp,
+                "--tenant",
+                id,
+                "--uncertain",
+                found,
+            ],
+        )
+        .await;
         assert_eq!(r.code, 0, "{}", r.stdout);
     }
     let assets = app.emulator.assets(None);
     assert!(assets.duplicates().is_empty(), "{:?}", assets.duplicates());
-    assert!(assets.accounts.iter().all(|a| a.tables.len() == 1 && a.scripts.len() == 1));
+    assert!(
+        assets
+            .accounts
+            .iter()
+            .all(|a| a.tables.len() == 1 && a.scripts.len() == 1)
+    );
     let r = run(&env, &["hydrate", "--blueprint", &bp, "--all", "--json"]).await;
-    assert_eq!((r.code, r.json()["summary"]["unchanged"].as_u64()), (0, Some(TENANTS as u64)));
+    assert_eq!(
+        (r.code, r.json()["summary"]["unchanged"].as_u64()),
+        (0, Some(TENANTS as u64))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -146,13 +203,27 @@ async fn ctrl_c_stops_hydrate_all_cleanly_and_a_rerun_finishes_it() {
     let child = std::process::Command::new(BIN)
         .env_clear()
         .envs(&env)
-        .args(["hydrate", "--blueprint", &bp, "--all", "--concurrency", "2", "--json"])
+        .args([
+            "hydrate",
+            "--blueprint",
+            &bp,
+            "--all",
+            "--concurrency",
+            "2",
+            "--json",
+        ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
-    while app.emulator.assets(None).accounts.iter().all(|a| a.scripts.is_empty()) {
+    while app
+        .emulator
+        .assets(None)
+        .accounts
+        .iter()
+        .all(|a| a.scripts.is_empty())
+    {
         assert!(Instant::now() < deadline, "nothing hydrated in 60 s");
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
@@ -163,18 +234,33 @@ async fn ctrl_c_stops_hydrate_all_cleanly_and_a_rerun_finishes_it() {
         .unwrap();
     assert_eq!(out.status.code(), Some(130));
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(stderr.contains("stopping: finishing the tenants in progress"), "{stderr}");
+    assert!(
+        stderr.contains("stopping: finishing the tenants in progress"),
+        "{stderr}"
+    );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let not_started = report["not_started"].as_u64().unwrap();
     assert!(not_started > 0 && not_started < 60, "{report}");
-    assert_eq!(report["summary"]["uncertain"], 0, "the tenants in progress finished");
+    assert_eq!(
+        report["summary"]["uncertain"], 0,
+        "the tenants in progress finished"
+    );
     assert_eq!(report["summary"]["failed"], 0);
     app.clear_faults().await;
     let r = run(&env, &["hydrate", "--blueprint", &bp, "--all", "--json"]).await;
     let summary = &r.json()["summary"];
     assert_eq!(r.code, 0, "{summary}");
     assert_eq!(summary["hydrated"].as_u64(), Some(not_started), "{summary}");
-    assert_eq!(summary["unchanged"].as_u64(), Some(60 - not_started), "{summary}");
+    assert_eq!(
+        summary["unchanged"].as_u64(),
+        Some(60 - not_started),
+        "{summary}"
+    );
     let assets = app.emulator.assets(None);
-    assert!(assets.accounts.iter().all(|a| a.tables.len() == 1 && a.scripts.len() == 1));
+    assert!(
+        assets
+            .accounts
+            .iter()
+            .all(|a| a.tables.len() == 1 && a.scripts.len() == 1)
+    );
 }

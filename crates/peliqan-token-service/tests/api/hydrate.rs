@@ -85,8 +85,16 @@ const FAILED: &str = r#"token_service_tenant_hydrations_total{outcome="failed"}"
 fn assert_hydrated_once(app: &TestApp, tenant: &str) {
     let assets = app.emulator.assets(Some(tenant));
     let account = assets.of(tenant).expect("the tenant was provisioned");
-    let tables: Vec<_> = account.tables.iter().map(|t| t.name.clone().unwrap()).collect();
-    let scripts: Vec<_> = account.scripts.iter().map(|s| s.name.clone().unwrap()).collect();
+    let tables: Vec<_> = account
+        .tables
+        .iter()
+        .map(|t| t.name.clone().unwrap())
+        .collect();
+    let scripts: Vec<_> = account
+        .scripts
+        .iter()
+        .map(|s| s.name.clone().unwrap())
+        .collect();
     assert_eq!(tables, [format!("orders_{tenant}")]);
     assert_eq!(scripts, [format!("Nightly sync for {tenant} Ltd")]);
     assert_eq!(
@@ -127,10 +135,17 @@ async fn a_tenant_provisioned_by_200_concurrent_first_requests_is_hydrated_exact
 async fn hydration_failing_still_answers_the_token_and_completes_in_the_background() {
     let dir = Workdir::new("retry");
     let app = hydrating_app(&dir).await;
-    app.fault(Fault::status(app.path_prefix(&[Operation::CreateTable]), 503))
-        .await;
+    app.fault(Fault::status(
+        app.path_prefix(&[Operation::CreateTable]),
+        503,
+    ))
+    .await;
     let res = app.token(&jwt(&app.claims("flaky_co"))).await;
-    assert_eq!(res.status(), 200, "the token is answered whatever hydration does");
+    assert_eq!(
+        res.status(),
+        200,
+        "the token is answered whatever hydration does"
+    );
     let account = app.emulator.assets(Some("flaky_co"));
     assert!(account.of("flaky_co").unwrap().tables.is_empty());
     assert!(metric(&app, FAILED).await >= 1.0);
@@ -154,11 +169,10 @@ async fn a_blueprint_with_a_mistake_stops_startup_naming_file_line_and_field() {
         "blueprint.toml",
         "version = 1\n\n[[scripts]]\nname = \"sync\"\ncode = \"print(1)\"\nschedule = \"daily\"\n",
     );
-    let emulator = peliqan_emulator::Emulator::start(crate::helpers::emulator_config(
-        Duration::from_secs(60),
-    ))
-    .await
-    .unwrap();
+    let emulator =
+        peliqan_emulator::Emulator::start(crate::helpers::emulator_config(Duration::from_secs(60)))
+            .await
+            .unwrap();
     let mut map = crate::helpers::base_settings(&emulator);
     map.insert(
         "TOKEN_SERVICE_BLUEPRINT_FILE".into(),

@@ -48,9 +48,7 @@ async fn a_new_tenant_hit_on_three_replicas_at_once_is_hydrated_once_with_the_le
         tokio::spawn(app.run_until_stopped());
     }
     // A slow create keeps the replicas' first requests together.
-    first
-        .fault(peliqan_emulator::Fault::delay("/", 30))
-        .await;
+    first.fault(peliqan_emulator::Fault::delay("/", 30)).await;
     let token = jwt(&first.claims("fleet_co"));
     let requests = (0..150).map(|i| {
         first
@@ -64,7 +62,11 @@ async fn a_new_tenant_hit_on_three_replicas_at_once_is_hydrated_once_with_the_le
     }
     first.clear_faults().await;
     assert_eq!(
-        first.emulator.subaccounts_with_external_id("fleet_co").unwrap().count,
+        first
+            .emulator
+            .subaccounts_with_external_id("fleet_co")
+            .unwrap()
+            .count,
         1
     );
     let assets = first.emulator.assets(Some("fleet_co"));
@@ -79,7 +81,11 @@ async fn a_new_tenant_hit_on_three_replicas_at_once_is_hydrated_once_with_the_le
     assert_eq!(show["hydration"]["state"], "hydrated", "{show}");
     assert_eq!(show["steps"].as_array().unwrap().len(), 2, "{show}");
     // The CLI re-running the blueprint over the fleet's ledger adds nothing.
-    let r = run(&env, &["hydrate", "--blueprint", &blueprint, "--all", "--json"]).await;
+    let r = run(
+        &env,
+        &["hydrate", "--blueprint", &blueprint, "--all", "--json"],
+    )
+    .await;
     assert_eq!(r.code, 0, "{}", r.stdout);
     assert_eq!(r.json()["ledger"], "Redis");
     assert_eq!(r.json()["summary"]["unchanged"], 1);

@@ -2,9 +2,9 @@
 //! in-process Peliqan emulator. One file per area.
 
 mod auth;
+mod cache;
 mod cli;
 mod cli_resume;
-mod cache;
 mod cors;
 mod credentials;
 mod deploy;
@@ -13,9 +13,9 @@ mod doctor;
 mod fleet;
 mod forced;
 mod health;
+mod helpers;
 mod hydrate;
 mod hydrate_fleet;
-mod helpers;
 mod implausible;
 mod jwks;
 mod process;
