@@ -315,7 +315,10 @@ async fn assets_list_each_accounts_tables_and_scripts_and_find_duplicates() {
         all.duplicates(),
         [("wood_123".to_owned(), "table orders".to_owned(), 2)]
     );
-    let one = app.send(app.control().assets(Some("acme_456"))).await.unwrap();
+    let one = app
+        .send(app.control().assets(Some("acme_456")))
+        .await
+        .unwrap();
     let acme_assets = one.of("acme_456").unwrap();
     assert_eq!(one.accounts.len(), 1);
     assert_eq!(acme_assets.subaccount_id.0, acme_id);
@@ -323,7 +326,11 @@ async fn assets_list_each_accounts_tables_and_scripts_and_find_duplicates() {
     assert_eq!(acme_assets.tables[0].query.as_deref(), Some("SELECT 1"));
     assert_eq!(acme_assets.scripts[0].schedule, Some(60));
     assert!(
-        app.stats().await.requests.keys().all(|k| !k.contains("assets")),
+        app.stats()
+            .await
+            .requests
+            .keys()
+            .all(|k| !k.contains("assets")),
         "not counted"
     );
 }

@@ -1,9 +1,10 @@
 //! Hydration inside the service: a tenant the service provisions gets the
 //! blueprint applied right after its sub-account is created, inside the
 //! flight that created it (so once; fleet-wide under the shared tier's
-//! lock). The user's token never waits on a failure: a failed attempt is
-//! retried in a background task with capped exponential backoff and
-//! jitter, while the token is answered. Each attempt is one log line and
+//! lock). The user's token never waits on a failure, and on a slow
+//! attempt for 3 s at most: a failed attempt is retried in a background
+//! task with capped exponential backoff and jitter, while the token is
+//! answered. Each attempt is one log line and
 //! one `token_service_tenant_hydrations{outcome}` count; the ledger keeps
 //! the tenant's state for `tenants show`.
 //!
@@ -20,6 +21,8 @@ use std::time::Duration;
 const FIRST_DELAY: Duration = Duration::from_secs(1);
 /// Longest wait between two attempts.
 const MAX_DELAY: Duration = Duration::from_secs(300);
+/// Longest a new tenant's first token waits for its first hydration attempt.
+const INLINE_WAIT: Duration = Duration::from_secs(3);
 /// Attempts in the background before leaving it to the operator (about an
 /// hour with the delays above).
 const MAX_ATTEMPTS: u32 = 16;
@@ -53,19 +56,33 @@ impl Hydration {
 
     /// `target` was just created: apply the blueprint now (with the
     /// account's `token` when there is one), and on failure keep trying in
-    /// the background. Returns once the first attempt ended.
+    /// the background. Returns once the first attempt ended, or after
+    /// [`INLINE_WAIT`] at most: a slow Peliqan must not hold the user's
+    /// token, and the attempt goes on in its own task (never cancelled
+    /// half-way, which would leave a step uncertain).
     pub async fn provisioned(self: &Arc<Self>, target: Target, token: Option<&str>) {
-        let report = self
-            .hydrator
-            .apply(&target, token, Options::default())
-            .await;
-        if self.observe(&report, 1) {
-            let this = self.clone();
-            tokio::spawn(async move { this.retry(target).await });
+        let (first_done, first) = tokio::sync::oneshot::channel();
+        let (this, token) = (self.clone(), token.map(str::to_owned));
+        tokio::spawn(async move {
+            let report = this
+                .hydrator
+                .apply(&target, token.as_deref(), Options::default())
+                .await;
+            let again = this.observe(&report, 1);
+            let _ = first_done.send(());
+            if again {
+                this.retry(target).await;
+            }
+        });
+        if tokio::time::timeout(INLINE_WAIT, first).await.is_err() {
+            tracing::info!(
+                "hydration is taking longer than {} s; the token is answered meanwhile",
+                INLINE_WAIT.as_secs()
+            );
         }
     }
 
-    async fn retry(self: Arc<Self>, target: Target) {
+    async fn retry(&self, target: Target) {
         for attempt in 2..=MAX_ATTEMPTS {
             tokio::time::sleep(backoff(attempt - 1)).await;
             let report = self.hydrator.apply(&target, None, Options::default()).await;

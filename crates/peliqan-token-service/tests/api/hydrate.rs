@@ -1,6 +1,7 @@
 //! Hydration of provisioned tenants (`TOKEN_SERVICE_BLUEPRINT_FILE`):
 //! exactly once under a burst of first requests, and never withholding the
-//! token when Peliqan fails (the background retry finishes it).
+//! token when Peliqan fails (the background retry finishes it) nor until a
+//! slow attempt ends.
 
 use crate::helpers::{TestApp, jwt, metric, spawn_app_with, until_metric};
 use peliqan_api::Operation;
@@ -191,4 +192,51 @@ async fn a_blueprint_with_a_mistake_stops_startup_naming_file_line_and_field() {
     assert!(err.contains("TOKEN_SERVICE_BLUEPRINT_FILE"), "{err}");
     assert!(err.contains(&expected), "{err}");
     assert!(err.contains("invalid type"), "{err}");
+}
+
+#[tokio::test]
+async fn a_slow_hydration_answers_the_first_token_before_it_ends() {
+    let dir = Workdir::new("slow");
+    let mut text = String::from("version = 1\n");
+    for i in 0..4 {
+        text.push_str(&format!(
+            "[[tables]]\nname = \"t{i}\"\nquery = \"SELECT {i}\"\n"
+        ));
+    }
+    let blueprint = dir.write("blueprint.toml", &text);
+    let ledger = dir.path("ledger.sqlite3");
+    let app = spawn_app_with(Duration::from_secs(1800), |map| {
+        map.insert(
+            "TOKEN_SERVICE_BLUEPRINT_FILE".into(),
+            blueprint.display().to_string(),
+        );
+        map.insert(
+            "TOKEN_SERVICE_HYDRATION_LEDGER_FILE".into(),
+            ledger.display().to_string(),
+        );
+    })
+    .await;
+    // Each create takes 1.2 s (below the 2 s call timeout): 4.8 s in all.
+    app.fault(Fault::delay(
+        app.path_prefix(&[Operation::CreateTable]),
+        1200,
+    ))
+    .await;
+    let res = app.token(&jwt(&app.claims("slow_co"))).await;
+    assert_eq!(res.status(), 200);
+    let tables = app.emulator.assets(Some("slow_co")).accounts[0]
+        .tables
+        .len();
+    assert!(
+        tables < 4,
+        "the token waited for all of hydration ({tables} tables)"
+    );
+    // The attempt was not cancelled: it finishes after the token.
+    until_metric(&app, HYDRATED, 1.0).await;
+    assert_eq!(
+        app.emulator.assets(Some("slow_co")).accounts[0]
+            .tables
+            .len(),
+        4
+    );
 }
