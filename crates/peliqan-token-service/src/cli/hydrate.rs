@@ -142,7 +142,7 @@ pub(super) async fn run(
     watcher.abort();
     let not_started = targets.len() - reports.len();
     reports.sort_by_key(|a| a.subaccount_id);
-    let mut counts: BTreeMap<&str, usize> = [
+    let order: Vec<Outcome> = [
         Outcome::Hydrated,
         Outcome::Unchanged,
         Outcome::Planned,
@@ -151,8 +151,8 @@ pub(super) async fn run(
     ]
     .into_iter()
     .filter(|o| args.dry_run || *o != Outcome::Planned)
-    .map(|o| (o.as_str(), 0))
     .collect();
+    let mut counts: BTreeMap<&str, usize> = order.iter().map(|o| (o.as_str(), 0)).collect();
     for r in &reports {
         *counts.entry(r.outcome.as_str()).or_default() += 1;
     }
@@ -162,14 +162,14 @@ pub(super) async fn run(
         .count();
     let version = hydrator.blueprint.version;
     let mut human = format!(
-        "blueprint {} (version {version}){}: {} tenants, ledger in {ledger}\n\n",
+        "blueprint {} (version {version}){}: {}, ledger in {ledger}\n\n",
         args.blueprint.display(),
         if args.dry_run { ", dry run" } else { "" },
-        reports.len(),
+        super::output::count(reports.len(), "tenant").trim_end(),
     );
-    let summary: Vec<Vec<String>> = counts
+    let summary: Vec<Vec<String>> = order
         .iter()
-        .map(|(o, n)| vec![(*o).to_owned(), n.to_string()])
+        .map(|o| vec![o.as_str().to_owned(), counts[o.as_str()].to_string()])
         .collect();
     human.push_str(&table(&["OUTCOME", "TENANTS"], &summary));
     let detail: Vec<Vec<String>> = reports

@@ -105,6 +105,11 @@ impl Out {
     }
 }
 
+/// `1 tenant\n`, `3 tenants\n`.
+pub fn count(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}\n", if n == 1 { "" } else { "s" })
+}
+
 /// A plain text table: a header row and aligned columns.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();

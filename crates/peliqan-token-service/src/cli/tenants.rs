@@ -207,7 +207,7 @@ pub(super) async fn run(
             let human = table(
                 &["ID", "EXTERNAL ID", "COMPANY", "EMAIL", "HYDRATION"],
                 &rows,
-            ) + &format!("{} tenants\n", accounts.len());
+            ) + &super::output::count(accounts.len(), "tenant");
             out.emit(&human, &json!({ "tenants": items }));
         }
         TenantsCommand::Show { tenant } => {
@@ -240,7 +240,7 @@ pub(super) async fn run(
             }
             match &record {
                 Some(r) => human.push_str(&format!(
-                    "{:<12} {} (blueprint version {}, {} attempts, {}){}\n",
+                    "{:<12} {} (blueprint version {}, attempt {}, {}){}\n",
                     "hydration",
                     r.state,
                     r.version,
@@ -255,8 +255,11 @@ pub(super) async fn run(
             }
             for s in &steps {
                 human.push_str(&format!(
-                    "  {} {}: {:?} (version {})\n",
-                    s.kind, s.name, s.state, s.version
+                    "  {} {}: {} (version {})\n",
+                    s.kind,
+                    s.name,
+                    s.state.as_str(),
+                    s.version
                 ));
             }
             let mut body = account_json(&a);

@@ -73,7 +73,16 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// The snake_case name (metrics label, ledger state, output).
+    /// The tenant's state as the ledger keeps it: `hydrated` whenever
+    /// everything is there (created now or before), else the outcome.
+    pub fn ledger_state(self) -> &'static str {
+        match self {
+            Self::Unchanged => Self::Hydrated.as_str(),
+            other => other.as_str(),
+        }
+    }
+
+    /// The snake_case name (metrics label, output).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Hydrated => "hydrated",
@@ -179,7 +188,7 @@ impl Hydrator {
                 .record(
                     target.subaccount_id.0,
                     &target.external_id,
-                    report.outcome.as_str(),
+                    report.outcome.ledger_state(),
                     self.blueprint.version,
                     report.error.clone(),
                 )

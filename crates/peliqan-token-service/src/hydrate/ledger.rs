@@ -41,7 +41,8 @@ pub enum StepState {
 }
 
 impl StepState {
-    fn as_str(self) -> &'static str {
+    /// `started` or `done`.
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Started => "started",
             Self::Done => "done",

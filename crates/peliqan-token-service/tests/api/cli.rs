@@ -26,6 +26,9 @@ impl Run {
 /// The CLI's environment: the service's test settings, the ledger in `dir`.
 pub fn env_for(app: &TestApp, dir: &Workdir) -> BTreeMap<String, String> {
     let mut env = base_settings(&app.emulator);
+    // Creates are never retried: a loaded test machine must not turn a slow
+    // answer into a failed command.
+    env.insert("TOKEN_SERVICE_UPSTREAM_TIMEOUT_SECS".into(), "15".into());
     env.insert(
         "TOKEN_SERVICE_HYDRATION_LEDGER_FILE".into(),
         dir.path("ledger.sqlite3").display().to_string(),
@@ -91,7 +94,7 @@ async fn tenants_commands_answer_in_text_and_json() {
         ],
     )
     .await;
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     let created = r.json();
     assert_eq!(created["external_id"], "acme");
     assert_eq!(created["company_name"], "Acme Ltd");
@@ -110,7 +113,7 @@ async fn tenants_commands_answer_in_text_and_json() {
         r.stdout
     );
     assert!(
-        r.stdout.contains("acme") && r.stdout.ends_with("1 tenants\n"),
+        r.stdout.contains("acme") && r.stdout.ends_with("1 tenant\n"),
         "{}",
         r.stdout
     );
@@ -308,7 +311,8 @@ async fn hydrate_prints_a_summary_and_reruns_create_nothing() {
     assert_eq!(r.code, 0);
     assert!(r.stdout.contains("t2      2            unchanged  already there: table orders_t2, script Nightly sync for t2 Ltd"), "{}", r.stdout);
     let r = run(&env, &["tenants", "show", "t2", "--json"]).await.json();
-    assert_eq!(r["hydration"]["state"], "unchanged");
+    assert_eq!(r["hydration"]["state"], "hydrated");
+    assert_eq!(r["hydration"]["attempts"], 3);
     assert_eq!(r["steps"].as_array().unwrap().len(), 2);
 }
 
