@@ -104,11 +104,16 @@ async function showBlueprint(config, externalId) {
     $('blueprint-assets').replaceChildren(
       ...account.tables.map((t) => h('li', { class: 'blueprint-table' }, `Table “${t.name}” (id ${t.id})`)),
       ...account.scripts.map((s) => h('li', { class: 'blueprint-script' },
-        `Script “${s.name}”, every ${s.schedule} s (id ${s.id})`)));
+        `Script “${s.name}”, ${every(s.schedule)} (id ${s.id})`)));
     box.hidden = account.tables.length + account.scripts.length === 0;
   } catch {
     box.hidden = true;
   }
+}
+
+function every(seconds) {
+  const named = { 3600: 'every hour', 86400: 'every day', 604800: 'every week' };
+  return named[seconds] ?? `every ${seconds} s`;
 }
 
 function showSession(user) {
