@@ -14,10 +14,12 @@
 //! sub-account was deleted and created anew is hydrated anew.
 //!
 //! Two stores: an embedded SQLite file (default; `rusqlite` with SQLite
-//! built in) and, when the shared tier is configured, Redis, so a fleet
-//! shares one ledger. Losing the ledger is covered in the README: where the
-//! dialect lists scripts they are found again by name; tables are created
-//! again.
+//! built in; tables `steps` and `tenants`) and, when the shared tier is
+//! configured, Redis, so a fleet shares one ledger (a hash per sub-account,
+//! `peliqan-embed:hydration:<id>`, fields `step:<kind>:<name>` and
+//! `tenant`, JSON values). Losing the ledger is covered in the README:
+//! where the dialect lists scripts they are found again by name; tables are
+//! created again.
 
 use super::blueprint::Kind;
 use anyhow::Context;
@@ -117,7 +119,6 @@ pub enum Ledger {
 }
 
 const REDIS_PREFIX: &str = "peliqan-embed:hydration:";
-const REDIS_ACCOUNTS: &str = "peliqan-embed:hydration-accounts";
 /// Bound on each Redis ledger command; a failure fails the attempt, which
 /// is retried.
 const REDIS_TIMEOUT: Duration = Duration::from_secs(5);
@@ -368,8 +369,7 @@ impl Ledger {
                 let mut conn = conn.clone();
                 let json = serde_json::to_string(&record)?;
                 let key = format!("{REDIS_PREFIX}{account}");
-                Self::redis_do("HSET", conn.hset::<_, _, _, ()>(key, "tenant", json)).await?;
-                Self::redis_do("SADD", conn.sadd::<_, _, ()>(REDIS_ACCOUNTS, account)).await
+                Self::redis_do("HSET", conn.hset::<_, _, _, ()>(key, "tenant", json)).await
             }
         }
     }
