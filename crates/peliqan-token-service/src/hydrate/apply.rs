@@ -13,10 +13,11 @@
 //!    answers with `hydrate --uncertain exists` (recorded as done) or
 //!    `--uncertain missing` (created);
 //! 4. else it is created: marked `started`, created, marked `done`. A
-//!    create Peliqan answers with an error created nothing: the mark is
-//!    forgotten and the attempt fails (the rest waits for the next one).
-//!    A create without an answer (timeout, broken connection) stays
-//!    `started`: uncertain, as in 3.
+//!    create Peliqan answers with an error (or that was never sent: no
+//!    connection) created nothing: the mark is forgotten and the attempt
+//!    fails (the rest waits for the next one). One answered 2xx with a body
+//!    that does not read was created: `done`. One without an answer
+//!    (timeout, connection lost) stays `started`: uncertain, as in 3.
 
 use super::blueprint::{Blueprint, Kind, Vars, render};
 use super::ledger::{Ledger, StepState};
@@ -127,6 +128,27 @@ pub struct Hydrator {
     lists_scripts: bool,
 }
 
+/// What a failed create call did in Peliqan.
+enum Sent {
+    /// Not sent, or answered with an error: nothing was created.
+    NotCreated,
+    /// Answered 2xx, but the body did not read: it was created.
+    Created,
+    /// Sent without an answer (timeout, connection lost): unknown.
+    Unknown,
+}
+
+fn sent(e: &peliqan_client::Error) -> Sent {
+    use peliqan_client::Error;
+    match e {
+        Error::Decode { .. } => Sent::Created,
+        Error::Timeout { .. } => Sent::Unknown,
+        // A refused or failed connection sent nothing.
+        Error::Transport { source, .. } if !source.is_connect() => Sent::Unknown,
+        _ => Sent::NotCreated,
+    }
+}
+
 struct Step<'a> {
     kind: Kind,
     name: String,
@@ -173,7 +195,11 @@ impl Hydrator {
             error: None,
         };
         if let Err(e) = self.run(target, token, options, &mut report).await {
-            report.outcome = Outcome::Failed;
+            report.outcome = if report.uncertain.is_empty() {
+                Outcome::Failed
+            } else {
+                Outcome::Uncertain
+            };
             report.error = Some(format!("{e:#}"));
         } else if !report.uncertain.is_empty() {
             report.outcome = Outcome::Uncertain;
@@ -330,15 +356,31 @@ impl Hydrator {
                         .await?;
                     report.created.push(label);
                 }
-                Err(e) if e.status().is_some() => {
-                    // Peliqan answered: nothing was created.
-                    self.ledger.forget(account, step.kind, &step.name).await?;
-                    anyhow::bail!("creating {label}: {e}");
-                }
-                Err(e) => {
-                    // No answer: it may exist. Left `started` (uncertain).
-                    anyhow::bail!("creating {label} (no answer; it may exist): {e}");
-                }
+                Err(e) => match sent(&e) {
+                    Sent::NotCreated => {
+                        self.ledger.forget(account, step.kind, &step.name).await?;
+                        anyhow::bail!("creating {label}: {e}");
+                    }
+                    Sent::Created => {
+                        // A 2xx whose body did not read: it exists.
+                        self.ledger
+                            .mark(
+                                account,
+                                step.kind,
+                                &step.name,
+                                StepState::Done,
+                                version,
+                                None,
+                            )
+                            .await?;
+                        report.created.push(label);
+                    }
+                    Sent::Unknown => {
+                        // Left `started`: never created blindly again.
+                        report.uncertain.push(label.clone());
+                        anyhow::bail!("creating {label} got no answer, so it may exist: {e}");
+                    }
+                },
             }
         }
         Ok(())

@@ -82,6 +82,7 @@ async fn hydrating_app(dir: &Workdir) -> TestApp {
 
 const HYDRATED: &str = r#"token_service_tenant_hydrations_total{outcome="hydrated"}"#;
 const FAILED: &str = r#"token_service_tenant_hydrations_total{outcome="failed"}"#;
+const UNCERTAIN: &str = r#"token_service_tenant_hydrations_total{outcome="uncertain"}"#;
 
 fn assert_hydrated_once(app: &TestApp, tenant: &str) {
     let assets = app.emulator.assets(Some(tenant));
@@ -239,4 +240,65 @@ async fn a_slow_hydration_answers_the_first_token_before_it_ends() {
             .len(),
         4
     );
+}
+
+#[tokio::test]
+async fn a_create_without_an_answer_is_left_uncertain_until_an_operator_answers() {
+    let dir = Workdir::new("uncertain");
+    let app = hydrating_app(&dir).await;
+    // Longer than the service's 2 s call timeout: the create gets no answer.
+    app.fault(Fault::delay(
+        app.path_prefix(&[Operation::CreateTable]),
+        2500,
+    ))
+    .await;
+    let res = app.token(&jwt(&app.claims("unsure_co"))).await;
+    assert_eq!(
+        res.status(),
+        200,
+        "the token is answered whatever hydration does"
+    );
+    until_metric(&app, UNCERTAIN, 1.0).await;
+    app.clear_faults().await;
+    assert_eq!(metric(&app, FAILED).await, 0.0, "never retried blindly");
+    let logs = crate::helpers::logs();
+    assert!(
+        logs.lines()
+            .any(|l| l.contains("unsure_co") && l.contains("tenant hydration UNCERTAIN")),
+        "logged for the operator"
+    );
+
+    // The operator reads the state, looks in the account, and answers.
+    let env = crate::cli::env_for(&app, &dir);
+    let show = crate::cli::run(&env, &["tenants", "show", "unsure_co", "--json"]).await;
+    assert_eq!(
+        show.json()["hydration"]["state"],
+        "uncertain",
+        "{}",
+        show.stdout
+    );
+    let account = app.emulator.assets(Some("unsure_co"));
+    let found = if account.accounts[0].tables.is_empty() {
+        "missing"
+    } else {
+        "exists"
+    };
+    let bp = dir.path("blueprint.toml");
+    let args = [
+        "hydrate",
+        "--blueprint",
+        bp.to_str().unwrap(),
+        "--tenant",
+        "unsure_co",
+    ];
+    let r = crate::cli::run(&env, &args).await;
+    assert_eq!(r.code, 1, "still uncertain without an answer: {}", r.stdout);
+    assert!(
+        r.stdout.contains("--uncertain exists|missing"),
+        "{}",
+        r.stdout
+    );
+    let r = crate::cli::run(&env, &[&args[..], &["--uncertain", found]].concat()).await;
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert_hydrated_once(&app, "unsure_co");
 }
