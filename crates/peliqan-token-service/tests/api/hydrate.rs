@@ -111,10 +111,13 @@ async fn a_tenant_provisioned_by_200_concurrent_first_requests_is_hydrated_exact
     let dir = Workdir::new("burst");
     let app = hydrating_app(&dir).await;
     let token = jwt(&app.claims("burst_co"));
+    let started = std::time::Instant::now();
     let answers = futures::future::join_all((0..200).map(|_| app.token(&token))).await;
+    let elapsed = started.elapsed();
     for res in answers {
         assert_eq!(res.status(), 200);
     }
+    eprintln!("200 first requests, provisioned and hydrated: {elapsed:?}");
     assert_hydrated_once(&app, "burst_co");
     assert_eq!(metric(&app, HYDRATED).await, 1.0);
     let created = app
