@@ -125,6 +125,21 @@ test('a query table and a scheduled script are created from templates', async ()
   await page.context().close();
 });
 
+test('a new customer finds the blueprint\'s table and script already there, once', async () => {
+  const page = await openDemo(browser, demo.config);
+  // Bruno's tenant creates nothing itself in these tests: all it holds came
+  // from the token service's blueprint (deploy/demo-blueprint).
+  await login(page, 'bruno', 'acme_456');
+  await page.locator('#blueprint:not([hidden]) li.blueprint-table', { hasText: 'open_deals_acme_456' }).waitFor();
+  await page.locator('#blueprint li.blueprint-script', { hasText: 'Weekly report for Acme Bakery' }).waitFor();
+  assert.equal(await page.locator('#blueprint-assets li').count(), 2);
+  // A later visit (a new token flight, maybe) never hydrates again.
+  await page.reload();
+  await page.locator('#blueprint:not([hidden]) li.blueprint-table').waitFor();
+  assert.equal(await page.locator('#blueprint-assets li').count(), 2);
+  await page.context().close();
+});
+
 test('a blocked popup, Peliqan unreachable and the token service down each show a clear error', async () => {
   const page = await openDemo(browser, demo.config);
   await login(page, 'chloe', 'stone_789');

@@ -85,6 +85,35 @@ async function login(config, user) {
   setConnectorTitles(connectors);
   if (connectors.length) setHealth('token', true);
   await showConnections(embed);
+  // The tenant's token exists by now, so a new tenant has been hydrated.
+  await showBlueprint(config, answer.user.external_id);
+}
+
+// What the token service's blueprint created in a new customer's account.
+// Peliqan's API cannot list tables, so the demo asks the emulator, which
+// records them (GET /__emulator/assets); with a real Peliqan this is hidden.
+async function showBlueprint(config, externalId) {
+  const box = $('blueprint');
+  if (!config.blueprint) return;
+  try {
+    const url = `${config.peliqanUrl}/__emulator/assets?external_id=${encodeURIComponent(externalId)}`;
+    const res = await fetch(url, { cache: 'no-store' });
+    if (!res.ok) return;
+    const account = (await res.json()).accounts?.[0];
+    if (!account) return;
+    $('blueprint-assets').replaceChildren(
+      ...account.tables.map((t) => h('li', { class: 'blueprint-table' }, `Table “${t.name}” (id ${t.id})`)),
+      ...account.scripts.map((s) => h('li', { class: 'blueprint-script' },
+        `Script “${s.name}”, ${every(s.schedule)} (id ${s.id})`)));
+    box.hidden = account.tables.length + account.scripts.length === 0;
+  } catch {
+    box.hidden = true;
+  }
+}
+
+function every(seconds) {
+  const named = { 3600: 'every hour', 86400: 'every day', 604800: 'every week' };
+  return named[seconds] ?? `every ${seconds} s`;
 }
 
 function showSession(user) {
@@ -109,7 +138,8 @@ function logout() {
   session.user = null;
   sessionStorage.removeItem(REMEMBER);
   $('alerts').replaceChildren();
-  for (const id of ['catalogue', 'connections', 'created', 'connect-panel']) $(id).replaceChildren();
+  for (const id of ['catalogue', 'connections', 'created', 'connect-panel', 'blueprint-assets']) $(id).replaceChildren();
+  $('blueprint').hidden = true;
   // Busy until the next tenant's lists have loaded (tests wait on this too).
   for (const id of ['catalogue', 'connections']) $(id).setAttribute('aria-busy', 'true');
   $('session').hidden = true;

@@ -102,6 +102,7 @@ fn routes(cfg: &mut web::ServiceConfig, table: &RouteTable, dialect: Dialect) {
         // Control endpoints (no token).
         .service(resource(paths::INFO).route(get().to(control::info)))
         .service(resource(paths::STATS).route(get().to(control::stats)))
+        .service(resource(paths::ASSETS).route(get().to(control::assets)))
         .service(
             resource(paths::FAULTS)
                 .route(post().to(control::add_fault))

@@ -12,8 +12,8 @@
 //! answers are the types of [`crate::control_api`].
 
 use crate::control_api::{
-    AdvanceClock, ClockNow, Fault, Faults, Info, NextOauthUrl, Revoked, Stats,
-    SubaccountsWithExternalId,
+    AccountAssets, AdvanceClock, Assets, ClockNow, Fault, Faults, Info, NextOauthUrl,
+    RecordedScript, RecordedTable, Revoked, Stats, SubaccountsWithExternalId,
 };
 use crate::error::ApiError;
 use crate::state::EmulatorState;
@@ -54,6 +54,47 @@ impl EmulatorState {
             count: ids.len(),
             ids,
         })
+    }
+
+    /// The tables and scripts of each sub-account (with `external_id`
+    /// only, when given).
+    pub(crate) fn assets(&self, external_id: Option<&str>) -> Assets {
+        let state = self.state.lock();
+        let mut accounts: Vec<AccountAssets> = state
+            .subaccounts
+            .values()
+            .filter(|a| external_id.is_none_or(|id| a.external_id.as_str() == id))
+            .map(|a| AccountAssets {
+                subaccount_id: a.id,
+                external_id: a.external_id.as_str().to_owned(),
+                tables: Vec::new(),
+                scripts: Vec::new(),
+            })
+            .collect();
+        let index: std::collections::HashMap<SubaccountId, usize> = accounts
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.subaccount_id, i))
+            .collect();
+        for t in state.tables.values() {
+            if let Some(&i) = index.get(&t.owner) {
+                accounts[i].tables.push(RecordedTable {
+                    id: t.table.id.0,
+                    name: t.table.name.clone(),
+                    query: t.table.query.clone(),
+                });
+            }
+        }
+        for s in state.interfaces.values() {
+            if let Some(&i) = index.get(&s.owner) {
+                accounts[i].scripts.push(RecordedScript {
+                    id: s.interface.id.0,
+                    name: s.interface.name.clone(),
+                    schedule: s.interface.schedule,
+                });
+            }
+        }
+        Assets { accounts }
     }
 
     pub(crate) fn stats(&self) -> Stats {
@@ -159,6 +200,7 @@ pub(crate) async fn index(emu: web::Data<EmulatorState>) -> HttpResponse {
             "DELETE /__emulator/subaccounts/{id}",
             "POST /__emulator/access-tokens/revoke",
             "POST /__emulator/clock",
+            "GET /__emulator/assets?external_id={external_id}",
         ]
         .map(String::from),
     );
@@ -176,6 +218,15 @@ pub(crate) async fn index(emu: web::Data<EmulatorState>) -> HttpResponse {
 /// a tool can check what it talks to.
 pub(crate) async fn info(emu: web::Data<EmulatorState>) -> HttpResponse {
     HttpResponse::Ok().json(emu.info())
+}
+
+/// `GET /__emulator/assets[?external_id=X]`: what each sub-account holds.
+pub(crate) async fn assets(
+    emu: web::Data<EmulatorState>,
+    query: web::Query<ExternalIdQuery>,
+) -> HttpResponse {
+    let external_id = query.into_inner().external_id;
+    HttpResponse::Ok().json(emu.assets(external_id.as_deref()))
 }
 
 /// `GET /__emulator/stats`.

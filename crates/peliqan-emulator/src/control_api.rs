@@ -45,6 +45,9 @@ pub mod paths {
     pub const REVOKE_ACCESS_TOKENS: &str = "/__emulator/access-tokens/revoke";
     /// `POST` an [`super::AdvanceClock`] (`--manual-clock` only).
     pub const CLOCK: &str = "/__emulator/clock";
+    /// `GET [?external_id=X]`: the tables and scripts created in each
+    /// sub-account ([`super::Assets`]).
+    pub const ASSETS: &str = "/__emulator/assets";
 }
 
 /// `GET /__emulator/stats`: requests counted per `METHOD <path template>`
@@ -225,6 +228,82 @@ pub struct ClockNow {
     pub unix_secs: u64,
 }
 
+/// The answer of `GET /__emulator/assets`: what was created in each
+/// sub-account (all of them, or those with one external id), so a test can
+/// prove a table or script was created exactly once.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assets {
+    /// One entry per sub-account, lowest id first.
+    pub accounts: Vec<AccountAssets>,
+}
+
+/// What one sub-account holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountAssets {
+    /// The sub-account.
+    pub subaccount_id: SubaccountId,
+    /// Its external id.
+    pub external_id: String,
+    /// Query tables created in it, in creation order.
+    pub tables: Vec<RecordedTable>,
+    /// Scripts created in it, in creation order.
+    pub scripts: Vec<RecordedScript>,
+}
+
+/// A query table as created.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedTable {
+    /// Its id.
+    pub id: u64,
+    /// Its name.
+    pub name: Option<String>,
+    /// Its SQL.
+    pub query: Option<String>,
+}
+
+/// A scheduled script as created.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedScript {
+    /// Its id.
+    pub id: u64,
+    /// Its name.
+    pub name: Option<String>,
+    /// Seconds between runs.
+    pub schedule: Option<u64>,
+}
+
+impl Assets {
+    /// The first sub-account with `external_id`.
+    pub fn of(&self, external_id: &str) -> Option<&AccountAssets> {
+        self.accounts.iter().find(|a| a.external_id == external_id)
+    }
+
+    /// Every `(external_id, "table NAME" | "script NAME", count)` created
+    /// more than once in one sub-account.
+    pub fn duplicates(&self) -> Vec<(String, String, usize)> {
+        let mut out = Vec::new();
+        for a in &self.accounts {
+            let mut seen = BTreeMap::<String, usize>::new();
+            for t in &a.tables {
+                *seen
+                    .entry(format!("table {}", t.name.as_deref().unwrap_or("")))
+                    .or_default() += 1;
+            }
+            for s in &a.scripts {
+                *seen
+                    .entry(format!("script {}", s.name.as_deref().unwrap_or("")))
+                    .or_default() += 1;
+            }
+            out.extend(
+                seen.into_iter()
+                    .filter(|(_, n)| *n > 1)
+                    .map(|(k, n)| (a.external_id.clone(), k, n)),
+            );
+        }
+        out
+    }
+}
+
 /// A control request the emulator refused, or an answer that did not read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ControlError {
@@ -394,6 +473,21 @@ impl Control {
             oauth_url: oauth_url.into(),
         });
         self.call("POST", paths::NEXT_OAUTH_URL.into(), body, nothing)
+    }
+
+    /// `GET /__emulator/assets`: the tables and scripts of every
+    /// sub-account, or of those with `external_id`.
+    pub fn assets(&self, external_id: Option<&str>) -> ControlCall<Assets> {
+        let path = match external_id {
+            None => paths::ASSETS.to_owned(),
+            Some(id) => {
+                let query: String = url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("external_id", id)
+                    .finish();
+                format!("{}?{query}", paths::ASSETS)
+            }
+        };
+        self.call("GET", path, None, json)
     }
 
     /// `POST /__emulator/clock`: moves a `--manual-clock` emulator's clock

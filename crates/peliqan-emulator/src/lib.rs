@@ -50,8 +50,8 @@ mod tokens;
 mod validate;
 
 pub use control_api::{
-    ClockNow, Control, ControlCall, ControlError, Fault, Faults, Info, Revoked, Stats,
-    SubaccountsWithExternalId,
+    AccountAssets, Assets, ClockNow, Control, ControlCall, ControlError, Fault, Faults, Info,
+    RecordedScript, RecordedTable, Revoked, Stats, SubaccountsWithExternalId,
 };
 
 use actix_web::ResponseError;
@@ -190,6 +190,12 @@ impl Emulator {
     /// `GET /__emulator/info`, in process.
     pub fn info(&self) -> Info {
         self.state.info()
+    }
+
+    /// `GET /__emulator/assets`, in process: the tables and scripts of
+    /// every sub-account, or of those with `external_id`.
+    pub fn assets(&self, external_id: Option<&str>) -> Assets {
+        self.state.assets(external_id)
     }
 
     /// `GET /__emulator/stats`, in process: requests counted so far.

@@ -16,8 +16,8 @@ pub(crate) const INDEX: &str = "/";
 pub(crate) const OAUTH_AUTHORIZE: &str = "/oauth/authorize";
 pub(crate) const OAUTH_DECISION: &str = "/oauth/decision";
 pub(crate) use crate::control_api::paths::{
-    CLOCK, FAULTS, INFO, NEXT_OAUTH_URL, RESET, REVOKE_ACCESS_TOKENS as REVOKE, STATS, SUBACCOUNT,
-    SUBACCOUNTS,
+    ASSETS, CLOCK, FAULTS, INFO, NEXT_OAUTH_URL, RESET, REVOKE_ACCESS_TOKENS as REVOKE, STATS,
+    SUBACCOUNT, SUBACCOUNTS,
 };
 const OWN: &[&str] = &[
     INDEX,
@@ -30,6 +30,7 @@ const OWN: &[&str] = &[
     REVOKE,
     CLOCK,
     SUBACCOUNTS,
+    ASSETS,
 ];
 
 /// Paths the `seed` dialect served before dialects existed and keeps

@@ -10,10 +10,12 @@
 #![deny(missing_docs)]
 
 pub mod auth;
+pub mod cli;
 pub mod connectors;
 pub mod doctor;
 pub mod error;
 pub mod http;
+pub mod hydrate;
 pub mod metrics;
 pub mod rate_limit;
 pub mod readiness;

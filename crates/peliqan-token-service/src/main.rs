@@ -1,7 +1,9 @@
-//! `peliqan-token-service [--config FILE] [doctor [--tenant NAME] [--json]]`.
+//! `peliqan-token-service [--config FILE] [doctor | tenants ... | hydrate ...]`.
 //!
 //! Without a subcommand it serves; `doctor` checks the Peliqan the same
-//! configuration points at and exits non-zero when a check fails. The
+//! configuration points at and exits non-zero when a check fails;
+//! `tenants` and `hydrate` are the operator's command line
+//! ([`peliqan_token_service::cli`]). The
 //! configuration comes from the environment and an optional TOML file
 //! (`--config FILE` or `TOKEN_SERVICE_CONFIG`).
 
@@ -9,7 +11,7 @@ use clap::builder::NonEmptyStringValueParser;
 use clap::{Parser, Subcommand};
 use peliqan_token_service::settings::ConfigError;
 use peliqan_token_service::settings::load::{CONFIG_FILE_VAR, from_env_and_file};
-use peliqan_token_service::{Application, doctor, telemetry};
+use peliqan_token_service::{Application, cli, doctor, telemetry};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -69,13 +71,38 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The partner's tenants (sub-accounts): list, show, create, update,
+    /// delete, token.
+    Tenants {
+        #[command(subcommand)]
+        command: cli::TenantsCommand,
+        /// Print JSON instead of text.
+        #[arg(long, global = true)]
+        json: bool,
+    },
+    /// Apply a blueprint to one tenant or all of them, exactly once per
+    /// step (resumable); exits 1 when a tenant failed.
+    Hydrate {
+        #[command(flatten)]
+        args: cli::HydrateArgs,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[actix_web::main]
 async fn run() -> ExitCode {
     let cli = Cli::parse();
     let settings = from_env_and_file(cli.config.as_deref());
-    if let Some(Command::Doctor { tenant, json }) = cli.command {
+    let command = match cli.command {
+        Some(Command::Tenants { command, json }) => {
+            return cli::tenants(settings, command, json).await;
+        }
+        Some(Command::Hydrate { args, json }) => return cli::hydrate(settings, args, json).await,
+        other => other,
+    };
+    if let Some(Command::Doctor { tenant, json }) = command {
         let report = match &settings {
             Ok(settings) => doctor::run(settings, &doctor::Options { tenant }).await,
             Err(e) => doctor::configuration_failed(e),

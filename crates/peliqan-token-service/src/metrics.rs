@@ -61,6 +61,7 @@ pub struct Metrics {
     /// rather than looked up by label hash on every request.
     token_ok: Counter,
     token_latency: Histogram,
+    hydrations: Family<OutcomeLabels, Counter>,
 }
 
 /// The route whose series [`Metrics`] keeps resolved.
@@ -86,6 +87,14 @@ impl Default for Metrics {
         let rate_limited = Counter::default();
         let shared_tier = Family::<OutcomeLabels, Counter>::default();
         let shared_tier_degraded = Gauge::default();
+        let hydrations = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "tenant_hydrations",
+            "Blueprint applications to provisioned tenants (TOKEN_SERVICE_BLUEPRINT_FILE), one \
+             per attempt, by outcome: hydrated, unchanged, failed (retried in the background), \
+             uncertain (left to the operator)",
+            hydrations.clone(),
+        );
         registry.register(
             "shared_tier_fetches",
             "First-tier misses by how the shared tier (Redis) served them: hit (another \
@@ -181,6 +190,7 @@ impl Default for Metrics {
             rate_limited,
             shared_tier,
             shared_tier_degraded,
+            hydrations,
         }
     }
 }
@@ -261,6 +271,13 @@ impl Metrics {
     pub fn upstream_error(&self, operation: &'static str, kind: &'static str) {
         self.upstream_errors
             .get_or_create(&UpstreamErrorLabels { operation, kind })
+            .inc();
+    }
+
+    /// One hydration attempt of a provisioned tenant, by outcome.
+    pub fn hydration(&self, outcome: &'static str) {
+        self.hydrations
+            .get_or_create(&OutcomeLabels { outcome })
             .inc();
     }
 

@@ -64,6 +64,44 @@ fn lock_ttl(settings: &Settings) -> Duration {
         .clamp(Duration::from_secs(5), Duration::from_secs(120))
 }
 
+/// Loads the blueprint (a mistake stops startup, naming file, line and
+/// field) and hooks it into provisioning.
+fn hydrate_provisioned(
+    settings: &Settings,
+    file: &std::path::Path,
+    tokens: &TokenCache,
+    client: peliqan_client::PeliqanClient,
+    metrics: &Arc<Metrics>,
+) -> anyhow::Result<()> {
+    let blueprint = crate::hydrate::load_blueprint("TOKEN_SERVICE_BLUEPRINT_FILE", file)?;
+    let (version, tables, scripts) = (
+        blueprint.version,
+        blueprint.tables.len(),
+        blueprint.scripts.len(),
+    );
+    let hydrator = crate::hydrate::hydrator(settings, blueprint, client)?;
+    let ledger = hydrator.ledger.describe();
+    tokens.set_hydration(crate::hydrate::Hydration::new(
+        Arc::new(hydrator),
+        metrics.clone(),
+    ));
+    if !settings.auto_provision {
+        tracing::warn!(
+            "TOKEN_SERVICE_BLUEPRINT_FILE is set but TOKEN_SERVICE_AUTO_PROVISION is off: only \
+             tenants this service provisions are hydrated, so none will be; use `hydrate --all`"
+        );
+    }
+    tracing::info!(
+        blueprint = %file.display(),
+        version,
+        tables,
+        scripts,
+        ledger,
+        "hydrating the tenants this service provisions"
+    );
+    Ok(())
+}
+
 impl AppState {
     /// Builds clients, caches and the verifier, all reading time from `clock`.
     pub fn new(settings: &Settings, clock: SharedClock) -> anyhow::Result<Self> {
@@ -108,6 +146,9 @@ impl AppState {
             clock.clone(),
             shared,
         );
+        if let Some(file) = &settings.hydration.blueprint_file {
+            hydrate_provisioned(settings, file, &tokens, client.clone(), &metrics)?;
+        }
         Ok(Self {
             verifier,
             limiter: RateLimiter::new(settings.rate_limit_per_minute, clock.clone()),

@@ -134,6 +134,11 @@ pub fn package_dir() -> PathBuf {
     crate::cmd::root().join("target/npm/peliqan-embed")
 }
 
+/// The demo's blueprint (`deploy/demo-blueprint/`).
+fn demo_blueprint() -> std::path::PathBuf {
+    crate::cmd::root().join("deploy/demo-blueprint/blueprint.toml")
+}
+
 /// Starts the emulator (unless a real Peliqan is named), the token service
 /// and the demo server.
 pub fn start(args: &DemoArgs) -> anyhow::Result<Stack> {
@@ -163,6 +168,19 @@ pub fn start(args: &DemoArgs) -> anyhow::Result<Stack> {
             let (emulator, (url, partner_token)) = start_emulator(args, dialect, &origins)?;
             procs.push(emulator);
             ts.env("PELIQAN_PARTNER_TOKEN", &partner_token);
+            // Each new demo customer is hydrated with the demo blueprint (a
+            // table and a script, shown on the page). Only on the emulator:
+            // never written into a real account. The ledger is new per run,
+            // as the emulator's state is.
+            let ledger = std::env::temp_dir().join(format!(
+                "peliqan-demo-ledger-{}.sqlite3",
+                std::process::id()
+            ));
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", ledger.display()));
+            }
+            ts.env("TOKEN_SERVICE_BLUEPRINT_FILE", demo_blueprint())
+                .env("TOKEN_SERVICE_HYDRATION_LEDGER_FILE", &ledger);
             // A real account's client credentials must not meet the emulator's token.
             for key in [
                 "PELIQAN_CLIENT_ID",
@@ -194,6 +212,7 @@ pub fn start(args: &DemoArgs) -> anyhow::Result<Stack> {
         "peliqanUrl": peliqan_url,
         "dialect": dialect.name(),
         "emulated": args.peliqan_url.is_none(),
+        "blueprint": args.peliqan_url.is_none(),
         "coop": args.coop,
         "users": USERS,
     });

@@ -286,3 +286,51 @@ async fn a_counted_request_keeps_its_fault_when_the_rules_are_cleared() {
     assert_eq!(pending.await.unwrap(), 200);
     assert!(started.elapsed() >= Duration::from_millis(300));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn assets_list_each_accounts_tables_and_scripts_and_find_duplicates() {
+    let app = spawn_app().await;
+    let (_, wood) = app.tenant("wood_123").await;
+    let (acme_id, acme) = app.tenant("acme_456").await;
+    for (token, table) in [(&wood, "orders"), (&wood, "orders"), (&acme, "deals")] {
+        let res = app
+            .with_token(Method::POST, "/table", token)
+            .json(&json!({"name": table, "query": "SELECT 1"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+    }
+    let res = app
+        .with_token(Method::POST, "/interface", &acme)
+        .json(&json!({"name": "sync", "raw_code": "print(1)", "schedule": 60}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+
+    let all = app.send(app.control().assets(None)).await.unwrap();
+    assert_eq!(all.accounts.len(), 2);
+    assert_eq!(
+        all.duplicates(),
+        [("wood_123".to_owned(), "table orders".to_owned(), 2)]
+    );
+    let one = app
+        .send(app.control().assets(Some("acme_456")))
+        .await
+        .unwrap();
+    let acme_assets = one.of("acme_456").unwrap();
+    assert_eq!(one.accounts.len(), 1);
+    assert_eq!(acme_assets.subaccount_id.0, acme_id);
+    assert_eq!(acme_assets.tables[0].name.as_deref(), Some("deals"));
+    assert_eq!(acme_assets.tables[0].query.as_deref(), Some("SELECT 1"));
+    assert_eq!(acme_assets.scripts[0].schedule, Some(60));
+    assert!(
+        app.stats()
+            .await
+            .requests
+            .keys()
+            .all(|k| !k.contains("assets")),
+        "not counted"
+    );
+}

@@ -73,6 +73,19 @@ pub struct Settings {
     /// `TOKEN_SERVICE_METRICS_LISTEN`: serve `/metrics` on this separate
     /// address only (not on the public port) when set.
     pub metrics_listen: Option<SocketAddr>,
+    /// Tenant hydration (`TOKEN_SERVICE_BLUEPRINT_FILE`, see [`crate::hydrate`]).
+    pub hydration: HydrationSettings,
+}
+
+/// Where the blueprint and the hydration ledger are.
+#[derive(Debug, Clone)]
+pub struct HydrationSettings {
+    /// `TOKEN_SERVICE_BLUEPRINT_FILE`: applied to every tenant the service
+    /// provisions, when set.
+    pub blueprint_file: Option<std::path::PathBuf>,
+    /// `TOKEN_SERVICE_HYDRATION_LEDGER_FILE`: the SQLite ledger (default
+    /// `hydration-ledger.sqlite3`); unused with the shared tier (Redis).
+    pub ledger_file: std::path::PathBuf,
 }
 
 /// How end users prove who they are.

@@ -64,6 +64,8 @@ pub const KEYS: &[&str] = &[
     "TOKEN_SERVICE_CACHE_KEY",
     "TOKEN_SERVICE_CACHE_KEY_FILE",
     "TOKEN_SERVICE_REDIS_TIMEOUT_SECS",
+    "TOKEN_SERVICE_BLUEPRINT_FILE",
+    "TOKEN_SERVICE_HYDRATION_LEDGER_FILE",
 ];
 
 /// Whether the service reads `key`: one of [`KEYS`] or a route override
@@ -196,6 +198,13 @@ impl Settings {
             },
             auto_provision: r.bool("TOKEN_SERVICE_AUTO_PROVISION")?,
             shared: super::shared::shared_tier(r)?,
+            hydration: super::HydrationSettings {
+                blueprint_file: r.get("TOKEN_SERVICE_BLUEPRINT_FILE").map(Into::into),
+                ledger_file: r
+                    .get("TOKEN_SERVICE_HYDRATION_LEDGER_FILE")
+                    .unwrap_or("hydration-ledger.sqlite3")
+                    .into(),
+            },
             metrics_listen: r
                 .get("TOKEN_SERVICE_METRICS_LISTEN")
                 .map(|_| r.parse("TOKEN_SERVICE_METRICS_LISTEN", ([127, 0, 0, 1], 0).into()))

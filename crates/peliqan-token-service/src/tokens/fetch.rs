@@ -90,10 +90,18 @@ impl Inner {
                 tracing::info!(tenant = %tenant, subaccount_id = %created.id, "provisioned a sub-account");
                 self.ids.insert(tenant, created.id);
                 self.tenant_created(tenant).await;
-                self.upstream
-                    .token_by_id(created.id)
-                    .await
-                    .map_err(|e| to_service_error(&e))
+                let answer = self.upstream.token_by_id(created.id).await;
+                if let Some(hydration) = self.hydration.get() {
+                    // Still inside the flight (and the fleet's lock): once.
+                    let target = crate::hydrate::Target {
+                        subaccount_id: created.id,
+                        external_id: tenant.as_str().to_owned(),
+                        company_name: input.company_name.clone(),
+                    };
+                    let token = answer.as_ref().ok().map(|a| a.token.as_str());
+                    hydration.provisioned(target, token).await;
+                }
+                answer.map_err(|e| to_service_error(&e))
             }
             Err(UpstreamError {
                 error:

@@ -85,6 +85,8 @@ struct Inner {
     clock: SharedClock,
     /// The fleet's shared second tier, when configured ([`fleet`]).
     shared: Option<Arc<SharedTier>>,
+    /// Applied to each tenant this service provisions, when configured.
+    hydration: std::sync::OnceLock<Arc<crate::hydrate::Hydration>>,
 }
 
 /// Drops each entry at its own `valid_until`: after as long as it has left
@@ -163,6 +165,7 @@ impl TokenCache {
             metrics,
             clock,
             shared,
+            hydration: std::sync::OnceLock::new(),
         };
         let inner = Arc::new(inner);
         if let Some(shared) = &inner.shared {
@@ -178,6 +181,11 @@ impl TokenCache {
             });
         }
         Self { inner }
+    }
+
+    /// Applies `hydration` to every tenant provisioned from now on (once).
+    pub fn set_hydration(&self, hydration: Arc<crate::hydrate::Hydration>) {
+        let _ = self.inner.hydration.set(hydration);
     }
 
     /// Number of cached tenants (approximate, for metrics).

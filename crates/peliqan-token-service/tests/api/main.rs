@@ -3,6 +3,8 @@
 
 mod auth;
 mod cache;
+mod cli;
+mod cli_resume;
 mod cors;
 mod credentials;
 mod deploy;
@@ -12,6 +14,8 @@ mod fleet;
 mod forced;
 mod health;
 mod helpers;
+mod hydrate;
+mod hydrate_fleet;
 mod implausible;
 mod jwks;
 mod process;
