@@ -108,7 +108,7 @@ impl Embedded {
             Response = ServiceResponse<BoxBody>,
             Error = actix_web::Error,
             InitError = (),
-        >,
+        > + use<>,
     > {
         let state = self.state.clone();
         let mut scope = web::scope(path)
