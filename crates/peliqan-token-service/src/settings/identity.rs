@@ -327,6 +327,7 @@ mod tests {
             ("PELIQAN_PARTNER_TOKEN", "partner-secret"),
         ]
         .into_iter()
+        .chain([("TOKEN_SERVICE_ALLOWED_ORIGINS", "https://app.test")])
         .chain(extra.iter().copied())
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
@@ -373,6 +374,13 @@ mod tests {
             Settings::from_map_embedded(&map(&[])).unwrap().identity,
             IdentitySettings::Embedded { .. }
         ));
+        let no_origins = Settings::from_map(&map(&[
+            (SESSION_URL, "http://app.test/me"),
+            (SESSION_COOKIES, "s"),
+            ("TOKEN_SERVICE_ALLOWED_ORIGINS", ""),
+        ]))
+        .unwrap_err();
+        assert_eq!(no_origins.key, "TOKEN_SERVICE_ALLOWED_ORIGINS", "{no_origins}");
     }
 
     #[test]

@@ -200,6 +200,14 @@ impl Settings {
         let auth = auth(r)?;
         let jwt_key = auth.key.as_ref().map(JwtKey::setting);
         let identity = super::identity::identity(r, jwt_key, embedded)?;
+        if identity.csrf_header().is_some() && allowed_origins.is_empty() {
+            // A cookie identity refuses every POST without an allowed Origin.
+            return Err(ConfigError::new(
+                "TOKEN_SERVICE_ALLOWED_ORIGINS",
+                "is required with a session cookie or an embedded scope: a cookie-authenticated \
+                 POST must come from one of these origins (the CSRF check)",
+            ));
+        }
         Ok(Self {
             listen,
             workers,
