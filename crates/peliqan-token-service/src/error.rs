@@ -371,7 +371,11 @@ mod tests {
             ),
             (E::AuthUnavailable(None), 503, "auth_unavailable"),
             (E::IntrospectionInactive, 401, "introspection_inactive"),
-            (E::IntrospectionUnavailable, 503, "introspection_unavailable"),
+            (
+                E::IntrospectionUnavailable,
+                503,
+                "introspection_unavailable",
+            ),
             (E::SessionMissing, 401, "session_missing"),
             (E::SessionInvalid, 401, "session_invalid"),
             (E::SessionUnavailable, 503, "session_unavailable"),

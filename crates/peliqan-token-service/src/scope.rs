@@ -83,7 +83,8 @@ impl Embedded {
             ))),
             None => None,
         };
-        state.identity = Identity::Embedded(Box::new(move |req| identify::<S>(req, csrf.as_deref())));
+        state.identity =
+            Identity::Embedded(Box::new(move |req| identify::<S>(req, csrf.as_deref())));
         Ok(Self {
             state: web::Data::new(state),
             credential: web::Data::new(Credential::of(&settings.upstream.credentials)),
@@ -118,12 +119,10 @@ impl Embedded {
             scope = scope.service(endpoint.resource());
         }
         debug_assert!(ENDPOINTS.iter().any(|e| e.browser && e.path == TOKEN_PATH));
-        scope.wrap(from_fn(
-            move |req: ServiceRequest, next: Next<BoxBody>| {
-                let state = state.clone();
-                async move { cors_with(&state, req, next).await }
-            },
-        ))
+        scope.wrap(from_fn(move |req: ServiceRequest, next: Next<BoxBody>| {
+            let state = state.clone();
+            async move { cors_with(&state, req, next).await }
+        }))
     }
 }
 

@@ -127,7 +127,10 @@ impl Sessions {
     pub fn login(&self, user: &str) -> Option<anyhow::Result<(String, &'static DemoUser)>> {
         let who = USERS.iter().find(|u| u.user == user)?;
         Some(random_secret().map(|id| {
-            self.0.lock().unwrap_or_else(|e| e.into_inner()).insert(id.clone(), who);
+            self.0
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(id.clone(), who);
             (
                 format!("{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=Lax"),
                 who,
@@ -193,7 +196,10 @@ mod tests {
     fn a_session_cookie_names_its_user_until_logout() {
         let sessions = Sessions::default();
         let (set, who) = sessions.login("chloe").unwrap().unwrap();
-        assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax"), "{set}");
+        assert!(
+            set.contains("HttpOnly") && set.contains("SameSite=Lax"),
+            "{set}"
+        );
         let cookie = format!("theme=x; {}", set.split(';').next().unwrap());
         let me = sessions.who_am_i(Some(&cookie)).unwrap();
         assert_eq!(me["external_id"], who.external_id);

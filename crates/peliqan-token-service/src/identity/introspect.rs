@@ -123,7 +123,10 @@ impl Introspector {
         if !status.is_success() {
             return Err(unavailable(&format_args!("it answered {status}")));
         }
-        let bytes = res.bytes().await.map_err(|e| unavailable(&without_url(e)))?;
+        let bytes = res
+            .bytes()
+            .await
+            .map_err(|e| unavailable(&without_url(e)))?;
         serde_json::from_slice(&bytes)
             .map_err(|e| unavailable(&format_args!("its answer is not a JSON object: {e}")))
     }

@@ -38,6 +38,9 @@ pub type EmbeddedIdentity = Box<
 >;
 
 /// The configured identity source, ready to check requests.
+// One value per process, in `AppState`: the size difference costs nothing,
+// and the JWT verifier (the hot path) stays inline, without a pointer hop.
+#[allow(clippy::large_enum_variant)]
 pub enum Identity {
     /// `Authorization: Bearer <user JWT>`.
     Jwt(UserVerifier),
@@ -69,9 +72,9 @@ impl Identity {
             ),
             IdentitySettings::Proxy(s) => Self::Proxy(proxy::ProxyHeaders::new(s)),
             // Until the embedding app installs its own (crate::scope).
-            IdentitySettings::Embedded { .. } => {
-                Self::Embedded(Box::new(|_| Box::pin(async { Err(ServiceError::NotSignedIn) })))
-            }
+            IdentitySettings::Embedded { .. } => Self::Embedded(Box::new(|_| {
+                Box::pin(async { Err(ServiceError::NotSignedIn) })
+            })),
         })
     }
 

@@ -210,7 +210,12 @@ fn introspection(
     let Some(url) = http_url(r, INTROSPECTION_URL)? else {
         only_with(
             r,
-            &[CLIENT_ID, CLIENT_SECRET, CLIENT_SECRET_FILE, INTROSPECTION_CACHE],
+            &[
+                CLIENT_ID,
+                CLIENT_SECRET,
+                CLIENT_SECRET_FILE,
+                INTROSPECTION_CACHE,
+            ],
             INTROSPECTION_URL,
         )?;
         return Ok(None);
@@ -234,7 +239,11 @@ fn session(
     let subject_field = r.get(SESSION_SUBJECT).unwrap_or("sub").to_owned();
     let cache_for = r.secs(SESSION_CACHE, 10.0)?;
     let Some(url) = http_url(r, SESSION_URL)? else {
-        only_with(r, &[SESSION_COOKIES, SESSION_SUBJECT, SESSION_CACHE], SESSION_URL)?;
+        only_with(
+            r,
+            &[SESSION_COOKIES, SESSION_SUBJECT, SESSION_CACHE],
+            SESSION_URL,
+        )?;
         return Ok(None);
     };
     if cookies.is_empty() {
@@ -262,30 +271,27 @@ fn session(
 /// An RFC 6265 cookie name (an RFC 7230 token).
 fn cookie_name(name: &str) -> bool {
     !name.is_empty()
-        && name.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-        })
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 fn proxy(r: &Reader<'_>) -> Result<Option<ProxySettings>, ConfigError> {
-    let header = |key: &'static str, default: Option<&str>| -> Result<Option<String>, ConfigError> {
-        match r.get(key).or(default) {
-            None => Ok(None),
-            Some(h) => actix_web::http::header::HeaderName::from_bytes(h.as_bytes())
-                .map(|n| Some(n.as_str().to_owned()))
-                .map_err(|_| ConfigError::new(key, format!("`{h}` is not a header name"))),
-        }
-    };
+    let header =
+        |key: &'static str, default: Option<&str>| -> Result<Option<String>, ConfigError> {
+            match r.get(key).or(default) {
+                None => Ok(None),
+                Some(h) => actix_web::http::header::HeaderName::from_bytes(h.as_bytes())
+                    .map(|n| Some(n.as_str().to_owned()))
+                    .map_err(|_| ConfigError::new(key, format!("`{h}` is not a header name"))),
+            }
+        };
     let user_header = header(PROXY_USER, Some("X-Auth-Request-User"))?;
     let tenant_header = header(PROXY_TENANT, None)?;
     let email_header = header(PROXY_EMAIL, Some("X-Auth-Request-Email"))?;
     let list = r.list(TRUSTED_PROXIES);
     if list.is_empty() {
-        only_with(
-            r,
-            &[PROXY_USER, PROXY_TENANT, PROXY_EMAIL],
-            TRUSTED_PROXIES,
-        )?;
+        only_with(r, &[PROXY_USER, PROXY_TENANT, PROXY_EMAIL], TRUSTED_PROXIES)?;
         return Ok(None);
     }
     let trusted = list
@@ -362,7 +368,10 @@ mod tests {
         assert_eq!(p.trusted.len(), 2);
         assert_eq!(p.user_header, "x-auth-request-user");
         let both = Settings::from_map(&map(&[
-            ("TOKEN_SERVICE_JWT_HS256_SECRET", "0123456789abcdef0123456789abcdef"),
+            (
+                "TOKEN_SERVICE_JWT_HS256_SECRET",
+                "0123456789abcdef0123456789abcdef",
+            ),
             (SESSION_URL, "http://app.test/me"),
             (SESSION_COOKIES, "s"),
         ]))
@@ -380,7 +389,10 @@ mod tests {
             ("TOKEN_SERVICE_ALLOWED_ORIGINS", ""),
         ]))
         .unwrap_err();
-        assert_eq!(no_origins.key, "TOKEN_SERVICE_ALLOWED_ORIGINS", "{no_origins}");
+        assert_eq!(
+            no_origins.key, "TOKEN_SERVICE_ALLOWED_ORIGINS",
+            "{no_origins}"
+        );
     }
 
     #[test]
@@ -391,10 +403,16 @@ mod tests {
                 &[(INTROSPECTION_URL, "https://idp.test/i"), (CLIENT_ID, "x")],
                 CLIENT_SECRET,
             ),
-            (&[(INTROSPECTION_URL, "ftp://idp.test/i")], INTROSPECTION_URL),
+            (
+                &[(INTROSPECTION_URL, "ftp://idp.test/i")],
+                INTROSPECTION_URL,
+            ),
             (&[(SESSION_URL, "http://app.test/me")], SESSION_COOKIES),
             (
-                &[(SESSION_URL, "http://app.test/me"), (SESSION_COOKIES, "a b")],
+                &[
+                    (SESSION_URL, "http://app.test/me"),
+                    (SESSION_COOKIES, "a b"),
+                ],
                 SESSION_COOKIES,
             ),
             (&[(TRUSTED_PROXIES, "10.0.0.0/8")], PROXY_TENANT),
@@ -402,7 +420,16 @@ mod tests {
                 &[(TRUSTED_PROXIES, "10.0.0/8"), (PROXY_TENANT, "x-t")],
                 TRUSTED_PROXIES,
             ),
-            (&[(SESSION_COOKIES, "s"), ("TOKEN_SERVICE_JWT_HS256_SECRET", "0123456789abcdef0123456789abcdef")], SESSION_COOKIES),
+            (
+                &[
+                    (SESSION_COOKIES, "s"),
+                    (
+                        "TOKEN_SERVICE_JWT_HS256_SECRET",
+                        "0123456789abcdef0123456789abcdef",
+                    ),
+                ],
+                SESSION_COOKIES,
+            ),
         ];
         for (extra, key) in cases {
             let err = Settings::from_map(&map(extra)).unwrap_err();

@@ -307,9 +307,9 @@ fn auth(r: &Reader<'_>) -> Result<AuthSettings, ConfigError> {
         }
         [JWKS] => {
             let v = r.required(JWKS)?;
-            Some(JwtKey::Jwks(
-                url::Url::parse(v).map_err(|e| ConfigError::new(JWKS, format!("`{v}`: {e}")))?,
-            ))
+            Some(JwtKey::Jwks(url::Url::parse(v).map_err(|e| {
+                ConfigError::new(JWKS, format!("`{v}`: {e}"))
+            })?))
         }
         _ => {
             return Err(ConfigError::new(

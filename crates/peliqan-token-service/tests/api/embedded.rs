@@ -65,7 +65,10 @@ async fn partner_app(app: &TestApp) -> String {
     let peliqan = Embedded::new::<AppSession>(&settings).unwrap();
     let server = HttpServer::new(move || {
         App::new()
-            .route("/hello", web::get().to(|| async { HttpResponse::Ok().body("hi") }))
+            .route(
+                "/hello",
+                web::get().to(|| async { HttpResponse::Ok().body("hi") }),
+            )
             .service(peliqan.scope("/peliqan"))
     })
     .workers(1)

@@ -20,7 +20,10 @@ pub fn introspection(map: &mut BTreeMap<String, String>, url: &str) {
         map.remove(k);
     }
     for (k, v) in [
-        ("TOKEN_SERVICE_INTROSPECTION_URL", format!("{url}/introspect")),
+        (
+            "TOKEN_SERVICE_INTROSPECTION_URL",
+            format!("{url}/introspect"),
+        ),
         ("TOKEN_SERVICE_INTROSPECTION_CLIENT_ID", CLIENT_ID.into()),
         (
             "TOKEN_SERVICE_INTROSPECTION_CLIENT_SECRET",
@@ -127,7 +130,12 @@ async fn an_answer_without_the_configured_tenant_field_is_403() {
         "wrong-field",
         json!({"active": true, "sub": "u", "tenant": "intro_other", "exp": now() + 300}),
     );
-    let p = assert_problem(app.token("wrong-field").await, 403, "introspection_no_tenant").await;
+    let p = assert_problem(
+        app.token("wrong-field").await,
+        403,
+        "introspection_no_tenant",
+    )
+    .await;
     assert!(p.detail.contains("`org_id`"), "{p:?}");
     assert_eq!(app.upstream_token_calls().await, 0);
 }

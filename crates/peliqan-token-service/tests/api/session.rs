@@ -136,7 +136,10 @@ async fn a_cookie_gets_its_own_tenant_whatever_else_the_request_names() {
     let answer: TokenAnswer = res.json().await.unwrap();
     assert_eq!(answer.external_id.as_str(), "sess_globex");
     let inside = payload(&answer.token);
-    assert_eq!(inside["external_id"], "sess_globex", "the token is the session's tenant's");
+    assert_eq!(
+        inside["external_id"], "sess_globex",
+        "the token is the session's tenant's"
+    );
     // A session naming no tenant in the configured field is refused.
     idp.session("s-none", json!({"id": 10, "account": {"name": "x"}}));
     let res = post(&app, "sid=s-none").send().await.unwrap();
@@ -180,7 +183,11 @@ async fn a_cross_site_request_without_the_header_or_from_elsewhere_is_refused() 
         .send()
         .await
         .unwrap();
-    assert!(!foreign.headers().contains_key("access-control-allow-credentials"));
+    assert!(
+        !foreign
+            .headers()
+            .contains_key("access-control-allow-credentials")
+    );
     assert_problem(foreign, 403, "origin_not_allowed").await;
     assert_eq!(idp.who_am_i(), 0, "refused before the session is checked");
     assert_eq!(app.upstream_token_calls().await, 0);
@@ -202,11 +209,20 @@ async fn credentialed_cors_is_for_listed_origins_only_and_never_for_bearer_sourc
     assert_eq!(ok.status(), 204);
     assert_eq!(ok.headers()["access-control-allow-origin"], ORIGIN);
     assert_eq!(ok.headers()["access-control-allow-credentials"], "true");
-    let allowed = ok.headers()["access-control-allow-headers"].to_str().unwrap();
+    let allowed = ok.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap();
     assert!(allowed.contains(CSRF), "{allowed}");
-    for origin in ["https://evil.test", "null", "https://app.partner.test.evil.test"] {
+    for origin in [
+        "https://evil.test",
+        "null",
+        "https://app.partner.test.evil.test",
+    ] {
         let no = preflight(origin).await.unwrap();
-        assert!(!no.headers().contains_key("access-control-allow-credentials"));
+        assert!(
+            !no.headers()
+                .contains_key("access-control-allow-credentials")
+        );
         assert!(!no.headers().contains_key("access-control-allow-origin"));
         assert_eq!(no.status(), 403);
     }
@@ -221,5 +237,8 @@ async fn credentialed_cors_is_for_listed_origins_only_and_never_for_bearer_sourc
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    assert!(!res.headers().contains_key("access-control-allow-credentials"));
+    assert!(
+        !res.headers()
+            .contains_key("access-control-allow-credentials")
+    );
 }
