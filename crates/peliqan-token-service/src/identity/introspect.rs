@@ -71,7 +71,14 @@ impl Introspector {
             return Err(ServiceError::IntrospectionInactive);
         }
         // RFC 7662 makes `exp` optional; when given, it bounds everything.
-        let exp = answer.get("exp").and_then(Value::as_u64);
+        // A NumericDate may be written with a fraction; rounded down (sooner).
+        let exp = answer.get("exp").and_then(|v| {
+            v.as_u64().or_else(|| {
+                v.as_f64()
+                    .filter(|f| f.is_finite() && *f >= 0.0)
+                    .map(|f| f as u64)
+            })
+        });
         let now = self.clock.unix_secs();
         if exp.is_some_and(|exp| exp <= now) {
             return Err(ServiceError::IntrospectionInactive);
