@@ -20,10 +20,13 @@ mkdirSync(ARTIFACTS, { recursive: true });
 /** The Peliqan API dialect the stacks run in (`cargo xtask e2e` runs each). */
 export const DIALECT = process.env.E2E_DIALECT ?? 'seed';
 
-/** Starts a demo stack; `coop` serves the consent page with COOP. */
-export async function startDemo({ coop = false, name = 'demo' } = {}) {
+/**
+ * Starts a demo stack; `coop` serves the consent page with COOP, `session`
+ * runs the cookie-session variant.
+ */
+export async function startDemo({ coop = false, session = false, name = 'demo' } = {}) {
   const args = ['demo', '--no-build', '--port', '0', '--print-config', '--dialect', DIALECT,
-    ...(coop ? ['--coop'] : [])];
+    ...(coop ? ['--coop'] : []), ...(session ? ['--session'] : [])];
   // XTASK_BIN is set by `cargo xtask e2e`; run standalone, go through cargo.
   const [cmd, cmdArgs] = process.env.XTASK_BIN
     ? [process.env.XTASK_BIN, args]

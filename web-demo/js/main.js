@@ -5,6 +5,10 @@
 // user JWT (here: POST /demo/login, which exists only in `cargo xtask
 // demo`); the SDK sends it to the partner's token service as a bearer
 // token and gets back a short-lived Peliqan token for that user's tenant.
+// In the cookie-session variant (`cargo xtask demo --session`) the login sets
+// an HttpOnly session cookie instead; the SDK sends it with
+// `credentials: 'include'` plus the CSRF header the token service requires,
+// and the token service asks the demo's who-am-I endpoint whose cookie it is.
 
 import init, { PeliqanEmbed } from 'peliqan-embed';
 import { $, h, clearAlert, setHealth, showAlert } from './dom.js';
@@ -28,9 +32,9 @@ async function boot() {
     return;
   }
   setEndpoints(config);
-  $('mode').textContent = config.emulated
+  $('mode').textContent = (config.emulated
     ? `Peliqan emulator at ${config.peliqanUrl}${config.coop ? ' (COOP consent page)' : ''}`
-    : `Peliqan at ${config.peliqanUrl}`;
+    : `Peliqan at ${config.peliqanUrl}`) + (config.session ? ' · cookie session' : '');
   try {
     await init();
   } catch (err) {
@@ -38,14 +42,14 @@ async function boot() {
     return;
   }
   renderUsers(config);
-  $('logout').onclick = () => logout();
+  $('logout').onclick = () => logout(config);
   $('refresh-connections').onclick = () => session.embed && showConnections(session.embed);
   setUpTabs();
   selectTab(firstTab());
   watchHealth(config);
   const remembered = sessionStorage.getItem(REMEMBER);
   if (remembered && config.users.some((u) => u.user === remembered)) await login(config, remembered);
-  else logout();
+  else logout(config);
 }
 
 function renderUsers(config) {
@@ -73,8 +77,12 @@ async function login(config, user) {
     peliqanUrl: config.peliqanUrl,
     tokenUrl: config.tokenUrl,
     connectorsUrl: config.connectorsUrl,
-    // The partner's own login token; the token service reads the tenant from it.
-    headers: { Authorization: `Bearer ${answer.jwt}` },
+    ...(config.session
+      // The session cookie rides along; the custom header proves the call
+      // comes from this page's script, not a cross-site form.
+      ? { credentials: 'include', headers: { [config.session.csrfHeader]: 'peliqan-embed' } }
+      // The partner's own login token; the token service reads the tenant from it.
+      : { headers: { Authorization: `Bearer ${answer.jwt}` } }),
   });
   showSession(answer.user);
   const embed = session.embed;
@@ -128,7 +136,10 @@ function showSession(user) {
   document.title = `Integrations · ${user.company_name}`;
 }
 
-function logout() {
+async function logout(config) {
+  // The cookie-session demo ends its server-side session too, before the
+  // login view shows (a next login's cookie must not race the clearing one).
+  if (config?.session && session.user) await fetch('/demo/logout', { method: 'POST' }).catch(() => {});
   // Dropping the instance drops its tenant token with it; destroy() first
   // cancels a connect still running (its popup closes).
   showDropIn(null);

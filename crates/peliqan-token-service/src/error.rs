@@ -54,6 +54,41 @@ pub enum ServiceError {
     /// the last keys are too old, or were never fetched).
     #[error("user tokens cannot be checked right now; try again shortly")]
     AuthUnavailable(Option<Duration>),
+    /// Introspection answered that the access token is not active (or it
+    /// is past its `exp`).
+    #[error("the access token is not active (expired, revoked or unknown): sign in again")]
+    IntrospectionInactive,
+    /// The introspection endpoint could not be reached or answered
+    /// something unusable: the token may well be fine.
+    #[error("access tokens cannot be checked right now; try again shortly")]
+    IntrospectionUnavailable,
+    /// No configured session cookie came with the request.
+    #[error("no session cookie came with the request: sign in first")]
+    SessionMissing,
+    /// The who-am-I endpoint does not know the session (401 or 403).
+    #[error("the session has ended or is not valid: sign in again")]
+    SessionInvalid,
+    /// The who-am-I endpoint could not be reached or answered something
+    /// unusable: the session may well be fine.
+    #[error("sessions cannot be checked right now; try again shortly")]
+    SessionUnavailable,
+    /// A cookie-authenticated request failed the CSRF checks (the origin,
+    /// or the required custom header); the detail says which.
+    #[error("{0}")]
+    CsrfRefused(String),
+    /// Identity headers came from a TCP peer that is not a trusted proxy.
+    #[error("identity headers are accepted only from a trusted proxy; sign in through it")]
+    ProxyUntrusted,
+    /// The trusted proxy sent no (usable) user header.
+    #[error("the trusted proxy sent no `{0}` header naming the user")]
+    ProxyNoUser(String),
+    /// The identity (introspection answer, who-am-I answer, proxy headers)
+    /// names no tenant in the configured field.
+    #[error("the {answer} has no `{field}` naming the tenant", answer = .0.answer(), field = .1)]
+    NoTenant(IdentitySource, String),
+    /// The embedding app's session has no signed-in user.
+    #[error("no user is signed in")]
+    NotSignedIn,
     /// Peliqan refused the profile auto-provisioning sent for a new tenant;
     /// the detail names the refused fields (from the user's JWT claims).
     #[error("Peliqan refused to create the tenant's account: {0}")]
@@ -112,6 +147,28 @@ pub enum ServiceError {
     Internal,
 }
 
+/// An identity source other than a JWT, for its error codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdentitySource {
+    /// RFC 7662 introspection.
+    Introspection,
+    /// The who-am-I endpoint.
+    Session,
+    /// Trusted proxy headers.
+    Proxy,
+}
+
+impl IdentitySource {
+    /// What carries the identity, for the error text.
+    fn answer(self) -> &'static str {
+        match self {
+            Self::Introspection => "introspection answer",
+            Self::Session => "who-am-I answer",
+            Self::Proxy => "trusted proxy's request",
+        }
+    }
+}
+
 fn retry_secs(d: Duration) -> u64 {
     // Round up: `Retry-After: 0` would invite an immediate retry that fails again.
     d.as_millis().div_ceil(1000).max(1) as u64
@@ -130,6 +187,18 @@ impl ServiceError {
             Self::MissingTenantClaim(_) => "missing_tenant_claim",
             Self::InvalidTenantClaim(_) => "invalid_tenant_claim",
             Self::AuthUnavailable(_) => "auth_unavailable",
+            Self::IntrospectionInactive => "introspection_inactive",
+            Self::IntrospectionUnavailable => "introspection_unavailable",
+            Self::SessionMissing => "session_missing",
+            Self::SessionInvalid => "session_invalid",
+            Self::SessionUnavailable => "session_unavailable",
+            Self::CsrfRefused(_) => "csrf_refused",
+            Self::ProxyUntrusted => "proxy_untrusted",
+            Self::ProxyNoUser(_) => "proxy_no_user",
+            Self::NoTenant(IdentitySource::Introspection, _) => "introspection_no_tenant",
+            Self::NoTenant(IdentitySource::Session, _) => "session_no_tenant",
+            Self::NoTenant(IdentitySource::Proxy, _) => "proxy_no_tenant",
+            Self::NotSignedIn => "not_signed_in",
             Self::ProvisioningRefused(_) => "provisioning_refused",
             Self::UnknownTenant => "unknown_tenant",
             Self::RateLimited(_) => "rate_limited",
@@ -157,6 +226,16 @@ impl ServiceError {
             Self::MissingTenantClaim(_) => "Missing tenant claim",
             Self::InvalidTenantClaim(_) => "Invalid tenant claim",
             Self::AuthUnavailable(_) => "Authentication unavailable",
+            Self::IntrospectionInactive => "Access token not active",
+            Self::IntrospectionUnavailable => "Introspection unavailable",
+            Self::SessionMissing => "No session",
+            Self::SessionInvalid => "Session not valid",
+            Self::SessionUnavailable => "Session check unavailable",
+            Self::CsrfRefused(_) => "Cross-site request refused",
+            Self::ProxyUntrusted => "Untrusted proxy",
+            Self::ProxyNoUser(_) => "No user from the proxy",
+            Self::NoTenant(..) => "No tenant",
+            Self::NotSignedIn => "Not signed in",
             Self::ProvisioningRefused(_) => "Provisioning refused",
             Self::UnknownTenant => "Unknown tenant",
             Self::RateLimited(_) => "Too many requests",
@@ -178,6 +257,9 @@ impl ServiceError {
             Self::RateLimited(d) => Some(*d),
             Self::UpstreamUnavailable(d) | Self::AuthUnavailable(d) => {
                 Some(d.unwrap_or(Duration::from_secs(1)))
+            }
+            Self::IntrospectionUnavailable | Self::SessionUnavailable => {
+                Some(Duration::from_secs(1))
             }
             _ => None,
         }
@@ -203,18 +285,28 @@ impl ResponseError for ServiceError {
             | Self::TokenExpired
             | Self::InvalidAudience
             | Self::InvalidIssuer
-            | Self::UnsupportedAlgorithm(_) => StatusCode::UNAUTHORIZED,
-            Self::MissingTenantClaim(_) | Self::InvalidTenantClaim(_) | Self::OriginNotAllowed => {
-                StatusCode::FORBIDDEN
-            }
+            | Self::UnsupportedAlgorithm(_)
+            | Self::IntrospectionInactive
+            | Self::SessionMissing
+            | Self::SessionInvalid
+            | Self::ProxyUntrusted
+            | Self::ProxyNoUser(_)
+            | Self::NotSignedIn => StatusCode::UNAUTHORIZED,
+            Self::MissingTenantClaim(_)
+            | Self::InvalidTenantClaim(_)
+            | Self::OriginNotAllowed
+            | Self::CsrfRefused(_)
+            | Self::NoTenant(..) => StatusCode::FORBIDDEN,
             Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             Self::UnknownTenant | Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-            Self::UpstreamUnavailable(_) | Self::AuthUnavailable(_) | Self::NotReady(_) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            Self::UpstreamUnavailable(_)
+            | Self::AuthUnavailable(_)
+            | Self::NotReady(_)
+            | Self::IntrospectionUnavailable
+            | Self::SessionUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::UpstreamMisconfigured
             | Self::DialectMismatch { .. }
             | Self::ProvisioningRefused(_) => StatusCode::BAD_GATEWAY,
@@ -278,6 +370,34 @@ mod tests {
                 "invalid_tenant_claim",
             ),
             (E::AuthUnavailable(None), 503, "auth_unavailable"),
+            (E::IntrospectionInactive, 401, "introspection_inactive"),
+            (
+                E::IntrospectionUnavailable,
+                503,
+                "introspection_unavailable",
+            ),
+            (E::SessionMissing, 401, "session_missing"),
+            (E::SessionInvalid, 401, "session_invalid"),
+            (E::SessionUnavailable, 503, "session_unavailable"),
+            (E::CsrfRefused("x".into()), 403, "csrf_refused"),
+            (E::ProxyUntrusted, 401, "proxy_untrusted"),
+            (E::ProxyNoUser("x-user".into()), 401, "proxy_no_user"),
+            (
+                E::NoTenant(IdentitySource::Introspection, "org".into()),
+                403,
+                "introspection_no_tenant",
+            ),
+            (
+                E::NoTenant(IdentitySource::Session, "org".into()),
+                403,
+                "session_no_tenant",
+            ),
+            (
+                E::NoTenant(IdentitySource::Proxy, "x-tenant".into()),
+                403,
+                "proxy_no_tenant",
+            ),
+            (E::NotSignedIn, 401, "not_signed_in"),
             (
                 E::ProvisioningRefused("email: Enter a valid email address.".into()),
                 502,

@@ -2,7 +2,9 @@
 //! Peliqan token for that user's tenant only.
 //!
 //! A request flows: [`http`] middleware (metrics, CORS) -> [`routes`] ->
-//! [`auth`] (the user's JWT, checked with the configured key) ->
+//! [`identity`] (the user's JWT, checked with the configured key by
+//! [`auth`], or introspection, a session cookie, trusted proxy headers, or
+//! the embedding app's session: see [`scope`]) ->
 //! [`rate_limit`] -> [`tokens`] (per-tenant cache, refresh-ahead, one
 //! upstream call per tenant at a time) -> [`upstream`] (Peliqan, with the
 //! partner token that never leaves this process). [`startup::Application`]
@@ -16,10 +18,12 @@ pub mod doctor;
 pub mod error;
 pub mod http;
 pub mod hydrate;
+pub mod identity;
 pub mod metrics;
 pub mod rate_limit;
 pub mod readiness;
 pub mod routes;
+pub mod scope;
 pub mod settings;
 pub mod shared;
 pub mod startup;
@@ -28,5 +32,6 @@ pub mod telemetry;
 pub mod tokens;
 pub mod upstream;
 
+pub use scope::{Embedded, PartnerSession, PartnerUser};
 pub use settings::Settings;
 pub use startup::Application;

@@ -1,8 +1,10 @@
 //! [`AppState`]: everything the handlers share, built from [`Settings`].
 
-use crate::auth::{UserVerifier, VerifiedUser};
+use crate::auth::VerifiedUser;
 use crate::connectors::Connectors;
 use crate::error::ServiceError;
+use crate::http::cors::CorsPolicy;
+use crate::identity::Identity;
 use crate::metrics::Metrics;
 use crate::rate_limit::RateLimiter;
 use crate::readiness::PartnerHealth;
@@ -12,6 +14,7 @@ use crate::shared::rate::FleetLimit;
 use crate::tokens::TokenCache;
 use crate::tokens::entry::routing_fragment;
 use crate::upstream::{Credential, Upstream};
+use actix_web::HttpRequest;
 use anyhow::Context;
 use peliqan_api::BrowserRouting;
 use peliqan_api::clock::SharedClock;
@@ -20,8 +23,9 @@ use std::time::Duration;
 
 /// Shared by every worker, behind `web::Data`.
 pub struct AppState {
-    /// Checks user JWTs.
-    pub verifier: UserVerifier,
+    /// Who the caller is: the configured identity source (a user JWT by
+    /// default), chosen once at startup.
+    pub identity: Identity,
     /// Per-user rate limit, keyed on (tenant, `sub`).
     pub limiter: RateLimiter,
     /// The same limit across the fleet, with a shared tier.
@@ -38,6 +42,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// CORS allow-list.
     pub allowed_origins: Vec<String>,
+    /// The CORS answer headers that depend on the identity source.
+    pub cors: CorsPolicy,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
     /// How long a readiness result holds.
@@ -123,8 +129,8 @@ impl AppState {
             credentials = Credential::of(credentials).noun(),
             "calling Peliqan"
         );
-        let verifier = UserVerifier::new(&settings.auth, clock.clone())
-            .context("Failed to set up JWT checks")?;
+        let identity = Identity::new(settings, clock.clone())?;
+        tracing::info!(source = identity.name(), "identifying users");
         let shared = match &settings.shared {
             Some(s) => {
                 tracing::info!("sharing tokens with the fleet through Redis (the shared tier)");
@@ -150,7 +156,7 @@ impl AppState {
             hydrate_provisioned(settings, file, &tokens, client.clone(), &metrics)?;
         }
         Ok(Self {
-            verifier,
+            identity,
             limiter: RateLimiter::new(settings.rate_limit_per_minute, clock.clone()),
             fleet_limit,
             tokens,
@@ -159,6 +165,7 @@ impl AppState {
             health,
             metrics,
             allowed_origins: settings.allowed_origins.clone(),
+            cors: CorsPolicy::new(settings.identity.csrf_header()),
             max_body_bytes: settings.max_body_bytes,
             readiness_cache: settings.upstream.readiness_cache,
             token_routing: routing_fragment(&routing),
@@ -166,13 +173,10 @@ impl AppState {
         })
     }
 
-    /// Verifies the caller's JWT and applies the per-user rate limit (a
-    /// user is the pair tenant, `sub`).
-    pub async fn authenticate(
-        &self,
-        authorization: Option<&str>,
-    ) -> Result<Arc<VerifiedUser>, ServiceError> {
-        let user = self.verifier.verify(authorization).await?;
+    /// Identifies the caller (their JWT, or the configured source) and
+    /// applies the per-user rate limit (a user is the pair tenant, `sub`).
+    pub async fn authenticate(&self, req: &HttpRequest) -> Result<Arc<VerifiedUser>, ServiceError> {
+        let user = self.identity.identify(req).await?;
         let (tenant, sub) = (user.tenant.as_str(), user.subject.as_str());
         let checked = self
             .limiter

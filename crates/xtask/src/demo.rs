@@ -20,6 +20,9 @@ use std::process::Command;
 use std::sync::mpsc::{RecvTimeoutError, channel};
 use std::time::Duration;
 
+/// The custom header the cookie-session variant requires (CSRF defence).
+const CSRF_HEADER: &str = "X-Requested-With";
+
 /// How long a child may take to print its readiness line.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -49,6 +52,11 @@ pub struct DemoArgs {
     /// Skip building the binaries and the npm package (already built).
     #[arg(long)]
     no_build: bool,
+    /// The cookie-session variant: the demo login sets a session cookie
+    /// (no JWT), the token service checks it through the demo's who-am-I
+    /// endpoint, and the SDK runs with `credentials: 'include'`.
+    #[arg(long)]
+    session: bool,
     /// Print the running configuration as one JSON line on stdout, and stop
     /// when stdin closes: the mode the e2e tests start the demo in.
     #[arg(long)]
@@ -197,10 +205,24 @@ pub fn start(args: &DemoArgs) -> anyhow::Result<Stack> {
         .env("PELIQAN_API_DIALECT", dialect.name())
         .env("TOKEN_SERVICE_LISTEN", "127.0.0.1:0")
         .env("TOKEN_SERVICE_ALLOWED_ORIGINS", origins.join(","))
-        .env("TOKEN_SERVICE_JWT_HS256_SECRET", &jwt_secret)
         .env("TOKEN_SERVICE_AUTO_PROVISION", "true")
         .env("TOKEN_SERVICE_TENANT_CLAIM", "external_id")
         .env("NO_COLOR", "1");
+    // One identity source: the demo login's JWT, or its session cookie.
+    if args.session {
+        for key in [
+            "TOKEN_SERVICE_JWT_HS256_SECRET",
+            "TOKEN_SERVICE_JWT_PUBLIC_KEY_FILE",
+            "TOKEN_SERVICE_JWT_JWKS_URL",
+        ] {
+            ts.env_remove(key);
+        }
+        ts.env("TOKEN_SERVICE_SESSION_URL", format!("{url}/demo/whoami"))
+            .env("TOKEN_SERVICE_SESSION_COOKIES", demo_login::SESSION_COOKIE)
+            .env("TOKEN_SERVICE_CSRF_HEADER", CSRF_HEADER);
+    } else {
+        ts.env("TOKEN_SERVICE_JWT_HS256_SECRET", &jwt_secret);
+    }
     let mut ts = Proc::spawn("token-service", ts)?;
     let token_service = ts.wait_for(READY_TIMEOUT, listening_url)?;
     procs.push(ts);
@@ -215,12 +237,16 @@ pub fn start(args: &DemoArgs) -> anyhow::Result<Stack> {
         "blueprint": args.peliqan_url.is_none(),
         "coop": args.coop,
         "users": USERS,
+        // The cookie-session variant: the SDK sends this header (the CSRF
+        // defence) with `credentials: 'include'`, and no Authorization.
+        "session": args.session.then(|| json!({"csrfHeader": CSRF_HEADER})),
     });
     let site = Site {
         web_root: crate::cmd::root().join("web-demo"),
         pkg_root: package_dir(),
         config: config.clone(),
         jwt_secret,
+        sessions: args.session.then(demo_login::Sessions::default),
     };
     let server = DemoServer::start(listener, site)?;
     Ok(Stack {

@@ -21,14 +21,18 @@ pub struct Request {
     pub method: String,
     /// The path without query string or fragment.
     pub path: String,
+    /// The `Cookie` header, if any (the cookie-session demo reads it).
+    pub cookie: Option<String>,
     pub body: Vec<u8>,
 }
 
-/// An answer: status, content type and body.
+/// An answer: status, content type, body, and maybe a cookie to set.
 pub struct Reply {
     pub status: u16,
     pub content_type: &'static str,
     pub body: Vec<u8>,
+    /// A `Set-Cookie` value (the cookie-session demo's login and logout).
+    pub set_cookie: Option<String>,
 }
 
 type Handler = dyn Fn(&Request) -> Reply + Send + Sync;
@@ -87,6 +91,7 @@ fn serve(stream: TcpStream, handler: &Handler) -> std::io::Result<()> {
             status: 400,
             content_type: "text/plain",
             body: b"bad request".to_vec(),
+            set_cookie: None,
         },
     };
     write_reply(stream, &reply)
@@ -100,6 +105,7 @@ fn read_request(reader: &mut impl BufRead) -> Option<Request> {
     let target = parts.next()?;
     let path = target.split(['?', '#']).next().unwrap_or("/").to_string();
     let mut length = 0u64;
+    let mut cookie = None;
     loop {
         let mut header = String::new();
         if reader.read_line(&mut header).ok()? == 0 {
@@ -109,10 +115,12 @@ fn read_request(reader: &mut impl BufRead) -> Option<Request> {
         if header.is_empty() {
             break;
         }
-        if let Some((name, value)) = header.split_once(':')
-            && name.trim().eq_ignore_ascii_case("content-length")
-        {
-            length = value.trim().parse().ok()?;
+        if let Some((name, value)) = header.split_once(':') {
+            if name.trim().eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().ok()?;
+            } else if name.trim().eq_ignore_ascii_case("cookie") {
+                cookie = Some(value.trim().to_string());
+            }
         }
     }
     let mut body = Vec::new();
@@ -120,21 +128,32 @@ fn read_request(reader: &mut impl BufRead) -> Option<Request> {
         .take(length.min(MAX_BYTES))
         .read_to_end(&mut body)
         .ok()?;
-    Some(Request { method, path, body })
+    Some(Request {
+        method,
+        path,
+        cookie,
+        body,
+    })
 }
 
 fn write_reply(mut stream: TcpStream, reply: &Reply) -> std::io::Result<()> {
     let reason = match reply.status {
         200 => "OK",
         400 => "Bad Request",
+        401 => "Unauthorized",
         404 => "Not Found",
         405 => "Method Not Allowed",
         _ => "Error",
     };
+    let cookie = reply
+        .set_cookie
+        .as_ref()
+        .map(|c| format!("Set-Cookie: {c}\r\n"))
+        .unwrap_or_default();
     // no-store: a rebuilt package or an edited page shows on the next reload.
     let head = format!(
         "HTTP/1.1 {} {reason}\r\nContent-Type: {}\r\nContent-Length: {}\r\n\
-         Cache-Control: no-store\r\nConnection: close\r\n\r\n",
+         Cache-Control: no-store\r\n{cookie}Connection: close\r\n\r\n",
         reply.status,
         reply.content_type,
         reply.body.len()

@@ -1,6 +1,8 @@
 //! The demo's web server: the page in `web-demo/`, the built npm package
 //! under `/pkg/peliqan-embed/`, `GET /demo/config.json` (where the token
-//! service and Peliqan are) and the demo-only `POST /demo/login`.
+//! service and Peliqan are) and the demo-only `POST /demo/login`; in the
+//! cookie-session variant also `POST /demo/logout` and `GET /demo/whoami`
+//! (the who-am-I endpoint the token service checks the cookie with).
 //!
 //! It plays the partner's own web app. It serves files from disk on every
 //! request, so edits to the page show on reload.
@@ -23,6 +25,9 @@ pub struct Site {
     pub config: serde_json::Value,
     /// HS256 secret shared with the token service, for `/demo/login`.
     pub jwt_secret: String,
+    /// Server-side sessions, in the cookie-session variant (`--session`):
+    /// the login sets a cookie instead of answering a JWT.
+    pub sessions: Option<demo_login::Sessions>,
 }
 
 /// A running demo server; stops on drop.
@@ -61,7 +66,21 @@ fn respond(site: &Site, request: &Request) -> Reply {
     match (request.method.as_str(), request.path.as_str()) {
         ("GET", "/demo/config.json") => json_reply(200, &site.config),
         ("GET", "/pkg/peliqan-embed.js") => entry_module(&site.pkg_root),
-        ("POST", "/demo/login") => login(site, &String::from_utf8_lossy(&request.body)),
+        ("POST", "/demo/login") => login(site, request),
+        ("POST", "/demo/logout") => match &site.sessions {
+            Some(sessions) => Reply {
+                set_cookie: Some(sessions.logout(request.cookie.as_deref())),
+                ..json_reply(200, &json!({}))
+            },
+            None => json_reply(404, &json!({"error": "not the cookie-session demo"})),
+        },
+        ("GET", "/demo/whoami") => match &site.sessions {
+            Some(sessions) => match sessions.who_am_i(request.cookie.as_deref()) {
+                Some(me) => json_reply(200, &me),
+                None => json_reply(401, &json!({"error": "not signed in"})),
+            },
+            None => json_reply(404, &json!({"error": "not the cookie-session demo"})),
+        },
         ("GET" | "HEAD", p) => match p.strip_prefix("/pkg/peliqan-embed/") {
             Some(rest) => file(&site.pkg_root, rest),
             None => file(&site.web_root, p.trim_start_matches('/')),
@@ -70,11 +89,21 @@ fn respond(site: &Site, request: &Request) -> Reply {
     }
 }
 
-fn login(site: &Site, body: &str) -> Reply {
-    let user = serde_json::from_str::<serde_json::Value>(body)
+fn login(site: &Site, request: &Request) -> Reply {
+    let user = serde_json::from_slice::<serde_json::Value>(&request.body)
         .ok()
         .and_then(|v| v.get("user").and_then(|u| u.as_str()).map(str::to_string))
         .unwrap_or_default();
+    if let Some(sessions) = &site.sessions {
+        return match sessions.login(&user) {
+            Some(Ok((cookie, who))) => Reply {
+                set_cookie: Some(cookie),
+                ..json_reply(200, &json!({"user": who}))
+            },
+            Some(Err(err)) => json_reply(500, &json!({"error": err.to_string()})),
+            None => json_reply(404, &json!({"error": format!("no demo user {user:?}")})),
+        };
+    }
     match demo_login::login(&user, &site.jwt_secret) {
         Some(Ok((jwt, who))) => json_reply(200, &json!({"jwt": jwt, "user": who})),
         Some(Err(err)) => json_reply(500, &json!({"error": err.to_string()})),
@@ -99,6 +128,7 @@ fn entry_module(pkg_root: &Path) -> Reply {
         status: 200,
         content_type: "text/javascript; charset=utf-8",
         body: body.into_bytes(),
+        set_cookie: None,
     }
 }
 
@@ -143,6 +173,7 @@ fn file(root: &Path, rel: &str) -> Reply {
             status: 200,
             content_type: content_type(&rel),
             body,
+            set_cookie: None,
         },
         None => json_reply(404, &json!({"error": format!("not found: /{rel}")})),
     }
@@ -168,6 +199,7 @@ fn json_reply(status: u16, body: &serde_json::Value) -> Reply {
         status,
         content_type: "application/json",
         body: body.to_string().into_bytes(),
+        set_cookie: None,
     }
 }
 
@@ -224,6 +256,7 @@ mod tests {
             pkg_root: pkg,
             config: json!({"tokenUrl": "http://t"}),
             jwt_secret: "s".into(),
+            sessions: None,
         };
         let _server = DemoServer::start(listener, site).unwrap();
         let close = "Connection: close\r\n\r\n";

@@ -30,12 +30,12 @@ pub fn run_all() -> anyhow::Result<()> {
     std::fs::create_dir_all(&artifacts)?;
     let me = std::env::current_exe().context("where is the xtask binary?")?;
     // The whole demo in every API dialect (strict slashes); the COOP popup
-    // case and the drop-in UI are about browsers, not dialects, so they
-    // run once.
+    // case, the drop-in UI and the cookie-session variant are about
+    // browsers and identity, not dialects, so they run once.
     for dialect in peliqan_api::Dialect::ALL {
         let mut files = vec!["demo.test.mjs"];
         if *dialect == peliqan_api::Dialect::Seed {
-            files.extend(["coop.test.mjs", "ui.test.mjs"]);
+            files.extend(["coop.test.mjs", "ui.test.mjs", "session.test.mjs"]);
         }
         eprintln!("xtask: e2e tests, `{dialect}` dialect");
         run(Command::new("node")

@@ -105,7 +105,7 @@ impl VerifiedUser {
     }
 }
 
-fn lookup<'a>(claims: &'a impl ClaimSource, path: &str) -> Option<&'a Value> {
+pub(crate) fn lookup<'a>(claims: &'a impl ClaimSource, path: &str) -> Option<&'a Value> {
     // An exact key wins, so a claim literally named `a.b` still works.
     if let Some(v) = claims.claim(path) {
         return Some(v);

@@ -62,7 +62,10 @@ impl UserVerifier {
     /// Builds the verifier, on `clock`'s time; a JWKS is fetched lazily on
     /// first use.
     pub fn new(settings: &AuthSettings, clock: SharedClock) -> anyhow::Result<Self> {
-        let keys = match &settings.key {
+        let Some(key) = &settings.key else {
+            anyhow::bail!("no user-JWT key is configured");
+        };
+        let keys = match key {
             JwtKey::Hs256(secret) => Keys::Static {
                 algorithm: Algorithm::HS256,
                 key: DecodingKey::from_secret(secret.expose().as_bytes()),
@@ -92,7 +95,7 @@ impl UserVerifier {
             // an insert that evicts cost the memo; with distinct users (one
             // request per user per page load) it mostly misses. Public-key
             // checks cost tens of microseconds: there it pays.
-            memo: !matches!(settings.key, JwtKey::Hs256(_)),
+            memo: !matches!(key, JwtKey::Hs256(_)),
             headers: Headers::default(),
             wanted: Wanted::new(&settings.tenant_claim),
             clock,
@@ -233,7 +236,7 @@ fn numeric_date(v: &serde_json::Value) -> Option<u64> {
     })
 }
 
-fn bearer(authorization: Option<&str>) -> Result<&str, ServiceError> {
+pub(crate) fn bearer(authorization: Option<&str>) -> Result<&str, ServiceError> {
     let value = authorization.ok_or(ServiceError::MissingCredentials)?;
     let (scheme, token) = value
         .split_once(' ')

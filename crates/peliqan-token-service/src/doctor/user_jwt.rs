@@ -16,7 +16,14 @@ const NAME: &str = "user_jwt";
 
 /// The user-JWT settings check.
 pub(super) fn settings(auth: &AuthSettings) -> Check {
-    let mode = match &auth.key {
+    let Some(key) = &auth.key else {
+        return Check::pass(
+            NAME,
+            "user JWTs are not used: users are identified by the configured introspection, \
+             session or trusted-proxy source",
+        );
+    };
+    let mode = match key {
         JwtKey::Hs256(_) => "HS256 with a shared secret".to_owned(),
         JwtKey::PublicKey { algorithm, .. } => format!("{algorithm:?} with a PEM public key"),
         JwtKey::Jwks(url) => format!("keys from the JWKS at {url}"),

@@ -1,7 +1,7 @@
 //! `GET /v1/connectors`: servertypes with their connect forms. Reading them
 //! needs the partner token, so the browser gets them from here.
 
-use super::{authorization, discard_body};
+use super::discard_body;
 use crate::error::ServiceError;
 use crate::state::AppState;
 use actix_web::http::header;
@@ -15,7 +15,7 @@ pub async fn list_connectors(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ServiceError> {
     discard_body(&req, body, state.max_body_bytes).await?;
-    state.authenticate(authorization(&req)).await?;
+    state.authenticate(&req).await?;
     let json = state.connectors.json().await?;
     Ok(HttpResponse::Ok()
         .content_type("application/json")

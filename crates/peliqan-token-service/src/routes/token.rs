@@ -6,7 +6,7 @@
 //! [`crate::tokens::TokenCache::get_forced`]). Other fields are ignored: the
 //! tenant never comes from the body.
 
-use super::{authorization, read_body};
+use super::read_body;
 use crate::error::ServiceError;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
@@ -24,7 +24,7 @@ pub async fn issue_token(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ServiceError> {
     let body = read_body(&req, body, state.max_body_bytes).await?;
-    let user = state.authenticate(authorization(&req)).await?;
+    let user = state.authenticate(&req).await?;
     tracing::Span::current().record("tenant", user.tenant.as_str());
     let token = match rejected_token(&body)? {
         None => state.tokens.get(&user.tenant, &user.profile).await?,

@@ -34,6 +34,10 @@ pub enum IssuerAudience {
 impl AuthSettings {
     /// The verdict on these settings' issuer and audience checks.
     pub fn issuer_audience(&self) -> IssuerAudience {
+        // Without a JWT key, users are identified another way: no JWT to check.
+        let Some(key) = &self.key else {
+            return IssuerAudience::Checked;
+        };
         let mut missing = Vec::new();
         if self.issuer.is_none() {
             missing.push(ISSUER);
@@ -43,7 +47,7 @@ impl AuthSettings {
         }
         if missing.is_empty() {
             IssuerAudience::Checked
-        } else if matches!(self.key, JwtKey::Hs256(_)) {
+        } else if matches!(key, JwtKey::Hs256(_)) {
             IssuerAudience::MissingWithSharedSecret(missing)
         } else if self.allow_any_issuer_audience {
             IssuerAudience::MissingAllowed(missing)
@@ -54,11 +58,7 @@ impl AuthSettings {
 
     /// The key whose setting the JWT key comes from.
     fn key_name(&self) -> &'static str {
-        match self.key {
-            JwtKey::Hs256(_) => "TOKEN_SERVICE_JWT_HS256_SECRET",
-            JwtKey::PublicKey { .. } => "TOKEN_SERVICE_JWT_PUBLIC_KEY_FILE",
-            JwtKey::Jwks(_) => "TOKEN_SERVICE_JWT_JWKS_URL",
-        }
+        self.key.as_ref().map_or("", JwtKey::setting)
     }
 
     /// Why startup must stop, naming the first missing key; `None` when the
@@ -110,7 +110,7 @@ mod tests {
 
     fn auth(key: JwtKey, issuer: bool, audience: bool, allow: bool) -> AuthSettings {
         AuthSettings {
-            key,
+            key: Some(key),
             issuer: issuer.then(|| "https://login.example.com".to_owned()),
             audience: if audience { vec!["app".into()] } else { vec![] },
             leeway_secs: 30,

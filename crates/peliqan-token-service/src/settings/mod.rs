@@ -8,6 +8,7 @@
 //! settings allow but startup refuses (a JWKS or PEM key without issuer and
 //! audience checks) is decided by [`AuthSettings::issuer_audience`].
 
+mod identity;
 mod issuer;
 pub mod load;
 mod parse;
@@ -20,6 +21,7 @@ use peliqan_client::{PartnerCredentials, PeliqanClient, RetryPolicy, Routes, Sec
 use std::net::SocketAddr;
 use std::time::Duration;
 
+pub use identity::{IdentitySettings, IntrospectionSettings, ProxySettings, SessionSettings};
 pub use issuer::IssuerAudience;
 pub use parse::{KEYS, is_key};
 pub use shared::SharedTierSettings;
@@ -62,6 +64,9 @@ pub struct Settings {
     pub rate_limit_per_minute: u32,
     /// How user JWTs are checked and where the tenant comes from.
     pub auth: AuthSettings,
+    /// Where the user's identity comes from (a JWT, introspection, a
+    /// session cookie, a trusted proxy, or the embedding app).
+    pub identity: IdentitySettings,
     /// Peliqan itself.
     pub upstream: UpstreamSettings,
     /// The token and connector caches.
@@ -91,8 +96,9 @@ pub struct HydrationSettings {
 /// How end users prove who they are.
 #[derive(Debug, Clone)]
 pub struct AuthSettings {
-    /// The key (and so the algorithm) user JWTs must be signed with.
-    pub key: JwtKey,
+    /// The key (and so the algorithm) user JWTs must be signed with; `None`
+    /// when users are identified another way ([`IdentitySettings`]).
+    pub key: Option<JwtKey>,
     /// `TOKEN_SERVICE_JWT_ISSUER`: required `iss`, when set (needed to start
     /// with a PEM key or JWKS, see [`AuthSettings::issuer_audience`]).
     pub issuer: Option<String>,
@@ -135,6 +141,17 @@ pub enum JwtKey {
     },
     /// `TOKEN_SERVICE_JWT_JWKS_URL`: asymmetric keys from the partner's IdP.
     Jwks(url::Url),
+}
+
+impl JwtKey {
+    /// The setting this key comes from.
+    pub fn setting(&self) -> &'static str {
+        match self {
+            Self::Hs256(_) => "TOKEN_SERVICE_JWT_HS256_SECRET",
+            Self::PublicKey { .. } => "TOKEN_SERVICE_JWT_PUBLIC_KEY_FILE",
+            Self::Jwks(_) => "TOKEN_SERVICE_JWT_JWKS_URL",
+        }
+    }
 }
 
 impl std::fmt::Debug for JwtKey {

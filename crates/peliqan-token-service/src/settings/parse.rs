@@ -66,6 +66,21 @@ pub const KEYS: &[&str] = &[
     "TOKEN_SERVICE_REDIS_TIMEOUT_SECS",
     "TOKEN_SERVICE_BLUEPRINT_FILE",
     "TOKEN_SERVICE_HYDRATION_LEDGER_FILE",
+    "TOKEN_SERVICE_INTROSPECTION_URL",
+    "TOKEN_SERVICE_INTROSPECTION_CLIENT_ID",
+    "TOKEN_SERVICE_INTROSPECTION_CLIENT_SECRET",
+    "TOKEN_SERVICE_INTROSPECTION_CLIENT_SECRET_FILE",
+    "TOKEN_SERVICE_INTROSPECTION_CACHE_SECS",
+    "TOKEN_SERVICE_SESSION_URL",
+    "TOKEN_SERVICE_SESSION_COOKIES",
+    "TOKEN_SERVICE_SESSION_SUBJECT_FIELD",
+    "TOKEN_SERVICE_SESSION_CACHE_SECS",
+    "TOKEN_SERVICE_CSRF_HEADER",
+    "TOKEN_SERVICE_TRUSTED_PROXIES",
+    "TOKEN_SERVICE_PROXY_USER_HEADER",
+    "TOKEN_SERVICE_PROXY_TENANT_HEADER",
+    "TOKEN_SERVICE_PROXY_EMAIL_HEADER",
+    "TOKEN_SERVICE_IDENTITY_TIMEOUT_SECS",
 ];
 
 /// Whether the service reads `key`: one of [`KEYS`] or a route override
@@ -157,11 +172,19 @@ impl Settings {
     /// Parses and checks raw `KEY -> value` pairs (environment or TOML).
     pub fn from_map(map: &BTreeMap<String, String>) -> Result<Self, ConfigError> {
         refuse_empty(map)?;
-        Self::read(&Reader::new(map))
+        Self::read(&Reader::new(map), false)
+    }
+
+    /// [`Self::from_map`] for endpoints embedded in a partner's app
+    /// ([`crate::scope`]): no identity source is needed, the app supplies
+    /// one (a configured source is still read and refused if wrong).
+    pub fn from_map_embedded(map: &BTreeMap<String, String>) -> Result<Self, ConfigError> {
+        refuse_empty(map)?;
+        Self::read(&Reader::new(map), true)
     }
 
     /// Reads every key through `r`.
-    fn read(r: &Reader<'_>) -> Result<Self, ConfigError> {
+    fn read(r: &Reader<'_>, embedded: bool) -> Result<Self, ConfigError> {
         let listen: SocketAddr = r.parse("TOKEN_SERVICE_LISTEN", ([127, 0, 0, 1], 8080).into())?;
         let log_json = match r.get("TOKEN_SERVICE_LOG_FORMAT").unwrap_or("text") {
             "json" => true,
@@ -176,6 +199,17 @@ impl Settings {
             0 => None,
             n => Some(n),
         };
+        let auth = auth(r)?;
+        let jwt_key = auth.key.as_ref().map(JwtKey::setting);
+        let identity = super::identity::identity(r, jwt_key, embedded)?;
+        if identity.csrf_header().is_some() && allowed_origins.is_empty() {
+            // A cookie identity refuses every POST without an allowed Origin.
+            return Err(ConfigError::new(
+                "TOKEN_SERVICE_ALLOWED_ORIGINS",
+                "is required with a session cookie or an embedded scope: a cookie-authenticated \
+                 POST must come from one of these origins (the CSRF check)",
+            ));
+        }
         Ok(Self {
             listen,
             workers,
@@ -184,7 +218,8 @@ impl Settings {
             log_json,
             max_body_bytes: r.parse("TOKEN_SERVICE_MAX_BODY_BYTES", 4096)?,
             rate_limit_per_minute: r.parse("TOKEN_SERVICE_RATE_LIMIT_PER_MINUTE", 120)?,
-            auth: auth(r)?,
+            auth,
+            identity,
             upstream: super::peliqan::upstream(r)?,
             cache: CacheSettings {
                 capacity: r.parse("TOKEN_SERVICE_CACHE_CAPACITY", 200_000)?,
@@ -262,32 +297,28 @@ fn auth(r: &Reader<'_>) -> Result<AuthSettings, ConfigError> {
         .into_iter()
         .filter(|k| r.get(k).is_some())
         .collect();
+    // None: another identity source must be set (see `super::identity`).
     let key = match set.as_slice() {
-        [] => {
-            return Err(ConfigError::new(
-                HS,
-                format!("set exactly one of {HS}, {PEM}, {JWKS}"),
-            ));
-        }
+        [] => None,
         [HS] => {
             let secret = r.required(HS)?;
             if secret.len() < 32 {
                 return Err(ConfigError::new(HS, "must be at least 32 bytes long"));
             }
-            JwtKey::Hs256(Secret::new(secret))
+            Some(JwtKey::Hs256(Secret::new(secret)))
         }
         [PEM] => {
             let pem = r.file(PEM)?.unwrap_or_default();
             let algorithm = pem_algorithm(&pem).ok_or_else(|| {
                 ConfigError::new(PEM, "is not a PEM RSA (RS256) or P-256 (ES256) public key")
             })?;
-            JwtKey::PublicKey { algorithm, pem }
+            Some(JwtKey::PublicKey { algorithm, pem })
         }
         [JWKS] => {
             let v = r.required(JWKS)?;
-            JwtKey::Jwks(
-                url::Url::parse(v).map_err(|e| ConfigError::new(JWKS, format!("`{v}`: {e}")))?,
-            )
+            Some(JwtKey::Jwks(url::Url::parse(v).map_err(|e| {
+                ConfigError::new(JWKS, format!("`{v}`: {e}"))
+            })?))
         }
         _ => {
             return Err(ConfigError::new(
@@ -343,7 +374,7 @@ mod tests {
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
         let reader = Reader::new(&map);
-        Settings::read(&reader).unwrap();
+        Settings::read(&reader, false).unwrap();
         let listed: BTreeSet<&str> = KEYS.iter().copied().collect();
         assert_eq!(listed.len(), KEYS.len(), "a key is listed twice");
         assert_eq!(reader.read.into_inner(), listed);
