@@ -91,7 +91,14 @@ pub fn build(pack: bool) -> anyhow::Result<Option<PathBuf>> {
     let index = std::fs::read_to_string(js_src.join("index.js"))?
         .replace("./peliqan-error.js", &format!("./{error_rel}"));
     std::fs::write(out.join("index.js"), index)?;
-    minify(&out, &["peliqan_embed.js", "index.js"])?;
+    // The snippets too (`js/sdk.js`, the error class): all are loaded.
+    let snippets: Vec<String> = js_files(&out.join("snippets"))?
+        .iter()
+        .map(|p| p.strip_prefix(&out).map(|r| r.to_string_lossy().replace('\\', "/")))
+        .collect::<Result<_, _>>()?;
+    let mut to_minify = vec!["peliqan_embed.js", "index.js"];
+    to_minify.extend(snippets.iter().map(String::as_str));
+    minify(&out, &to_minify)?;
     std::fs::copy(js_src.join("index.d.ts"), out.join("index.d.ts"))?;
     copy_ui(&out)?;
     std::fs::copy(

@@ -1,14 +1,12 @@
-//! The wasm-bindgen layer: JavaScript in, plain Rust decisions, fetch and
-//! timers out. Nothing here decides policy; see the crate's plain modules.
+//! The wasm-bindgen layer: [`PeliqanEmbed`] checks its options and hands
+//! its calls to `js/sdk.js`, which does the I/O and asks [`core`]'s
+//! synchronous functions for every decision. Nothing here decides policy;
+//! see the crate's plain modules.
 
-mod connect;
+mod core;
 mod embed;
-mod events;
-mod http;
 mod js;
 mod js_error;
-mod popup;
-mod token_source;
 
 use wasm_bindgen::prelude::*;
 
@@ -22,22 +20,7 @@ pub fn start() {
     console_error_panic_hook::set_once();
 }
 
-#[wasm_bindgen]
-extern "C" {
-    // The global `setTimeout`, so sleeping works in windows and workers alike.
-    #[wasm_bindgen(js_name = setTimeout)]
-    fn set_timeout(f: &js_sys::Function, ms: i32) -> JsValue;
-}
-
 /// Milliseconds since the Unix epoch.
 pub(crate) fn now_ms() -> f64 {
     js_sys::Date::now()
-}
-
-/// Resolves after `ms` milliseconds.
-pub(crate) async fn sleep(ms: f64) {
-    let p = js_sys::Promise::new(&mut |resolve, _reject| {
-        set_timeout(&resolve, ms.clamp(0.0, 2_147_483_647.0) as i32);
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(p).await;
 }
