@@ -69,7 +69,15 @@ pub fn build(pack: bool) -> anyhow::Result<Option<PathBuf>> {
     if out.exists() {
         std::fs::remove_dir_all(&out)?;
     }
-    let built = Toolchain::out_dir("release").join("peliqan_embed.wasm");
+    let mut built = Toolchain::out_dir("release").join("peliqan_embed.wasm");
+    if matches!(tc, Toolchain::Rustup) {
+        // Same file name: wasm-bindgen names its output after it.
+        let stubbed = root().join("target/wasm/panic-stub/peliqan_embed.wasm");
+        std::fs::create_dir_all(stubbed.parent().unwrap_or(&out))?;
+        let n = crate::panic_stub::apply(&built, &stubbed)?;
+        eprintln!("xtask: {n} panic entry points now trap at once (see panic_stub.rs)");
+        built = stubbed;
+    }
     run(Command::new(bindgen_dir.join("wasm-bindgen"))
         .args(["--target", "web", "--no-typescript", "--out-dir"])
         .arg(&out)
