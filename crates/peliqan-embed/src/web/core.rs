@@ -186,19 +186,19 @@ impl Core {
 
     /// The body of a token request: none, or the token Peliqan rejected.
     #[wasm_bindgen(js_name = tokenBody)]
-    pub fn token_body(rejected: Option<String>) -> Option<String> {
+    pub fn token_body(&self, rejected: Option<String>) -> Option<String> {
         rejected.map(|t| js::stringify(&js::from_json(&rejected_body(&t))))
     }
 
     /// The error of a non-2xx answer from Peliqan.
     #[wasm_bindgen(js_name = peliqanError)]
-    pub fn peliqan_error(status: u16, text: &str) -> JsValue {
+    pub fn peliqan_error(&self, status: u16, text: &str) -> JsValue {
         thrown(from_peliqan(status, &js::json_value(text)))
     }
 
     /// The error of a non-2xx answer from the token service.
     #[wasm_bindgen(js_name = serviceError)]
-    pub fn service_error(status: u16, text: &str) -> JsValue {
+    pub fn service_error(&self, status: u16, text: &str) -> JsValue {
         thrown(from_token_service(status, &js::json_value(text)))
     }
 
@@ -254,7 +254,7 @@ impl Core {
     /// runs what it is sent to with this page's opener: an `oauth_url`
     /// that is not [`safe_url::allowed`] (a `javascript:` one would run as
     /// this page) is an `upstream` error.
-    pub fn created(text: &str) -> Thrown<js_sys::Array> {
+    pub fn created(&self, text: &str) -> Thrown<js_sys::Array> {
         let (id, url) = answers::created_connection(&js::json_value(text)).ok_or_else(|| {
             thrown(EmbedError::new(
                 ErrorCode::Upstream,
@@ -273,7 +273,7 @@ impl Core {
     }
 
     /// The polling state of one `connect()` (`graceMs`, the timeout).
-    pub fn poll(grace_ms: Option<f64>, timeout_ms: f64, now_ms: f64) -> Poll {
+    pub fn poll(&self, grace_ms: Option<f64>, timeout_ms: f64, now_ms: f64) -> Poll {
         let policy = PollPolicy {
             grace_ms: grace_ms.unwrap_or(PollPolicy::default().grace_ms),
             timeout_ms,
@@ -287,38 +287,38 @@ impl Core {
 
     /// Checks `createTable`'s input (before any token is fetched).
     #[wasm_bindgen(js_name = checkTable)]
-    pub fn check_table(input: &JsValue) -> Thrown<()> {
+    pub fn check_table(&self, input: &JsValue) -> Thrown<()> {
         read_table(input).map(drop).map_err(thrown)
     }
 
     /// `createTable`'s body in the dialect of `token`.
-    pub fn table(input: &JsValue, token: &Tok) -> Thrown<String> {
+    pub fn table(&self, input: &JsValue, token: &Tok) -> Thrown<String> {
         let table = read_table(input).map_err(thrown)?;
         Ok(js::stringify(&js::from_json(&table.body(token.endpoint().routes.body_shape()))))
     }
 
     /// Checks `addScheduledScript`'s input (before any token is fetched).
     #[wasm_bindgen(js_name = checkScript)]
-    pub fn check_script(input: &JsValue) -> Thrown<()> {
+    pub fn check_script(&self, input: &JsValue) -> Thrown<()> {
         read_script(input).map(drop).map_err(thrown)
     }
 
     /// `addScheduledScript`'s body in the dialect of `token`.
-    pub fn script(input: &JsValue, token: &Tok) -> Thrown<String> {
+    pub fn script(&self, input: &JsValue, token: &Tok) -> Thrown<String> {
         let script = read_script(input).map_err(thrown)?;
         Ok(js::stringify(&js::from_json(&script.body(token.endpoint().routes.body_shape()))))
     }
 
     /// The input's `groupId`, when a whole number.
     #[wasm_bindgen(js_name = inputGroup)]
-    pub fn input_group(input: &JsValue) -> Option<f64> {
+    pub fn input_group(&self, input: &JsValue) -> Option<f64> {
         js::number(input, "groupId").filter(|n| n.fract() == 0.0 && *n >= 0.0)
     }
 
     /// The script group named by the input's `groupName` (else the first)
     /// in Peliqan's `list_groups` answer, as Peliqan's own SDK chooses.
     #[wasm_bindgen(js_name = scriptGroup)]
-    pub fn script_group(input: &JsValue, list: &str) -> Thrown<f64> {
+    pub fn script_group(&self, input: &JsValue, list: &str) -> Thrown<f64> {
         let name = js::string(input, "groupName");
         answers::script_group_id(&js::json_value(list), name.as_deref())
             .map(|id| id as f64)
