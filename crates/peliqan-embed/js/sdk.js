@@ -1,11 +1,12 @@
-// The SDK's orchestration: fetch, the token cache, events, the OAuth popup,
-// connect() with its polling, cancellation and destroy(). The Rust class
-// `PeliqanEmbed` (src/web/embed.rs) builds one `Sdk` and forwards each call
-// to it; every decision is asked of the Rust `core` (src/web/core.rs):
-// options, token answers and expiry, routes, bodies, validation, error
-// mapping, the polling policy, URL safety. Written in JavaScript because
-// the same flow as Rust async functions compiled to large state machines:
-// about 20 KB gzipped of wasm, against a few KB here.
+// The SDK's class and its orchestration: fetch, the token cache, events,
+// the OAuth popup, connect() with its polling, cancellation and destroy().
+// Every decision is asked of the Rust `Core` (src/web/core.rs), built from
+// the same options: their checks, token answers and expiry, routes,
+// bodies, form validation, error mapping, the polling policy, URL safety.
+// The entry (index.js) exports `PeliqanEmbed`, this `Sdk` with its `Core`.
+// Written in JavaScript because the same flow as Rust async functions
+// compiled to large state machines: about 15 KB gzipped of wasm, against
+// under 4 KB here.
 import { PeliqanError } from './peliqan-error.js';
 
 const err = (code, message, details) => new PeliqanError(code, message, details);
@@ -158,10 +159,10 @@ const isClosed = (w) => { try { return w.closed === true; } catch { return false
 const SERVICES = ['token_service', 'peliqan'];
 
 export class Sdk {
-  /** `config`: the options as Rust read and checked them. */
-  constructor(core, options, config) {
+  /** `core`: the Rust `Core` of the same options (it checked them). */
+  constructor(options, core) {
     this.core = core;
-    this.config = config;
+    this.config = core.settings();
     const f = (k) => isObj(options) && typeof options[k] == 'function' ? options[k] : undefined;
     this.headersFn = f('headers');
     this.getToken = f('getToken');
@@ -171,11 +172,18 @@ export class Sdk {
     this.tokens = new Tokens((rejected) => this.fetchToken(rejected));
   }
 
+  /** Releases the Rust half's memory (garbage collection does it too). */
+  free() {
+    this.core.free();
+  }
+
   on(type, f) {
+    this.core.event(type);
     if (!this.listeners.some(([t, g]) => t == type && g === f)) this.listeners.push([type, f]);
   }
 
   off(type, f) {
+    this.core.event(type);
     this.listeners = this.listeners.filter(([t, g]) => !(t == type && g === f));
   }
 

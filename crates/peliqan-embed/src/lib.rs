@@ -23,7 +23,7 @@ pub mod token_cache;
 #[cfg(target_arch = "wasm32")]
 mod web;
 #[cfg(target_arch = "wasm32")]
-pub use web::PeliqanEmbed;
+pub use web::{Core, Poll, Tok};
 
 pub use error::{EmbedError, ErrorCode};
 

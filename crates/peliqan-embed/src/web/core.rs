@@ -10,7 +10,8 @@
 use super::js::{self, invalid_config};
 use super::js_error::to_js;
 use crate::answers;
-use crate::config::Config;
+use crate::config::{Config, Credentials};
+use crate::event_names::TYPES;
 use crate::error::{EmbedError, ErrorCode, from_peliqan, from_token_service};
 use crate::form::{new_connection_body, validate};
 use crate::poll::{Observation, Outcome, PollPolicy, Poller, Step};
@@ -40,17 +41,6 @@ pub struct Core {
 }
 
 impl Core {
-    pub fn new(config: Config) -> Self {
-        Self {
-            config,
-            connectors: RefCell::default(),
-        }
-    }
-
-    pub fn config(&self) -> &Config {
-        &self.config
-    }
-
     fn token(&self, value: String, exp: Option<f64>, answer: &Value, source: &str) -> Thrown<Tok> {
         let routing = answers::token_routing(answer).map_err(|what| {
             thrown(EmbedError::new(
@@ -148,8 +138,58 @@ fn optional_whole_number(
     }
 }
 
+/// The known event type `ty`, or `invalid_config` naming the known ones.
+fn known(ty: &str) -> Thrown<()> {
+    if TYPES.contains(&ty) {
+        return Ok(());
+    }
+    let known = TYPES.join(", ");
+    let msg = ["unknown event type `", ty, "`; known types: ", &known].concat();
+    Err(thrown(invalid_config(&msg)))
+}
+
 #[wasm_bindgen]
 impl Core {
+    /// Checks the options of `new PeliqanEmbed(options)`; throws a
+    /// `PeliqanError` (`invalid_config`) if wrong.
+    #[wasm_bindgen(constructor)]
+    pub fn new(options: &JsValue) -> Thrown<Core> {
+        Ok(Self {
+            config: Config::read(options).map_err(thrown)?,
+            connectors: RefCell::default(),
+        })
+    }
+
+    /// What `js/sdk.js` needs of the checked options: `{tokenUrl?,
+    /// connectorsUrl?, credentials, headers, poweredByNotice}`.
+    pub fn settings(&self) -> JsValue {
+        let config = &self.config;
+        let headers: Vec<(&str, JsValue)> = config
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), JsValue::from_str(v)))
+            .collect();
+        let credentials = match config.credentials {
+            Credentials::Omit => "omit",
+            Credentials::SameOrigin => "same-origin",
+            Credentials::Include => "include",
+        };
+        let url = |u: &Option<String>| u.as_deref().map_or(JsValue::UNDEFINED, JsValue::from_str);
+        js::object(&[
+            ("tokenUrl", url(&config.token_url)),
+            ("connectorsUrl", url(&config.connectors_url)),
+            ("credentials", credentials.into()),
+            ("headers", js::object(&headers)),
+            ("poweredByNotice", config.powered_by_notice.into()),
+        ])
+    }
+
+    /// Checks an event type of `on`/`off` against [`TYPES`]: a typo
+    /// throws `invalid_config` naming the known types.
+    pub fn event(&self, ty: &str) -> Thrown<()> {
+        known(ty)
+    }
+
     /// The token of the token service's answer (`status`, body `text`).
     #[wasm_bindgen(js_name = serviceToken)]
     pub fn service_token(&self, status: u16, text: &str) -> Thrown<Tok> {

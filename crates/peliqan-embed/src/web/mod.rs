@@ -1,16 +1,15 @@
-//! The wasm-bindgen layer: [`PeliqanEmbed`] checks its options and hands
-//! its calls to `js/sdk.js`, which does the I/O and asks [`core`]'s
-//! synchronous functions for every decision. Nothing here decides policy;
-//! see the crate's plain modules.
+//! The wasm-bindgen layer: [`Core`], the Rust half of a `PeliqanEmbed`,
+//! whose JavaScript half (`js/sdk.js`, the class partners construct) does
+//! the I/O and asks `Core`'s synchronous functions for every decision.
+//! Nothing here decides policy; see the crate's plain modules.
 
 mod core;
-mod embed;
 mod js;
 mod js_error;
 
 use wasm_bindgen::prelude::*;
 
-pub use embed::PeliqanEmbed;
+pub use self::core::{Core, Poll, Tok};
 
 /// Runs once when the module is instantiated. Debug builds route Rust
 /// panics to `console.error` with a message instead of a bare `unreachable`.

@@ -7,7 +7,7 @@ use super::support::*;
 use gloo_net::http::RequestBuilder;
 use js_sys::{Array, Function};
 use peliqan_api::Operation;
-use peliqan_embed::PeliqanEmbed;
+use crate::sdk::PeliqanEmbed;
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;

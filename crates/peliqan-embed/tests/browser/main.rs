@@ -7,6 +7,7 @@ mod lifecycle;
 mod popup;
 mod real_popup;
 mod routing;
+mod sdk;
 mod support;
 mod token_service;
 
@@ -221,7 +222,7 @@ fn wrong_options_throw_invalid_config() {
             ("peliqanUrl", "http://peliqan.example.com".into()),
         ]),
     ] {
-        let e = peliqan_embed::PeliqanEmbed::new(options)
+        let e = crate::sdk::PeliqanEmbed::new(options)
             .err()
             .expect("wrong options");
         assert_eq!(code(&e), "invalid_config", "{}", message(&e));

@@ -6,7 +6,7 @@
 
 use super::support::*;
 use js_sys::Promise;
-use peliqan_embed::PeliqanEmbed;
+use crate::sdk::PeliqanEmbed;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
 

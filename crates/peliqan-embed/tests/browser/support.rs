@@ -9,7 +9,7 @@ use gloo_net::http::{Method, RequestBuilder};
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use peliqan_api::dialect::{self, Vars};
 use peliqan_api::{Dialect, Operation, Routes};
-use peliqan_embed::PeliqanEmbed;
+use crate::sdk::PeliqanEmbed;
 use std::cell::Cell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;

@@ -5,7 +5,7 @@
 
 use super::support::*;
 use gloo_net::http::{Method, RequestBuilder};
-use peliqan_embed::PeliqanEmbed;
+use crate::sdk::PeliqanEmbed;
 use std::cell::Cell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
