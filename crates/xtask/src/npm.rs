@@ -90,6 +90,8 @@ pub fn build(pack: bool) -> anyhow::Result<Option<PathBuf>> {
         .arg("-o")
         .arg(&wasm_file))?;
 
+    minify_names(&wasm_opt, &out)?;
+
     let js_src = root().join("crates/peliqan-embed/js");
     let error_js = find_snippet(&out.join("snippets"), "peliqan-error.js")?;
     let error_rel = error_js
@@ -137,6 +139,79 @@ pub fn build(pack: bool) -> anyhow::Result<Option<PathBuf>> {
     let tarball = dest.join(name);
     eprintln!("xtask: packed {}", tarball.display());
     Ok(Some(tarball))
+}
+
+/// Renames the wasm's imports, exports and import module to one or two
+/// letters (`wasm-opt --minify-imports-and-exports-and-modules`) and the
+/// glue to match: wasm-bindgen's names carry a 16-digit hash each, in the
+/// `.wasm` and again in the glue (1.1 KB gzipped together). The glue
+/// reaches exports only as `wasm.NAME` and imports as the import object's
+/// keys; afterwards no old name may be left in it.
+fn minify_names(wasm_opt: &Path, out: &Path) -> anyhow::Result<()> {
+    let wasm_file = out.join("peliqan_embed_bg.wasm");
+    let o = Command::new(wasm_opt)
+        .arg("--minify-imports-and-exports-and-modules")
+        .args(WASM_FEATURES)
+        .arg(&wasm_file)
+        .arg("-o")
+        .arg(&wasm_file)
+        .stderr(Stdio::inherit())
+        .output()
+        .context("could not run wasm-opt")?;
+    if !o.status.success() {
+        bail!("wasm-opt --minify-imports-and-exports-and-modules failed");
+    }
+    let map: serde_json::Value =
+        serde_json::from_slice(&o.stdout).context("wasm-opt printed no name mapping")?;
+    let pairs = |key: &str, old: usize, new: usize| -> anyhow::Result<Vec<(String, String)>> {
+        let list = map[key].as_array().context("no mapping list")?;
+        list.iter()
+            .map(|e| match (e[old].as_str(), e[new].as_str()) {
+                (Some(a), Some(b)) => Ok((a.to_owned(), b.to_owned())),
+                _ => bail!("unexpected wasm-opt mapping entry {e}"),
+            })
+            .collect()
+    };
+    let (imports, exports) = (pairs("imports", 1, 2)?, pairs("exports", 0, 1)?);
+    let glue_file = out.join("peliqan_embed.js");
+    let mut glue = std::fs::read_to_string(&glue_file)?;
+    let module = "\"./peliqan_embed_bg.js\"";
+    if !glue.contains(module) {
+        bail!("the glue names no import module {module}");
+    }
+    // Every import moves to module "a" (the only module).
+    glue = glue.replace(module, "\"a\"");
+    for (from, to) in &imports {
+        glue = replace_word(&glue, from, to);
+    }
+    for (from, to) in &exports {
+        glue = replace_word(&glue, &format!("wasm.{from}"), &format!("wasm.{to}"));
+    }
+    let old_names = imports.iter().map(|(f, _)| f.clone());
+    for name in old_names.chain(exports.iter().map(|(f, _)| format!("wasm.{f}"))) {
+        if replace_word(&glue, &name, "") != glue {
+            bail!("the glue still uses `{name}` after renaming; see npm.rs minify_names");
+        }
+    }
+    std::fs::write(glue_file, glue)?;
+    Ok(())
+}
+
+/// `text` with each `from` that is a whole word (no identifier character
+/// on either side) replaced by `to`.
+fn replace_word(text: &str, from: &str, to: &str) -> String {
+    let ident = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$');
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while let Some(at) = text[i..].find(from) {
+        let (start, end) = (i + at, i + at + from.len());
+        let whole = !ident(text[..start].chars().next_back()) && !ident(text[end..].chars().next());
+        out.push_str(&text[i..start]);
+        out.push_str(if whole { to } else { from });
+        i = end;
+    }
+    out.push_str(&text[i..]);
+    out
 }
 
 /// Bundles the entry `index.js` with everything it loads (wasm-bindgen's
