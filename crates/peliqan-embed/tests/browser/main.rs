@@ -3,6 +3,7 @@
 //! allowed.
 #![cfg(target_arch = "wasm32")]
 
+mod js_units;
 mod lifecycle;
 mod popup;
 mod real_popup;
