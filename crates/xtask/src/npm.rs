@@ -82,7 +82,13 @@ pub fn build(pack: bool) -> anyhow::Result<Option<PathBuf>> {
         built = stubbed;
     }
     run(Command::new(bindgen_dir.join("wasm-bindgen"))
-        .args(["--target", "web", "--no-typescript", "--omit-default-module-path", "--out-dir"])
+        .args([
+            "--target",
+            "web",
+            "--no-typescript",
+            "--omit-default-module-path",
+            "--out-dir",
+        ])
         .arg(&out)
         .arg(&built))?;
     let wasm_file = out.join("peliqan_embed_bg.wasm");

@@ -204,7 +204,9 @@ mod tests {
     #[test]
     fn matches_whole_path_segments_in_both_manglings() {
         assert!(is_entry_point(b"_ZN4core9panicking9panic_fmt17h0123E"));
-        assert!(is_entry_point(b"_RNvNtCsgXGp5Oqx2Ny_4core9panicking18panic_bounds_check"));
+        assert!(is_entry_point(
+            b"_RNvNtCsgXGp5Oqx2Ny_4core9panicking18panic_bounds_check"
+        ));
         assert!(is_entry_point(b"_RNvNtCsx_4core6option13unwrap_failed"));
         assert!(!is_entry_point(b"_RNvCs_13peliqan_embed14failure_reason"));
         // `14core9panicking` is a 14-byte identifier, not `core`.

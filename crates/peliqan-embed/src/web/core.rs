@@ -11,8 +11,8 @@ use super::js::{self, invalid_config};
 use super::js_error::to_js;
 use crate::answers;
 use crate::config::{Config, Credentials};
-use crate::event_names::TYPES;
 use crate::error::{EmbedError, ErrorCode, from_peliqan, from_token_service};
+use crate::event_names::TYPES;
 use crate::form::{new_connection_body, validate};
 use crate::poll::{Observation, Outcome, PollPolicy, Poller, Step};
 use crate::routing::Endpoint;
@@ -253,7 +253,12 @@ impl Core {
     /// from the last `connectors()`, or the object) and its form fields.
     /// Answers `{id, body, oauth, title}`: the connector id, the
     /// `add_connection` body text, whether it may be OAuth, its title.
-    pub fn prepare(&self, connector: &JsValue, fields: &JsValue, options: &JsValue) -> Thrown<JsValue> {
+    pub fn prepare(
+        &self,
+        connector: &JsValue,
+        fields: &JsValue,
+        options: &JsValue,
+    ) -> Thrown<JsValue> {
         let servertype = match connector.as_f64() {
             Some(id) => self
                 .connectors
@@ -284,7 +289,10 @@ impl Core {
         });
         Ok(js::object(&[
             ("id", (servertype.id.0 as f64).into()),
-            ("body", js::stringify(&js::from_json(&Value::Object(body))).into()),
+            (
+                "body",
+                js::stringify(&js::from_json(&Value::Object(body))).into(),
+            ),
             ("oauth", servertype.may_be_oauth().into()),
             ("title", title.into()),
         ]))
@@ -334,7 +342,9 @@ impl Core {
     /// `createTable`'s body in the dialect of `token`.
     pub fn table(&self, input: &JsValue, token: &Tok) -> Thrown<String> {
         let table = read_table(input).map_err(thrown)?;
-        Ok(js::stringify(&js::from_json(&table.body(token.endpoint().routes.body_shape()))))
+        Ok(js::stringify(&js::from_json(
+            &table.body(token.endpoint().routes.body_shape()),
+        )))
     }
 
     /// Checks `addScheduledScript`'s input (before any token is fetched).
@@ -346,7 +356,9 @@ impl Core {
     /// `addScheduledScript`'s body in the dialect of `token`.
     pub fn script(&self, input: &JsValue, token: &Tok) -> Thrown<String> {
         let script = read_script(input).map_err(thrown)?;
-        Ok(js::stringify(&js::from_json(&script.body(token.endpoint().routes.body_shape()))))
+        Ok(js::stringify(&js::from_json(
+            &script.body(token.endpoint().routes.body_shape()),
+        )))
     }
 
     /// The input's `groupId`, when a whole number.

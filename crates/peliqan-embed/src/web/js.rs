@@ -77,7 +77,6 @@ impl OptionSource for JsValue {
     }
 }
 
-
 /// JSON text to a `Value` (parsed by the browser); text that is not JSON
 /// becomes a `Value::String` of itself, e.g. an HTML error page.
 pub fn json_value(text: &str) -> Value {

@@ -5,8 +5,8 @@
 //! fails, so a passing call proves the dialect was followed.
 
 use super::support::*;
-use js_sys::Promise;
 use crate::sdk::PeliqanEmbed;
+use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
 
