@@ -478,6 +478,9 @@ export class Sdk {
   }
 }
 
+// As on wasm-bindgen's classes: `using embed = new PeliqanEmbed(...)` frees it.
+if (typeof Symbol.dispose == 'symbol') Sdk.prototype[Symbol.dispose] = Sdk.prototype.free;
+
 function checkId(id) {
   if (typeof id == 'number' && Number.isInteger(id) && id >= 0 && id < 9e15) return id;
   throw invalid('a connection id is a non-negative whole number');

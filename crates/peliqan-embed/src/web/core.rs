@@ -259,22 +259,26 @@ impl Core {
         fields: &JsValue,
         options: &JsValue,
     ) -> Thrown<JsValue> {
-        let servertype = match connector.as_f64() {
-            Some(id) => self
-                .connectors
-                .borrow()
-                .iter()
-                .find(|s| s.id.0 as f64 == id)
-                .cloned()
-                .ok_or_else(|| {
-                    invalid_config(
+        // Borrowed, not cloned: a `Servertype` clone is kilobytes of wasm.
+        let (list, parsed);
+        let servertype: &Servertype = match connector.as_f64() {
+            Some(id) => {
+                list = self.connectors.borrow();
+                list.iter().find(|s| s.id.0 as f64 == id).ok_or_else(|| {
+                    thrown(invalid_config(
                         "unknown connector id: call connectors() first or pass the connector object",
-                    )
-                }),
-            None => answers::servertype(&js::to_json(connector))
-                .ok_or_else(|| invalid_config("connector must be a connector object or its id")),
-        }
-        .map_err(thrown)?;
+                    ))
+                })?
+            }
+            None => {
+                parsed = answers::servertype(&js::to_json(connector)).ok_or_else(|| {
+                    thrown(invalid_config(
+                        "connector must be a connector object or its id",
+                    ))
+                })?;
+                &parsed
+            }
+        };
         let fields = match js::to_json(fields) {
             Value::Object(map) => map,
             _ => Map::new(),
