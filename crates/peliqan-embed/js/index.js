@@ -1,8 +1,10 @@
-// Entry of `peliqan-embed`: wasm-bindgen's glue, whose init() checks the
-// .wasm answer and whose PeliqanEmbed waits for it (README "Bundlers").
-// `cargo xtask npm` rewrites './peliqan-error.js' to wasm-bindgen's copy.
-import glueInit, { initSync as glueSync, PeliqanEmbed as Glue } from './peliqan_embed.js';
+// Entry of `peliqan-embed`: init(), which checks the .wasm answer, and
+// PeliqanEmbed (sdk.js's class over the wasm Core), which waits for it
+// (README "Bundlers"). `cargo xtask npm` rewrites './peliqan-error.js' to
+// wasm-bindgen's copy and bundles this file with the glue and sdk.js.
+import glueInit, { initSync as glueSync, Core } from './peliqan_embed.js';
 import { PeliqanError } from './peliqan-error.js';
+import { Sdk } from './sdk.js';
 
 export { PeliqanError };
 
@@ -68,9 +70,9 @@ export function initSync(input) {
   return out;
 }
 
-export class PeliqanEmbed extends Glue {
+export class PeliqanEmbed extends Sdk {
   constructor(options) {
     if (!ready) throw fail('call `await init()` before `new PeliqanEmbed(...)`: the WebAssembly module is not loaded yet');
-    super(options);
+    super(options, new Core(options));
   }
 }

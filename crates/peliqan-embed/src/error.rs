@@ -108,20 +108,6 @@ impl EmbedError {
         self.connection_id = Some(id);
         self
     }
-
-    /// Whether the server could not be reached at all (`network`, `cors`).
-    pub fn is_transport(&self) -> bool {
-        matches!(self.code, ErrorCode::Network | ErrorCode::Cors)
-    }
-
-    /// Whether retrying the same call later may succeed (used while polling).
-    pub fn is_transient(&self) -> bool {
-        match self.code {
-            ErrorCode::Network => true,
-            ErrorCode::Upstream => self.status.is_none_or(|s| s >= 500 || s == 429),
-            _ => false,
-        }
-    }
 }
 
 impl std::fmt::Display for EmbedError {
@@ -268,8 +254,6 @@ mod tests {
         let e = from_peliqan(503, &json!("<html>down</html>"));
         assert_eq!(e.code, ErrorCode::Upstream);
         assert_eq!(e.message, "Peliqan answered 503: <html>down</html>");
-        assert!(e.is_transient());
-        assert!(!from_peliqan(403, &json!({})).is_transient());
     }
 
     #[test]

@@ -2,11 +2,13 @@
 //! their data sources to Peliqan from inside the partner's web app.
 //!
 //! Layout: the decisions live in plain Rust modules that build and are
-//! unit-tested natively ([`config`], [`answers`], [`routing`], [`safe_url`], [`token`],
-//! [`token_cache`], [`form`], [`poll`], [`error`]); `web` (wasm32 only) is
-//! a thin wasm-bindgen layer that does the I/O (fetch, timers, the OAuth
-//! popup) and converts values to and from JavaScript. The npm package `peliqan-embed` is built from
-//! this crate by `cargo xtask npm`.
+//! unit-tested natively ([`config`], [`answers`], [`routing`], [`safe_url`],
+//! [`token`], [`form`], [`poll`], [`error`]); `web` (wasm32 only) exports
+//! them to JavaScript as synchronous calls (`Core`, `Tok`, `Poll`). The
+//! I/O and its sequencing (fetch, the token cache, events, the OAuth
+//! popup, polling, cancellation) are `js/sdk.js`'s: as Rust async code
+//! they were most of the bundle. The npm package `peliqan-embed` is built
+//! from this crate and `js/` by `cargo xtask npm`.
 #![deny(missing_docs)]
 
 pub mod answers;
@@ -18,12 +20,11 @@ pub mod poll;
 pub mod routing;
 pub mod safe_url;
 pub mod token;
-pub mod token_cache;
 
 #[cfg(target_arch = "wasm32")]
 mod web;
 #[cfg(target_arch = "wasm32")]
-pub use web::PeliqanEmbed;
+pub use web::{Core, Poll, Tok};
 
 pub use error::{EmbedError, ErrorCode};
 

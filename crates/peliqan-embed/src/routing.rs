@@ -113,7 +113,15 @@ impl Endpoint {
         };
         // A dialect option replaces the answer's routing (its overrides
         // belong to its dialect); the routes option overrides last.
-        let mut merged = options.routing.clone();
+        // Built by insertion, not `clone`d: a map clone is its own code.
+        let mut merged = BrowserRouting {
+            peliqan_url: None,
+            dialect: options.routing.dialect.clone(),
+            routes: BTreeMap::new(),
+        };
+        for (op, route) in &options.routing.routes {
+            merged.routes.insert(op.clone(), route.clone());
+        }
         if merged.dialect.is_none() {
             merged.dialect = answer.dialect.clone();
             for (op, route) in &answer.routes {

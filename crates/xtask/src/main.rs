@@ -14,6 +14,7 @@ mod demo_server;
 mod e2e;
 mod firefox;
 mod npm;
+mod panic_stub;
 mod procs;
 mod python_test;
 mod soak;

@@ -77,12 +77,6 @@ impl OptionSource for JsValue {
     }
 }
 
-/// JSON text to a JavaScript value.
-pub fn parse_json(text: &str) -> Result<JsValue, EmbedError> {
-    js_sys::JSON::parse(text)
-        .map_err(|_| EmbedError::new(ErrorCode::Upstream, "the answer is not JSON"))
-}
-
 /// JSON text to a `Value` (parsed by the browser); text that is not JSON
 /// becomes a `Value::String` of itself, e.g. an HTML error page.
 pub fn json_value(text: &str) -> Value {

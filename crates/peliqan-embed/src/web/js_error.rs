@@ -40,11 +40,3 @@ pub fn to_js(e: &EmbedError) -> JsValue {
     ]);
     PeliqanError::new(e.code.as_str(), &e.message, details).into()
 }
-
-/// A short text for a JavaScript exception value (callback failures).
-pub fn describe(v: &JsValue) -> String {
-    if let Some(e) = v.dyn_ref::<js_sys::Error>() {
-        return e.message().into();
-    }
-    v.as_string().unwrap_or_else(|| "unknown error".to_owned())
-}

@@ -4,10 +4,10 @@
 
 use super::popup::{OpenStub, navigated, sleep};
 use super::support::*;
+use crate::sdk::PeliqanEmbed;
 use gloo_net::http::RequestBuilder;
 use js_sys::{Array, Function};
 use peliqan_api::Operation;
-use peliqan_embed::PeliqanEmbed;
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;

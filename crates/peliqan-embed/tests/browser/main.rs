@@ -3,10 +3,12 @@
 //! allowed.
 #![cfg(target_arch = "wasm32")]
 
+mod js_units;
 mod lifecycle;
 mod popup;
 mod real_popup;
 mod routing;
+mod sdk;
 mod support;
 mod token_service;
 
@@ -221,7 +223,7 @@ fn wrong_options_throw_invalid_config() {
             ("peliqanUrl", "http://peliqan.example.com".into()),
         ]),
     ] {
-        let e = peliqan_embed::PeliqanEmbed::new(options)
+        let e = crate::sdk::PeliqanEmbed::new(options)
             .err()
             .expect("wrong options");
         assert_eq!(code(&e), "invalid_config", "{}", message(&e));

@@ -5,8 +5,8 @@
 //! fails, so a passing call proves the dialect was followed.
 
 use super::support::*;
+use crate::sdk::PeliqanEmbed;
 use js_sys::Promise;
-use peliqan_embed::PeliqanEmbed;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
 

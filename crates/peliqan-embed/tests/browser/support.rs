@@ -5,11 +5,11 @@
 //! the emulator's dialect), and `PeliqanEmbed` instances whose `getToken`
 //! callback counts its calls.
 
+use crate::sdk::PeliqanEmbed;
 use gloo_net::http::{Method, RequestBuilder};
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use peliqan_api::dialect::{self, Vars};
 use peliqan_api::{Dialect, Operation, Routes};
-use peliqan_embed::PeliqanEmbed;
 use std::cell::Cell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;

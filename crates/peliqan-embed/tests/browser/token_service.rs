@@ -4,8 +4,8 @@
 //! token Peliqan rejects is replaced through it without a reload.
 
 use super::support::*;
+use crate::sdk::PeliqanEmbed;
 use gloo_net::http::{Method, RequestBuilder};
-use peliqan_embed::PeliqanEmbed;
 use std::cell::Cell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
