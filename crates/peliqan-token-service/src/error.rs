@@ -48,7 +48,9 @@ pub enum ServiceError {
     /// whitespace, a control, format or line-separator character, or a
     /// number that is not an integer. Never normalised: two different claims
     /// must never land on one tenant.
-    #[error("the user's JWT (or identity answer) names the tenant as {0}, which is not a valid tenant id")]
+    #[error(
+        "the user's JWT (or identity answer) names the tenant as {0}, which is not a valid tenant id"
+    )]
     InvalidTenantClaim(String),
     /// User JWTs cannot be checked right now (the JWKS cannot be fetched and
     /// the last keys are too old, or were never fetched).

@@ -22,7 +22,9 @@
 //! most `per_minute / 16` requests of a user per minute, so the fleet lets a
 //! user through at most `per_minute + replicas × per_minute / 16` times a
 //! minute (a limit under 16 is counted exactly: every request is reported),
-//! give or take what arrives within one flush interval. With Redis
+//! give or take what arrives within one flush interval. Counts go to the
+//! key of the minute they were made in, also when flushed after it ended;
+//! counts Redis did not take go with the next flush. With Redis
 //! unavailable, only the per-replica limit applies.
 
 use super::SharedTier;
@@ -96,9 +98,12 @@ impl FleetLimit {
                 if batch.is_empty() {
                     continue;
                 }
-                let (minute, keys, counts) = limit.named(batch);
-                if let Some(totals) = tier.add_counts(&counts, Duration::from_secs(61)).await {
-                    limit.over_limit(minute, &keys, &totals);
+                let counts = Self::named(&batch);
+                match tier.add_counts(&counts, Duration::from_secs(61)).await {
+                    Some(totals) => limit.over_limit(&batch, &totals),
+                    // Redis did not take them: they go with the next flush
+                    // (while their minute lasts).
+                    None => limit.restore(&batch),
                 }
             }
         });
@@ -170,45 +175,59 @@ impl FleetLimit {
         Ok(())
     }
 
-    /// The users with unreported requests in the current minute, and how
-    /// many each; their counts start again from zero.
-    fn take_unreported(&self) -> Vec<(u64, u32)> {
-        let (minute, _) = self.minute();
+    /// The users with unreported requests, with the minute they were made
+    /// in and how many; their counts start again from zero. (Counts of a
+    /// minute that just ended still go to that minute's key.)
+    fn take_unreported(&self) -> Vec<(u64, u64, u32)> {
         let mut batch = Vec::new();
         for shard in self.shards.iter() {
             let mut shard = shard.lock();
             let shard = &mut *shard;
             for key in shard.dirty.drain(..) {
                 if let Some(slot) = shard.slots.get_mut(&key)
-                    && slot.minute == minute
                     && slot.unreported > 0
                 {
-                    batch.push((key, std::mem::take(&mut slot.unreported)));
+                    batch.push((key, slot.minute, std::mem::take(&mut slot.unreported)));
                 }
             }
         }
         batch
     }
 
-    /// The Redis key and count of each user in `batch`, for this minute.
-    fn named(&self, batch: Vec<(u64, u32)>) -> (u64, Vec<u64>, Vec<(String, u64)>) {
-        let (minute, _) = self.minute();
-        let (keys, counts) = batch
-            .into_iter()
-            .map(|(k, n)| {
+    /// The Redis key and count of each user in `batch`.
+    fn named(batch: &[(u64, u64, u32)]) -> Vec<(String, u64)> {
+        batch
+            .iter()
+            .map(|(k, minute, n)| {
                 let name = format!("peliqan-embed:{}:{k:016x}:{minute}", Kind::Rate.as_str());
-                (k, (name, u64::from(n)))
+                (name, u64::from(*n))
             })
-            .unzip();
-        (minute, keys, counts)
+            .collect()
     }
 
-    /// Marks the users whose fleet-wide count for `minute` went over the limit.
-    fn over_limit(&self, minute: u64, keys: &[u64], totals: &[u64]) {
-        for (key, total) in keys.iter().zip(totals) {
+    /// Puts back counts Redis did not take, for users still in that minute.
+    fn restore(&self, batch: &[(u64, u64, u32)]) {
+        for (key, minute, n) in batch {
+            let mut shard = self.shard(*key).lock();
+            let shard = &mut *shard;
+            if let Some(slot) = shard.slots.get_mut(key)
+                && slot.minute == *minute
+            {
+                if slot.unreported == 0 {
+                    shard.dirty.push(*key);
+                }
+                slot.unreported = slot.unreported.saturating_add(*n);
+            }
+        }
+    }
+
+    /// Marks the users whose fleet-wide count for the minute of their
+    /// entry in `batch` went over the limit.
+    fn over_limit(&self, batch: &[(u64, u64, u32)], totals: &[u64]) {
+        for ((key, minute, _), total) in batch.iter().zip(totals) {
             if *total > self.per_minute
                 && let Some(slot) = self.shard(*key).lock().slots.get_mut(key)
-                && slot.minute == minute
+                && slot.minute == *minute
             {
                 slot.blocked = true;
             }
@@ -222,7 +241,7 @@ mod tests {
     use peliqan_api::clock::ManualClock;
 
     fn reported(limit: &FleetLimit) -> u32 {
-        limit.take_unreported().iter().map(|(_, n)| n).sum()
+        limit.take_unreported().iter().map(|(_, _, n)| n).sum()
     }
 
     #[test]
@@ -254,23 +273,31 @@ mod tests {
         limit.check("t", "alice").unwrap();
         limit.check("t", "bob").unwrap();
         let batch = limit.take_unreported();
-        assert_eq!(batch.iter().map(|(_, n)| n).sum::<u32>(), 3);
-        let (minute, keys, counts) = limit.named(batch);
-        assert!(
+        assert_eq!(batch.iter().map(|(_, _, n)| n).sum::<u32>(), 3);
+        let (minute, _) = limit.minute();
+        let at_minute = |counts: &[(String, u64)]| {
             counts
                 .iter()
                 .all(|(name, _)| name.ends_with(&format!(":{minute}")))
-        );
+        };
+        assert!(at_minute(&FleetLimit::named(&batch)));
         // The fleet's totals: alice over the limit, bob not.
-        let totals: Vec<u64> = keys
+        let totals: Vec<u64> = batch
             .iter()
-            .map(|k| if *k == user_key("t", "alice") { 6 } else { 1 })
+            .map(|(k, _, _)| if *k == user_key("t", "alice") { 6 } else { 1 })
             .collect();
-        limit.over_limit(minute, &keys, &totals);
+        limit.over_limit(&batch, &totals);
         assert!(limit.check("t", "alice").is_err());
+        // Counts Redis did not take go with the next flush.
+        limit.restore(&batch);
+        assert_eq!(reported(&limit), 3);
         assert!(limit.check("t", "bob").is_ok());
         assert!(limit.check("u", "alice").is_ok(), "another tenant's alice");
+        // A minute's last counts go to that minute's key, after it ended.
         clock.advance(Duration::from_secs(60));
+        let late = limit.take_unreported();
+        assert_eq!(late.len(), 2);
+        assert!(at_minute(&FleetLimit::named(&late)));
         assert!(limit.check("t", "alice").is_ok(), "a new minute");
     }
 }

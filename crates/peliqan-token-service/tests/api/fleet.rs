@@ -7,11 +7,13 @@
 
 use crate::helpers::*;
 use crate::redis_server::RedisServer;
+use peliqan_api::clock::{Clock, ManualClock};
 use peliqan_client::Operation;
 use peliqan_token_service::settings::Settings;
 use peliqan_token_service::shared::crypto::{Kind, name};
 use peliqan_token_service::startup::Application;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const KEY: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
@@ -43,20 +45,50 @@ async fn fleet_with(
     replicas: usize,
     tweak: impl Fn(&mut BTreeMap<String, String>),
 ) -> Fleet {
+    fleet_on_clock(redis, replicas, None, tweak).await
+}
+
+/// [`fleet_with`], every replica reading time from `clock` (the system
+/// clock when `None`).
+async fn fleet_on_clock(
+    redis: &RedisServer,
+    replicas: usize,
+    clock: Option<Arc<ManualClock>>,
+    tweak: impl Fn(&mut BTreeMap<String, String>),
+) -> Fleet {
     let config = peliqan_emulator::Config {
         accept_duplicate_external_ids: true,
         ..emulator_config(Duration::from_secs(1800))
     };
-    let first = spawn_app_on(config, |map, _| {
+    let first = spawn_app_on_clock(config, clock.clone(), |map, _| {
         shared_settings(map, redis, KEY);
         tweak(map);
     })
     .await;
     let mut urls = vec![first.url.clone()];
     for _ in 1..replicas {
-        urls.push(replica_with(&first, redis, KEY, &tweak).await);
+        urls.push(replica_on_clock(&first, redis, KEY, &tweak, clock.clone()).await);
     }
     Fleet { first, urls }
+}
+
+/// A fleet for the per-minute rate limit: on one manual clock, set to the
+/// first second of a minute and left there, so no minute ends mid-test
+/// (counts and refusals are per clock minute).
+async fn fleet_in_one_minute(
+    redis: &RedisServer,
+    replicas: usize,
+    tweak: impl Fn(&mut BTreeMap<String, String>),
+) -> Fleet {
+    let clock = ManualClock::new();
+    let into_minute = clock
+        .now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        % 60;
+    clock.advance(Duration::from_secs(61 - into_minute));
+    fleet_on_clock(redis, replicas, Some(clock), tweak).await
 }
 
 /// One more replica in front of `first`'s emulator, sealing with `key`.
@@ -70,6 +102,16 @@ async fn replica_with(
     key: &str,
     tweak: &dyn Fn(&mut BTreeMap<String, String>),
 ) -> String {
+    replica_on_clock(first, redis, key, tweak, None).await
+}
+
+async fn replica_on_clock(
+    first: &TestApp,
+    redis: &RedisServer,
+    key: &str,
+    tweak: &dyn Fn(&mut BTreeMap<String, String>),
+    clock: Option<Arc<ManualClock>>,
+) -> String {
     let mut map = base_settings(&first.emulator);
     tweak(&mut map);
     map.insert(
@@ -78,7 +120,11 @@ async fn replica_with(
     );
     shared_settings(&mut map, redis, key);
     let settings = Settings::from_map(&map).expect("valid settings");
-    let app = Application::build(settings).await.expect("replica builds");
+    let app = match clock {
+        Some(clock) => Application::build_with_clock(settings, clock).await,
+        None => Application::build(settings).await,
+    }
+    .expect("replica builds");
     let url = app.url();
     tokio::spawn(app.run_until_stopped());
     url
@@ -386,7 +432,7 @@ async fn until_counted(redis: &RedisServer, n: u64) {
 #[tokio::test]
 async fn the_per_user_rate_limit_holds_across_the_fleet() {
     let redis = RedisServer::new();
-    let fleet = fleet_with(&redis, 3, |map| {
+    let fleet = fleet_in_one_minute(&redis, 3, |map| {
         map.insert("TOKEN_SERVICE_RATE_LIMIT_PER_MINUTE".into(), "5".into());
     })
     .await;
@@ -423,7 +469,7 @@ async fn the_per_user_rate_limit_holds_across_the_fleet() {
 async fn users_far_from_the_limit_stay_off_redis_and_the_fleet_still_stops_a_busy_one() {
     let redis = RedisServer::new();
     // 32 a minute: each replica holds back a user's first 32 / 16 = 2.
-    let fleet = fleet_with(&redis, 3, |map| {
+    let fleet = fleet_in_one_minute(&redis, 3, |map| {
         map.insert("TOKEN_SERVICE_RATE_LIMIT_PER_MINUTE".into(), "32".into());
     })
     .await;
