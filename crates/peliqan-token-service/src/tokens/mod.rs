@@ -69,7 +69,7 @@ pub struct TokenCache {
 }
 
 struct Inner {
-    tokens: moka::future::Cache<ExternalId, Arc<CachedToken>>,
+    tokens: moka::sync::Cache<ExternalId, Arc<CachedToken>>,
     /// external_id -> sub-account id, so later fetches use the id endpoint
     /// and never provision twice.
     ids: ids::TenantIds,
@@ -141,7 +141,7 @@ impl TokenCache {
         clock: SharedClock,
         shared: Option<Arc<SharedTier>>,
     ) -> Self {
-        let tokens = moka::future::Cache::builder()
+        let tokens = moka::sync::Cache::builder()
             .max_capacity(settings.capacity)
             .expire_after(UntilValid(clock.clone()))
             .build();
@@ -249,11 +249,7 @@ impl TokenCache {
 
     /// The tenant's valid cached token.
     async fn cached(&self, tenant: &ExternalId, now: Instant) -> Option<Arc<CachedToken>> {
-        self.inner
-            .tokens
-            .get(tenant)
-            .await
-            .filter(|t| t.is_valid(now))
+        self.inner.tokens.get(tenant).filter(|t| t.is_valid(now))
     }
 
     /// Nothing valid is cached: a recent "unknown tenant", or a flight.
@@ -315,7 +311,7 @@ impl Inner {
                 _ => {
                     // Evicted first, so requests meanwhile wait for this
                     // flight instead of getting the rejected token.
-                    self.tokens.invalidate(&tenant).await;
+                    self.tokens.invalidate(&tenant);
                     self.metrics.forced_refresh("refetched");
                     let avoid = rejected.token_text();
                     let fetched = self.fetch(&tenant, &profile, Some(&avoid)).await;
@@ -324,7 +320,7 @@ impl Inner {
             },
         };
         match (&result, &kind) {
-            (Ok(token), _) => self.tokens.insert(tenant.clone(), token.clone()).await,
+            (Ok(token), _) => self.tokens.insert(tenant.clone(), token.clone()),
             (Err(e), Kind::Refresh(old)) => {
                 tracing::warn!(tenant = %tenant, code = e.code(), "token refresh failed; serving the cached token");
                 old.refresh_failed(self.clock.instant());
@@ -349,7 +345,6 @@ impl Inner {
     async fn current(&self, tenant: &ExternalId) -> Option<Arc<CachedToken>> {
         self.tokens
             .get(tenant)
-            .await
             .filter(|t| t.is_valid(self.clock.instant()))
     }
 
@@ -367,19 +362,15 @@ impl Inner {
     /// token in this replica's first tier is replaced (a tenant this
     /// replica does not hold stays out: memory is for its own traffic).
     async fn replaced_elsewhere(&self, tenant: ExternalId, token: SubaccountToken) {
-        let Some(held) = self.tokens.get(&tenant).await else {
+        let Some(held) = self.tokens.get(&tenant) else {
             return;
         };
         if held.is(&token.token) {
             return;
         }
         match self.checked(&tenant, &token) {
-            Ok(new) => {
-                self.tokens
-                    .insert(tenant, Arc::new(new.into_forced()))
-                    .await
-            }
-            Err(_) => self.tokens.invalidate(&tenant).await,
+            Ok(new) => self.tokens.insert(tenant, Arc::new(new.into_forced())),
+            Err(_) => self.tokens.invalidate(&tenant),
         }
     }
 }
