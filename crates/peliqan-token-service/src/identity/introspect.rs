@@ -13,7 +13,7 @@
 //! revoked token is honoured at most that long.
 
 use super::memo::Memo;
-use super::{client, user_from_answer};
+use super::{client, json_object, user_from_answer};
 use crate::auth::VerifiedUser;
 use crate::auth::bearer;
 use crate::error::{IdentitySource, ServiceError};
@@ -127,15 +127,7 @@ impl Introspector {
             );
             return Err(ServiceError::IntrospectionUnavailable);
         }
-        if !status.is_success() {
-            return Err(unavailable(&format_args!("it answered {status}")));
-        }
-        let bytes = res
-            .bytes()
-            .await
-            .map_err(|e| unavailable(&without_url(e)))?;
-        serde_json::from_slice(&bytes)
-            .map_err(|e| unavailable(&format_args!("its answer is not a JSON object: {e}")))
+        json_object(res, unavailable).await
     }
 }
 

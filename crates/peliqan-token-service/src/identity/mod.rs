@@ -160,6 +160,24 @@ pub(crate) fn user_from_answer(
     })
 }
 
+/// The JSON object a successful identity endpoint answered; any other
+/// status, an unreadable body or not an object is `unavailable(why)`.
+pub(crate) async fn json_object(
+    res: reqwest::Response,
+    unavailable: impl Fn(&dyn std::fmt::Display) -> ServiceError,
+) -> Result<Map<String, Value>, ServiceError> {
+    let status = res.status();
+    if !status.is_success() {
+        return Err(unavailable(&format_args!("it answered {status}")));
+    }
+    let bytes = res
+        .bytes()
+        .await
+        .map_err(|e| unavailable(&introspect::without_url(e)))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| unavailable(&format_args!("its answer is not a JSON object: {e}")))
+}
+
 /// The HTTP client of an identity endpoint: its own timeouts, no
 /// redirects (a login page is not an answer), no cookies kept.
 pub(crate) fn client(timeout: std::time::Duration) -> reqwest::Result<reqwest::Client> {

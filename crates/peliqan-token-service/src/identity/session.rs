@@ -21,7 +21,7 @@
 //! <https://cheatsheetseries.owasp.org/cheatsheets/Cross-Site_Request_Forgery_Prevention_Cheat_Sheet.html>.
 
 use super::memo::Memo;
-use super::{client, introspect::without_url, user_from_answer};
+use super::{client, introspect::without_url, json_object, user_from_answer};
 use crate::auth::VerifiedUser;
 use crate::error::{IdentitySource, ServiceError};
 use crate::settings::SessionSettings;
@@ -110,15 +110,7 @@ impl SessionCheck {
         if matches!(status.as_u16(), 401 | 403) || status.is_redirection() {
             return Err(ServiceError::SessionInvalid);
         }
-        if !status.is_success() {
-            return Err(unavailable(&format_args!("it answered {status}")));
-        }
-        let bytes = res
-            .bytes()
-            .await
-            .map_err(|e| unavailable(&without_url(e)))?;
-        serde_json::from_slice(&bytes)
-            .map_err(|e| unavailable(&format_args!("its answer is not a JSON object: {e}")))
+        json_object(res, unavailable).await
     }
 }
 
