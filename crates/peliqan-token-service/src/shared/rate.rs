@@ -46,6 +46,9 @@ pub fn report_from(per_minute: u32) -> u32 {
     per_minute / 16
 }
 
+/// Shard size below which past minutes' users are not purged.
+const MIN_PURGE_AT: usize = 4096;
+
 /// One user's state on this replica, for the current minute only.
 #[derive(Clone, Copy)]
 struct Slot {
@@ -64,6 +67,10 @@ struct Shard {
     slots: HashMap<u64, Slot, PreHashed>,
     /// Users with unreported requests, each once.
     dirty: Vec<u64>,
+    /// Size at which the next purge happens (doubles when a purge frees
+    /// little, so a shard full of this minute's users is not scanned on
+    /// every new one).
+    purge_at: usize,
 }
 
 /// The fleet-wide per-user limit.
@@ -138,9 +145,11 @@ impl FleetLimit {
         let (minute, secs) = self.minute();
         let mut shard = self.shard(key).lock();
         let shard = &mut *shard;
-        if shard.slots.len() >= 4096 && !shard.slots.contains_key(&key) {
+        if shard.slots.len() >= shard.purge_at.max(MIN_PURGE_AT) && !shard.slots.contains_key(&key)
+        {
             // Users of past minutes carry nothing: forget them as the map grows.
             shard.slots.retain(|_, s| s.minute == minute);
+            shard.purge_at = (shard.slots.len() * 2).max(MIN_PURGE_AT);
         }
         let slot = shard.slots.entry(key).or_insert(Slot {
             minute,
@@ -299,5 +308,24 @@ mod tests {
         assert_eq!(late.len(), 2);
         assert!(at_minute(&FleetLimit::named(&late)));
         assert!(limit.check("t", "alice").is_ok(), "a new minute");
+    }
+
+    #[test]
+    fn users_of_past_minutes_are_forgotten_as_a_shard_grows() {
+        let clock = ManualClock::new();
+        let limit = FleetLimit::new(1600, clock.clone());
+        for i in 0..100_000 {
+            limit.check("t", &format!("user-{i}")).unwrap();
+        }
+        clock.advance(Duration::from_secs(60));
+        for i in 0..100_000 {
+            limit.check("t", &format!("other-{i}")).unwrap();
+        }
+        let total: usize = limit.shards.iter().map(|s| s.lock().slots.len()).sum();
+        assert!(total < 200_000, "{total} users kept");
+        assert!(
+            total >= 100_000,
+            "this minute's users are all kept: {total}"
+        );
     }
 }
