@@ -22,7 +22,7 @@
 
 use crate::auth::{Profile, VerifiedUser};
 use crate::error::{IdentitySource, ServiceError};
-use crate::http::cors::cors_with;
+use crate::http::cors::cors;
 use crate::identity::session::check_csrf;
 use crate::identity::{Identity, tenant_of};
 use crate::routes::{ENDPOINTS, TOKEN_PATH};
@@ -121,7 +121,7 @@ impl Embedded {
         debug_assert!(ENDPOINTS.iter().any(|e| e.browser && e.path == TOKEN_PATH));
         scope.wrap(from_fn(move |req: ServiceRequest, next: Next<BoxBody>| {
             let state = state.clone();
-            async move { cors_with(&state, req, next).await }
+            async move { cors(Some(&state), req, next).await }
         }))
     }
 }

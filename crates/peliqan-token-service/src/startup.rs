@@ -12,7 +12,7 @@
 //! in-flight requests finish for up to `shutdown_timeout`, then exits (the
 //! metrics listener with it).
 
-use crate::http::{cors::cors, observe::observe};
+use crate::http::observe::observe;
 use crate::routes::{self, ENDPOINTS};
 use crate::settings::Settings;
 use crate::state::AppState;
@@ -65,8 +65,7 @@ impl Application {
                 .app_data(data.clone())
                 .app_data(credential.clone())
                 .configure(|cfg| routes(cfg, public_metrics))
-                // Outermost last: observe sees CORS refusals too.
-                .wrap(from_fn(cors))
+                // Metrics and logs, with CORS inside.
                 .wrap(from_fn(observe))
         })
         .shutdown_timeout(settings.shutdown_timeout.as_secs().max(1));

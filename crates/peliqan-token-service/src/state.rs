@@ -10,7 +10,6 @@ use crate::rate_limit::RateLimiter;
 use crate::readiness::PartnerHealth;
 use crate::settings::Settings;
 use crate::shared::SharedTier;
-use crate::shared::rate::FleetLimit;
 use crate::tokens::TokenCache;
 use crate::tokens::entry::routing_fragment;
 use crate::upstream::{Credential, Upstream};
@@ -26,10 +25,9 @@ pub struct AppState {
     /// Who the caller is: the configured identity source (a user JWT by
     /// default), chosen once at startup.
     pub identity: Identity,
-    /// Per-user rate limit, keyed on (tenant, `sub`).
-    pub limiter: RateLimiter,
-    /// The same limit across the fleet, with a shared tier.
-    pub fleet_limit: Option<Arc<FleetLimit>>,
+    /// Per-user rate limit, keyed on (tenant, `sub`); with a shared tier,
+    /// across the fleet too.
+    pub limiter: Arc<RateLimiter>,
     /// Tenant tokens.
     pub tokens: TokenCache,
     /// The connector catalogue.
@@ -138,12 +136,14 @@ impl AppState {
             }
             None => None,
         };
-        let fleet_limit = shared
-            .as_ref()
-            .filter(|_| settings.rate_limit_per_minute > 0)
-            .map(|tier| {
-                FleetLimit::start(settings.rate_limit_per_minute, tier.clone(), clock.clone())
-            });
+        let per_minute = settings.rate_limit_per_minute;
+        let limiter = Arc::new(match &shared {
+            Some(_) => RateLimiter::for_fleet(per_minute, clock.clone()),
+            None => RateLimiter::new(per_minute, clock.clone()),
+        });
+        if let Some(tier) = shared.as_ref().filter(|_| limiter.counts_for_fleet()) {
+            crate::shared::rate::start_reporting(&limiter, tier.clone());
+        }
         let tokens = TokenCache::new(
             upstream.clone(),
             settings.cache.clone(),
@@ -157,8 +157,7 @@ impl AppState {
         }
         Ok(Self {
             identity,
-            limiter: RateLimiter::new(settings.rate_limit_per_minute, clock.clone()),
-            fleet_limit,
+            limiter,
             tokens,
             connectors: Connectors::new(upstream.clone(), settings.cache.connectors_ttl),
             upstream,
@@ -178,14 +177,7 @@ impl AppState {
     pub async fn authenticate(&self, req: &HttpRequest) -> Result<Arc<VerifiedUser>, ServiceError> {
         let user = self.identity.identify(req).await?;
         let (tenant, sub) = (user.tenant.as_str(), user.subject.as_str());
-        let checked = self
-            .limiter
-            .check(tenant, sub)
-            .and_then(|()| match &self.fleet_limit {
-                Some(fleet) => fleet.check(tenant, sub),
-                None => Ok(()),
-            });
-        if let Err(wait) = checked {
+        if let Err(wait) = self.limiter.check(tenant, sub) {
             self.metrics.rate_limited();
             return Err(ServiceError::RateLimited(wait));
         }

@@ -20,7 +20,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
-use actix_web::{HttpResponse, ResponseError, web};
+use actix_web::{HttpResponse, ResponseError};
 
 /// The CORS headers that depend on the identity source, built once.
 #[derive(Debug, Clone)]
@@ -48,31 +48,18 @@ impl CorsPolicy {
     }
 }
 
-/// The CORS middleware (use with `actix_web::middleware::from_fn`), reading
-/// the allow-list from the app's [`AppState`].
+/// The CORS step of the middleware ([`super::observe`], or a mounted
+/// scope's: its middleware does not see the scope's own app data, see
+/// [`crate::scope`]), with the allow-list of `state`.
 pub async fn cors(
+    state: Option<&AppState>,
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let Some(origin) = req.headers().get(header::ORIGIN).cloned() else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
-    let state = req.app_data::<web::Data<AppState>>().map(|d| &***d);
     let verdict = verdict(state, &origin, is_preflight(&req));
-    answer(verdict, origin, req, next).await
-}
-
-/// [`cors`] with the state given: a mounted scope's middleware does not see
-/// the scope's own app data (see [`crate::scope`]).
-pub async fn cors_with(
-    state: &AppState,
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let Some(origin) = req.headers().get(header::ORIGIN).cloned() else {
-        return Ok(next.call(req).await?.map_into_boxed_body());
-    };
-    let verdict = verdict(Some(state), &origin, is_preflight(&req));
     answer(verdict, origin, req, next).await
 }
 

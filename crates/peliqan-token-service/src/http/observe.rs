@@ -7,26 +7,32 @@
 //! so every route has its own label); labels are `'static`, so the hot path
 //! allocates nothing, and an attacker's made-up paths all share the
 //! `unmatched` label.
+//!
+//! It is the one middleware of the app: it runs [`cors`] inside itself
+//! rather than as a second layer, since each `from_fn` layer boxes the next
+//! service's future on every request.
 
+use super::cors::cors;
 use crate::routes::ENDPOINTS;
 use crate::state::AppState;
-use actix_web::body::MessageBody;
+use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::web;
 use std::time::Instant;
 
-/// The observing middleware (use with `actix_web::middleware::from_fn`).
+/// The observing middleware, with CORS inside (use with
+/// `actix_web::middleware::from_fn`): it sees CORS refusals too.
 pub async fn observe(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let started = Instant::now();
     let route = route_label(req.path());
     let method = method_label(req.method());
     let state = req.app_data::<web::Data<AppState>>().cloned();
-    let res = next.call(req).await?;
+    let res = cors(state.as_ref().map(|s| &***s), req, next).await?;
     let seconds = started.elapsed().as_secs_f64();
     let status = res.status().as_u16();
     if let Some(state) = state {

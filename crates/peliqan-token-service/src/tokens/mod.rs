@@ -69,7 +69,9 @@ pub struct TokenCache {
 }
 
 struct Inner {
-    tokens: moka::sync::Cache<ExternalId, Arc<CachedToken>>,
+    /// Hashed with foldhash (seeded per process), as hashbrown's maps are:
+    /// std's SipHash was a measurable part of a cached request.
+    tokens: moka::sync::Cache<ExternalId, Arc<CachedToken>, foldhash::fast::RandomState>,
     /// external_id -> sub-account id, so later fetches use the id endpoint
     /// and never provision twice.
     ids: ids::TenantIds,
@@ -144,7 +146,7 @@ impl TokenCache {
         let tokens = moka::sync::Cache::builder()
             .max_capacity(settings.capacity)
             .expire_after(UntilValid(clock.clone()))
-            .build();
+            .build_with_hasher(foldhash::fast::RandomState::default());
         let ids = ids::TenantIds::new(settings.capacity);
         let unknown = (!settings.unknown_tenant_ttl.is_zero()).then(|| {
             // moka's TTL (real time) only frees memory; `miss` checks the

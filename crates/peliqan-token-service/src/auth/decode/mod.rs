@@ -27,7 +27,11 @@
 //!   borrowing, into [`ClaimsForValidation`], a copy of `jsonwebtoken`'s own
 //!   struct of that name (same fields, same serde attributes, so the same
 //!   payloads fail), checked by [`validate`], a copy of its checks of
-//!   required claims, `iss` and `aud`.
+//!   required claims, `iss` and `aud`. That second parse is made only for
+//!   payloads where it could end otherwise than a reading of the values
+//!   already parsed ([`Claims::for_validation`]): a claim `jsonwebtoken`
+//!   validates given twice, or of a type it fails on mid-parse. For every
+//!   other payload the same struct is filled from those values.
 //!
 //! `exp`/`nbf` are then checked on the service's clock by the caller, as
 //! before. The tests below decode generated JWTs both ways, with
@@ -131,50 +135,154 @@ impl Headers {
     }
 }
 
+/// The claims read by name, in slot order: first the five `jsonwebtoken`
+/// validates (slots [`SUB`] to [`AUD`]), then the profile.
+const NAMED: [&str; 10] = [
+    "sub",
+    "exp",
+    "nbf",
+    "iss",
+    "aud",
+    "email",
+    "given_name",
+    "family_name",
+    "locale",
+    "company_name",
+];
+const SUB: usize = 0;
+const EXP: usize = 1;
+const NBF: usize = 2;
+const ISS: usize = 3;
+const AUD: usize = 4;
+
 /// The claims the service reads: the tenant claim (an exact key, or the
-/// first segment of a dotted path), `sub`, `exp`, `nbf` and the profile.
+/// first segment of a dotted path), `sub`, `exp`, `nbf`, `iss`, `aud` and
+/// the profile.
 pub struct Wanted {
-    names: Vec<Box<str>>,
+    /// The tenant claim's names that are not in [`NAMED`]; their slots
+    /// follow its.
+    tenant: Vec<Box<str>>,
 }
 
 impl Wanted {
     /// The claims read with `tenant_claim` configured.
     pub fn new(tenant_claim: &str) -> Self {
-        let mut names: Vec<Box<str>> = [
-            "sub",
-            "exp",
-            "nbf",
-            "email",
-            "given_name",
-            "family_name",
-            "locale",
-            "company_name",
-        ]
-        .into_iter()
-        .map(Box::from)
-        .collect();
+        let mut tenant: Vec<Box<str>> = Vec::new();
         for name in [tenant_claim, tenant_claim.split('.').next().unwrap_or("")] {
-            if !names.iter().any(|n| &**n == name) {
-                names.push(name.into());
+            if !NAMED.contains(&name) && !tenant.iter().any(|n| &**n == name) {
+                tenant.push(name.into());
             }
         }
-        Self { names }
+        Self { tenant }
     }
 
+    fn slots(&self) -> usize {
+        NAMED.len() + self.tenant.len()
+    }
+
+    /// The slot of claim `key`, if the service reads it.
     fn index(&self, key: &str) -> Option<usize> {
-        self.names.iter().position(|n| &**n == key)
+        let named = match key {
+            "sub" => SUB,
+            "exp" => EXP,
+            "nbf" => NBF,
+            "iss" => ISS,
+            "aud" => AUD,
+            "email" => 5,
+            "given_name" => 6,
+            "family_name" => 7,
+            "locale" => 8,
+            "company_name" => 9,
+            _ => {
+                let i = self.tenant.iter().position(|n| &**n == key)?;
+                return Some(NAMED.len() + i);
+            }
+        };
+        Some(named)
     }
 }
 
-/// The [`Wanted`] claims of a JWT, by their place in it (no map to build).
+/// The [`Wanted`] claims of a JWT, by their slot (no map to build).
 pub struct Claims<'w> {
     wanted: &'w Wanted,
     values: Vec<Option<Value>>,
+    /// One of the claims `jsonwebtoken` validates appeared twice (its
+    /// struct refuses that; the map keeps the last).
+    repeated: bool,
 }
 
 impl ClaimSource for Claims<'_> {
     fn claim(&self, name: &str) -> Option<&Value> {
         self.values.get(self.wanted.index(name)?)?.as_ref()
+    }
+}
+
+impl Claims<'_> {
+    /// What parsing the payload into [`ClaimsForValidation`] would give,
+    /// read from the values already parsed; `None` where that parse could
+    /// differ from a reading of values (a validated claim given twice, or
+    /// `sub`, `exp` or `nbf` an array or object: `jsonwebtoken` swallows the
+    /// type error there without consuming the value, and the parse then
+    /// fails), which is left to that parse itself.
+    fn for_validation(&self) -> Option<ClaimsForValidation<'_>> {
+        if self.repeated {
+            return None;
+        }
+        let slot = |i: usize| self.values[i].as_ref();
+        Some(ClaimsForValidation {
+            exp: numeric(slot(EXP))?,
+            nbf: numeric(slot(NBF))?,
+            sub: match slot(SUB) {
+                None | Some(Value::Null) => TryParse::NotPresent,
+                Some(Value::String(s)) => TryParse::Parsed(Cow::Borrowed(s)),
+                Some(Value::Array(_) | Value::Object(_)) => return None,
+                Some(_) => TryParse::FailedToParse,
+            },
+            iss: one_or_many(slot(ISS), Issuer::Single, Issuer::Multiple),
+            aud: one_or_many(slot(AUD), Audience::Single, Audience::Multiple),
+        })
+    }
+}
+
+/// `numeric_type` of an already parsed value (`None`: see
+/// [`Claims::for_validation`]).
+fn numeric(value: Option<&Value>) -> Option<TryParse<u64>> {
+    Some(match value {
+        None => TryParse::NotPresent,
+        Some(Value::Array(_) | Value::Object(_)) => return None,
+        Some(Value::Number(n)) => match (n.as_u64(), n.is_f64()) {
+            (Some(u), _) => TryParse::Parsed(u),
+            (None, true) => {
+                let f = n.as_f64().unwrap_or(f64::NAN);
+                if f.is_finite() && f >= 0.0 && f < (u64::MAX as f64) {
+                    TryParse::Parsed(f.round() as u64)
+                } else {
+                    TryParse::FailedToParse
+                }
+            }
+            // A negative integer: `numeric_type` has no `visit_i64`.
+            (None, false) => TryParse::FailedToParse,
+        },
+        Some(_) => TryParse::FailedToParse,
+    })
+}
+
+/// `Option<Issuer>` or `Option<Audience>` (untagged: a string, or an array
+/// of strings) of an already parsed value.
+fn one_or_many<'a, T>(
+    value: Option<&'a Value>,
+    single: impl FnOnce(Cow<'a, str>) -> T,
+    multiple: impl FnOnce(HashSet<BorrowedCowIfPossible<'a>>) -> T,
+) -> TryParse<T> {
+    match value {
+        None | Some(Value::Null) => TryParse::NotPresent,
+        Some(Value::String(s)) => TryParse::Parsed(single(Cow::Borrowed(s))),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| v.as_str().map(|s| BorrowedCowIfPossible(Cow::Borrowed(s))))
+            .collect::<Option<HashSet<_>>>()
+            .map_or(TryParse::FailedToParse, |set| TryParse::Parsed(multiple(set))),
+        Some(_) => TryParse::FailedToParse,
     }
 }
 
@@ -271,8 +379,15 @@ pub fn decode<'w>(
         .map_err(json)?;
     // As `serde_json::from_slice`: nothing but whitespace may follow.
     de.end().map_err(json)?;
-    let for_validation: ClaimsForValidation<'_> = serde_json::from_slice(&payload).map_err(json)?;
-    match validate(for_validation, check.validation) {
+    let checked = match claims.for_validation() {
+        Some(for_validation) => validate(for_validation, check.validation),
+        None => {
+            let for_validation: ClaimsForValidation<'_> =
+                serde_json::from_slice(&payload).map_err(json)?;
+            validate(for_validation, check.validation)
+        }
+    };
+    match checked {
         Ok(()) => Ok(claims),
         Err(kind @ (ErrorKind::InvalidIssuer | ErrorKind::InvalidAudience)) => {
             Err(Failure::IssuerOrAudience(error(kind), claims))
@@ -302,10 +417,14 @@ impl<'de, 'w> Visitor<'de> for ClaimsSeed<'w> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Claims<'w>, A::Error> {
-        let mut values = vec![None; self.0.names.len()];
+        let mut values = vec![None; self.0.slots()];
+        let mut repeated = false;
         while let Some(Key(key)) = map.next_key()? {
             match self.0.index(&key) {
-                Some(i) => values[i] = Some(map.next_value::<Value>()?),
+                Some(i) => {
+                    let old = values[i].replace(map.next_value::<Value>()?);
+                    repeated |= i <= AUD && old.is_some();
+                }
                 None => {
                     map.next_value::<Checked>()?;
                 }
@@ -314,6 +433,7 @@ impl<'de, 'w> Visitor<'de> for ClaimsSeed<'w> {
         Ok(Claims {
             wanted: self.0,
             values,
+            repeated,
         })
     }
 }
