@@ -31,10 +31,10 @@
 pub mod fleet;
 
 use fleet::{BLOCKED, Fleet};
+use foldhash::fast::{FixedState, RandomState};
 use parking_lot::Mutex;
 use peliqan_api::clock::SharedClock;
 use std::collections::HashMap;
-use foldhash::fast::{FixedState, RandomState};
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::time::{Duration, Instant};
 

@@ -118,9 +118,9 @@ pub fn authorization(req: &HttpRequest) -> Option<&str> {
     // What `HeaderValue::to_str` accepts (visible ASCII and tab), checked
     // without its early exit so that the compiler vectorizes the loop: the
     // value is a JWT of hundreds of bytes, on every request.
-    let visible = bytes
-        .iter()
-        .fold(true, |ok, &b| ok & ((b' '..=b'~').contains(&b) | (b == b'\t')));
+    let visible = bytes.iter().fold(true, |ok, &b| {
+        ok & ((b' '..=b'~').contains(&b) | (b == b'\t'))
+    });
     visible.then(|| std::str::from_utf8(bytes).ok()).flatten()
 }
 
@@ -209,6 +209,9 @@ mod tests {
                 .to_http_request();
             assert_eq!(authorization(&req), value.to_str().ok(), "byte {b:#04x}");
         }
-        assert_eq!(authorization(&TestRequest::default().to_http_request()), None);
+        assert_eq!(
+            authorization(&TestRequest::default().to_http_request()),
+            None
+        );
     }
 }

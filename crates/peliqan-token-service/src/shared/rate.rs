@@ -44,12 +44,17 @@ pub fn start_reporting(limiter: &Arc<RateLimiter>, tier: Arc<SharedTier>) {
         let mut tick = tokio::time::interval(FLUSH_EVERY);
         loop {
             tick.tick().await;
-            let Some(limiter) = weak.upgrade() else { return };
+            let Some(limiter) = weak.upgrade() else {
+                return;
+            };
             let batch = limiter.take_unreported();
             if batch.is_empty() {
                 continue;
             }
-            match tier.add_counts(&named(&batch), Duration::from_secs(61)).await {
+            match tier
+                .add_counts(&named(&batch), Duration::from_secs(61))
+                .await
+            {
                 Some(totals) => limiter.over_limit(&batch, &totals),
                 // Redis did not take them: they go with the next flush
                 // (while their minute lasts).
@@ -80,7 +85,10 @@ mod tests {
         assert_eq!(
             named,
             [(
-                format!("peliqan-embed:{}:00000000000000ab:29000000", Kind::Rate.as_str()),
+                format!(
+                    "peliqan-embed:{}:00000000000000ab:29000000",
+                    Kind::Rate.as_str()
+                ),
                 3
             )]
         );

@@ -186,7 +186,11 @@ mod tests {
     fn tokens_come_back_byte_for_byte() {
         let jwt = "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.eyJleHAiOjE3OTU4MjU3MDh9.gXfPfs4VTwJniH2JHptjk-BBxo-xM9aWrRRE00afmBg";
         // A known header is stored as its index, another one in full.
-        let other = jwt.replacen("eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9", "eyJhbGciOiJIUzM4NCJ9", 1);
+        let other = jwt.replacen(
+            "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9",
+            "eyJhbGciOiJIUzM4NCJ9",
+            1,
+        );
         for (jwt, form) in [(jwt, KNOWN_HEAD), (other.as_str(), BINARY)] {
             let c = CompactJwt::new(jwt);
             assert_eq!(c.0[0], form);

@@ -281,7 +281,9 @@ fn one_or_many<'a, T>(
             .iter()
             .map(|v| v.as_str().map(|s| BorrowedCowIfPossible(Cow::Borrowed(s))))
             .collect::<Option<HashSet<_>>>()
-            .map_or(TryParse::FailedToParse, |set| TryParse::Parsed(multiple(set))),
+            .map_or(TryParse::FailedToParse, |set| {
+                TryParse::Parsed(multiple(set))
+            }),
         Some(_) => TryParse::FailedToParse,
     }
 }
