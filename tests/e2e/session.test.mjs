@@ -50,6 +50,13 @@ test('a cookie session gets its tenant token and adds a live connection', async 
   const tokenCall = calls.find((r) => r.url() === config.tokenUrl);
   assert.ok(tokenCall, calls.map((r) => r.url()).join(', '));
   for (const req of [tokenCall, calls.find((r) => r.url() === config.connectorsUrl)]) {
+    // Chromium reports the Cookie header in a separate event that can come
+    // after the request event (CI once saw no cookie on a call the service
+    // had answered 200): wait for the whole answer first. A 200 from the
+    // session source is itself proof that the cookie arrived.
+    const res = await req.response();
+    await res.finished();
+    assert.equal(res.status(), 200, req.url());
     const headers = await req.allHeaders();
     assert.equal(headers['x-requested-with'], 'peliqan-embed');
     assert.equal(headers.authorization, undefined);
