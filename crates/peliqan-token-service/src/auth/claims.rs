@@ -35,6 +35,17 @@ pub struct Profile {
 }
 
 impl Profile {
+    /// The profile claims, each read as text by `text`.
+    pub fn read(text: impl Fn(&str) -> Option<String>) -> Self {
+        Self {
+            email: text("email"),
+            given_name: text("given_name"),
+            family_name: text("family_name"),
+            locale: text("locale"),
+            company_name: text("company_name"),
+        }
+    }
+
     /// The sub-account to create for `tenant` from this profile.
     pub fn subaccount_input(&self, tenant: &ExternalId) -> SubaccountInput {
         SubaccountInput {
@@ -94,13 +105,7 @@ impl VerifiedUser {
         Ok(Self {
             subject: subject.to_owned(),
             tenant: ExternalId(tenant),
-            profile: Profile {
-                email: text("email"),
-                given_name: text("given_name"),
-                family_name: text("family_name"),
-                locale: text("locale"),
-                company_name: text("company_name"),
-            },
+            profile: Profile::read(text),
         })
     }
 }

@@ -150,13 +150,7 @@ pub(crate) fn user_from_answer(
     Ok(VerifiedUser {
         subject,
         tenant,
-        profile: Profile {
-            email: text("email"),
-            given_name: text("given_name"),
-            family_name: text("family_name"),
-            locale: text("locale"),
-            company_name: text("company_name"),
-        },
+        profile: Profile::read(text),
     })
 }
 
