@@ -50,17 +50,15 @@ test('a cookie session gets its tenant token and adds a live connection', async 
   const tokenCall = calls.find((r) => r.url() === config.tokenUrl);
   assert.ok(tokenCall, calls.map((r) => r.url()).join(', '));
   for (const req of [tokenCall, calls.find((r) => r.url() === config.connectorsUrl)]) {
-    // Chromium reports the Cookie header in a separate event that can come
-    // after the request event (CI once saw no cookie on a call the service
-    // had answered 200): wait for the whole answer first. A 200 from the
-    // session source is itself proof that the cookie arrived.
+    // The session source answers only a request carrying the session
+    // cookie, so its 200 proves the cookie went along. (Chromium reports the
+    // Cookie header in a separate event that Playwright's `allHeaders()`
+    // missed in full CI runs, on calls the service had answered 200.)
     const res = await req.response();
-    await res.finished();
     assert.equal(res.status(), 200, req.url());
     const headers = await req.allHeaders();
     assert.equal(headers['x-requested-with'], 'peliqan-embed');
     assert.equal(headers.authorization, undefined);
-    assert.match(headers.cookie ?? '', /demo_session=/);
   }
   const answer = await (await tokenCall.response()).json();
   assert.equal(answer.external_id, 'stone_789');
